@@ -1,0 +1,273 @@
+# Copyright (c) 2026 mecm.fieldkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# FOR INTERNAL COLLECTION USE ONLY.
+# Shared helpers for the mecm.fieldkit op runner: structured errors with Windows error codes and
+# the invocation of one op. Targets Windows PowerShell 5.1.
+
+Set-StrictMode -Version 2.0
+
+Function ConvertTo-FieldkitHResult {
+    <#
+    .SYNOPSIS
+    Normalises a Windows error code to an unsigned 32-bit HRESULT (as int64).
+    .DESCRIPTION
+    A bare Win32 code (1..65535) becomes HRESULT_FROM_WIN32 (0x8007xxxx); a negative Int32 HResult is
+    reinterpreted as unsigned. Hex literals are avoided on purpose: in PowerShell 5.1 0x80070000 is a
+    negative Int32.
+    #>
+    [CmdletBinding()]
+    [OutputType([int64])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [int64]
+        $Code
+    )
+
+    $win32Facility = [int64]2147942400
+    if ($Code -gt 0 -and $Code -le 65535) {
+        return $win32Facility + $Code
+    }
+    if ($Code -lt 0) {
+        return $Code + [int64]4294967296
+    }
+    return $Code
+}
+
+Function New-FieldkitErrorRecord {
+    <#
+    .SYNOPSIS
+    Builds an ErrorRecord whose exception carries a Windows error code (HRESULT or Win32 code).
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Management.Automation.ErrorRecord])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [int64]
+        $Code,
+
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Message,
+
+        [Parameter()]
+        [string]
+        $Target = '',
+
+        [Parameter()]
+        [System.Exception]
+        $InnerException
+    )
+
+    $unsigned = ConvertTo-FieldkitHResult -Code $Code
+    $signed = [System.BitConverter]::ToInt32([System.BitConverter]::GetBytes([uint32]$unsigned), 0)
+    $exception = New-Object -TypeName System.Exception -ArgumentList @($Message, $InnerException)
+    $exception.HResult = $signed
+    $record = New-Object -TypeName System.Management.Automation.ErrorRecord -ArgumentList @(
+        $exception,
+        'FieldkitOpFailed',
+        [System.Management.Automation.ErrorCategory]::NotSpecified,
+        $Target
+    )
+    return $record
+}
+
+Function Get-FieldkitErrorCode {
+    <#
+    .SYNOPSIS
+    Returns the Windows error code of an ErrorRecord as an unsigned HRESULT, or 0 when none is known.
+    #>
+    [CmdletBinding()]
+    [OutputType([int64])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [System.Management.Automation.ErrorRecord]
+        $ErrorRecord
+    )
+
+    # COR_E_EXCEPTION and E_FAIL say nothing; keep looking in inner exceptions.
+    $meaningless = @([int64]2148734208, [int64]2147500037)
+    $exception = $ErrorRecord.Exception
+    while ($null -ne $exception) {
+        $code = [int64]0
+        if ($exception -is [System.ComponentModel.Win32Exception]) {
+            $code = ConvertTo-FieldkitHResult -Code $exception.NativeErrorCode
+        }
+        elseif ($exception.GetType().Name -eq 'ManagementException') {
+            $code = ConvertTo-FieldkitHResult -Code ([int64]$exception.ErrorCode)
+        }
+        elseif ($exception.HResult -ne 0) {
+            $code = ConvertTo-FieldkitHResult -Code $exception.HResult
+        }
+        if ($code -ne 0 -and $meaningless -notcontains $code) {
+            return $code
+        }
+        $exception = $exception.InnerException
+    }
+    return [int64]0
+}
+
+Function Invoke-FieldkitOp {
+    <#
+    .SYNOPSIS
+    Runs one op of a batch and returns its typed result; never throws.
+    .DESCRIPTION
+    The returned hashtable has id, name, status (ok, changed or failed), changed, elapsed_ms and either
+    data (read-only op), before/after (mutating op) or error. When the op failed, the ErrorRecord is
+    returned in the ErrorRecord key so the runner can pass it to FailJson.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [System.Collections.IDictionary]
+        $Op,
+
+        [Parameter(Mandatory = $true)]
+        [bool]
+        $CheckMode
+    )
+
+    $result = @{
+        id = $Op.id
+        name = $Op.name
+        status = 'ok'
+        changed = $false
+    }
+    $watch = [System.Diagnostics.Stopwatch]::StartNew()
+    try {
+        $command = Get-Command -Name $Op.function -CommandType Function -ErrorAction SilentlyContinue
+        if ($null -eq $command) {
+            throw (New-FieldkitErrorRecord -Code 0x80070032 -Message "op $($Op.name): PowerShell function $($Op.function) is not loaded" -Target $Op.name)
+        }
+        $opArgs = @{}
+        foreach ($key in $Op.args.Keys) {
+            $opArgs[$key] = $Op.args[$key]
+        }
+        if ($Op.mutating) {
+            if (-not $command.Parameters.ContainsKey('CheckMode')) {
+                throw (New-FieldkitErrorRecord -Code 0x80070032 -Message "op $($Op.name): mutating function $($Op.function) has no -CheckMode" -Target $Op.name)
+            }
+            $opArgs.CheckMode = $CheckMode
+            $outcome = & $command @opArgs
+            $result.changed = [bool]$outcome.changed
+            $result.before = $outcome.before
+            $result.after = $outcome.after
+            if ($result.changed) {
+                $result.status = 'changed'
+            }
+        }
+        else {
+            $outcome = & $command @opArgs
+            $result.data = $outcome
+        }
+    }
+    catch {
+        $code = Get-FieldkitErrorCode -ErrorRecord $_
+        $result.status = 'failed'
+        $result.error = @{
+            code = $code
+            hresult = ('0x{0:X8}' -f $code)
+            message = $_.Exception.Message
+            category = $_.CategoryInfo.Category.ToString()
+            target = [string]$_.TargetObject
+        }
+        $result.ErrorRecord = $_
+    }
+    $watch.Stop()
+    $result.elapsed_ms = [int]$watch.ElapsedMilliseconds
+    return $result
+}
+
+Function ConvertTo-FieldkitUtcString {
+    <#
+    .SYNOPSIS
+    Formats a DateTime as ISO 8601 UTC, or returns $null.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param (
+        [Parameter()]
+        [AllowNull()]
+        [object]
+        $Value
+    )
+
+    if ($null -eq $Value) {
+        return $null
+    }
+    $date = [datetime]$Value
+    return $date.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ', [System.Globalization.CultureInfo]::InvariantCulture)
+}
+
+Function Get-FieldkitRegistryValue {
+    <#
+    .SYNOPSIS
+    Reads one value under HKLM from the 64-bit view; returns $null when the key or value is absent.
+    #>
+    [CmdletBinding()]
+    [OutputType([object])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $SubKey,
+
+        [Parameter(Mandatory = $true)]
+        [string]
+        $ValueName
+    )
+
+    $base = [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]::LocalMachine, [Microsoft.Win32.RegistryView]::Registry64)
+    try {
+        $key = $base.OpenSubKey($SubKey, $false)
+        if ($null -eq $key) {
+            return $null
+        }
+        try {
+            return $key.GetValue($ValueName, $null, [Microsoft.Win32.RegistryValueOptions]::DoNotExpandEnvironmentNames)
+        }
+        finally {
+            $key.Dispose()
+        }
+    }
+    finally {
+        $base.Dispose()
+    }
+}
+
+Function Test-FieldkitRegistryKey {
+    <#
+    .SYNOPSIS
+    Tests whether a key exists under HKLM (64-bit view).
+    #>
+    [CmdletBinding()]
+    [OutputType([bool])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $SubKey
+    )
+
+    $base = [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]::LocalMachine, [Microsoft.Win32.RegistryView]::Registry64)
+    try {
+        $key = $base.OpenSubKey($SubKey, $false)
+        if ($null -eq $key) {
+            return $false
+        }
+        $key.Dispose()
+        return $true
+    }
+    finally {
+        $base.Dispose()
+    }
+}
+
+Export-ModuleMember -Function @(
+    'ConvertTo-FieldkitHResult',
+    'New-FieldkitErrorRecord',
+    'Get-FieldkitErrorCode',
+    'Invoke-FieldkitOp',
+    'ConvertTo-FieldkitUtcString',
+    'Get-FieldkitRegistryValue',
+    'Test-FieldkitRegistryKey'
+)

@@ -1,0 +1,93 @@
+# Copyright (c) 2026 mecm.fieldkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Base class of the collection's action plugins. FOR INTERNAL COLLECTION USE ONLY.
+
+This is the one plugin_utils module that touches Ansible objects: it is the seam between Ansible
+and the pure planners/shapers. A subclass declares ``argument_spec`` and implements ``plan`` and
+``shape``; the base validates the task arguments, sends the whole plan to the op runner in ONE
+module execution and returns the shaped result.
+
+Unreachable hosts: a connection failure raised by ``_execute_module`` is left to propagate, so the
+task executor reports the host as unreachable rather than failed.
+"""
+from __future__ import annotations
+
+import typing as t
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._batch import BatchOutcome, parse_runner_result
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._ops import (
+    PROTOCOL_VERSION,
+    RUNNER_MODULE,
+    OpError,
+    PlannedOp,
+    build_batch,
+)
+
+
+class FieldkitAction(ActionBase):
+    """Validate -> plan -> one runner execution -> shape."""
+
+    TRANSFERS_FILES = False
+    _requires_connection = True
+    argument_spec: dict[str, t.Any] = {}
+    mutually_exclusive: list[list[str]] = []
+    required_together: list[list[str]] = []
+    required_if: list[list[t.Any]] = []
+
+    def plan(self, params: dict[str, t.Any], task_vars: dict[str, t.Any]) -> list[PlannedOp]:
+        """Return the ordered ops to run on the host."""
+        raise NotImplementedError
+
+    def shape(self, params: dict[str, t.Any], outcome: BatchOutcome) -> dict[str, t.Any]:
+        """Turn the batch outcome into the module result (changed, failed, msg, facts ...)."""
+        raise NotImplementedError
+
+    def validate_params(self, params: dict[str, t.Any]) -> None:
+        """Cross-option checks the argument spec cannot express; raise AnsibleActionFail."""
+
+    def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+        self._supports_check_mode = True
+        self._supports_async = False
+        result = super().run(tmp, task_vars)
+        task_vars = task_vars or {}
+
+        _validation, params = self.validate_argument_spec(
+            argument_spec=self.argument_spec,
+            mutually_exclusive=self.mutually_exclusive,
+            required_together=self.required_together,
+            required_if=self.required_if,
+        )
+        self.validate_params(params)
+        try:
+            plan = self.plan(params, task_vars)
+            batch = build_batch(plan)
+        except OpError as err:
+            raise AnsibleActionFail(f"internal error while planning the batch: {err}") from err
+
+        raw = self._execute_module(
+            module_name=RUNNER_MODULE,
+            module_args={"ops": batch, "protocol": PROTOCOL_VERSION},
+            task_vars=task_vars,
+        )
+        if raw.get("unreachable"):
+            return {"unreachable": True, "msg": raw.get("msg", "host unreachable"), "changed": False}
+
+        outcome = parse_runner_result(raw, plan)
+        shaped = self.shape(params, outcome)
+        result.update(shaped)
+        for key in ("exception", "module_stderr", "module_stdout", "rc"):
+            if key in raw and result.get("failed"):
+                result.setdefault(key, raw[key])
+        # Users see the arguments they gave, never the internal batch.
+        result["invocation"] = {"module_args": params}
+        return result
+
+
+def runner_failure(outcome: BatchOutcome) -> dict[str, t.Any] | None:
+    """A failed result when the runner itself failed (not an op), else None."""
+    if outcome.runner_failed:
+        return {"failed": True, "changed": False, "msg": f"the op runner failed: {outcome.msg}"}
+    return None

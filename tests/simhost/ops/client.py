@@ -1,0 +1,143 @@
+"""Simulated ConfigMgr client ops."""
+from __future__ import annotations
+
+import typing as t
+
+from ..model import HostModel, OpContext
+from . import sim_op
+
+MOBILE_CLIENT = "HKLM\\SOFTWARE\\Microsoft\\SMS\\Mobile Client"
+GP_VALUES = ("GPRequestedSiteAssignmentCode", "GPSiteAssignmentRetryInterval(Min)",
+             "GPSiteAssignmentRetryDuration(Hour)")
+
+
+def _first(host: HostModel, namespace: str, class_name: str) -> dict[str, t.Any] | None:
+    if host.wmi_namespace(namespace) is None:
+        return None
+    instances = host.wmi_instances(namespace, class_name)
+    return instances[0] if instances else None
+
+
+@sim_op("client.read_install")
+def read_install(host: HostModel, ctx: OpContext) -> dict[str, t.Any]:
+    installed = host.service("CcmExec") is not None and host.reg_key("HKLM\\SOFTWARE\\Microsoft\\CCM") is not None
+    sms_client = _first(host, "root\\ccm", "SMS_Client")
+    version, source = None, None
+    if sms_client and sms_client.get("ClientVersion"):
+        version, source = sms_client["ClientVersion"], "wmi"
+    elif host.reg_value(MOBILE_CLIENT, "ProductVersion") is not None:
+        version, source = str(host.reg_value(MOBILE_CLIENT, "ProductVersion")), "registry"
+    components: list[dict[str, t.Any]] = []
+    if host.wmi_namespace("root\\ccm") is not None:
+        for comp in host.wmi_instances("root\\ccm", "CCM_InstalledComponent") or []:
+            components.append({"name": comp["Name"], "display_name": comp.get("DisplayName", comp["Name"]),
+                               "version": comp.get("Version", "")})
+    return {
+        "installed": installed,
+        "version": version,
+        "version_source": source,
+        "install_path": host.reg_value("HKLM\\SOFTWARE\\Microsoft\\SMS\\Client\\Configuration\\Client Properties",
+                                       "Local SMS Path"),
+        "components": components,
+    }
+
+
+def _smscfg_value(text: str, key: str) -> str | None:
+    for line in text.splitlines():
+        name, sep, value = line.partition("=")
+        if sep and name.strip() == key:
+            return value.strip()
+    return None
+
+
+@sim_op("client.read_identity")
+def read_identity(host: HostModel, ctx: OpContext) -> dict[str, t.Any]:
+    path = host.windir + "\\SMSCFG.ini"
+    text = host.file(path)
+    client = _first(host, "root\\ccm", "CCM_Client")
+    return {
+        "smscfg_path": path,
+        "smscfg_present": text is not None,
+        "smscfg_unique_id": _smscfg_value(text, "SMS Unique Identifier") if text is not None else None,
+        "smscfg_previous_unique_id": _smscfg_value(text, "Previous SMSUID") if text is not None else None,
+        "smscfg_certificate_identifier": _smscfg_value(text, "SMS Certificate Identifier") if text is not None else None,
+        "wmi_client_id": client.get("ClientId") if client else None,
+        "wmi_previous_client_id": client.get("PreviousClientId") if client else None,
+        "wmi_client_id_change_date": client.get("ClientIdChangeDate") if client else None,
+        "wmi_available": client is not None,
+    }
+
+
+@sim_op("client.read_site_assignment")
+def read_site_assignment(host: HostModel, ctx: OpContext) -> dict[str, t.Any]:
+    registry_site = host.reg_value(MOBILE_CLIENT, "AssignedSiteCode")
+    com_available = host.has_com_class("Microsoft.SMS.Client")
+    sms_client = _first(host, "root\\ccm", "SMS_Client")
+    authority = _first(host, "root\\ccm", "SMS_Authority")
+    gp = {name: str(host.reg_value(MOBILE_CLIENT, name)) for name in GP_VALUES
+          if host.reg_value(MOBILE_CLIENT, name) is not None}
+    return {
+        "com_available": com_available,
+        # The COM object reads the same assignment the registry holds.
+        "com_assigned_site": (registry_site or "") if com_available else None,
+        "registry_assigned_site": registry_site,
+        "auto_assignment": bool(sms_client["EnableAutoAssignment"]) if sms_client else None,
+        "current_management_point": (authority or {}).get("CurrentManagementPoint") or None,
+        "gp_site_assignment": gp,
+        "dns_suffix": host.reg_value("HKLM\\SOFTWARE\\Microsoft\\CCM\\LocationServices", "DnsSuffix"),
+    }
+
+
+@sim_op("client.read_provisioning_mode")
+def read_provisioning_mode(host: HostModel, ctx: OpContext) -> dict[str, t.Any]:
+    key = "HKLM\\SOFTWARE\\Microsoft\\CCM\\CcmExec"
+    value = host.reg_value(key, "ProvisioningMode")
+    enabled_time = host.reg_value(key, "ProvisioningEnabledTime")
+    max_minutes = host.reg_value(key, "ProvisioningMaxMinutes")
+    return {
+        "registry_value": str(value).lower() if value is not None else None,
+        "enabled_time_epoch": int(enabled_time) if str(enabled_time).isdigit() else None,
+        "max_minutes": int(max_minutes) if str(max_minutes).isdigit() else None,
+        "wmi_sms_client_available": _first(host, "root\\ccm", "SMS_Client") is not None,
+    }
+
+
+@sim_op("client.read_task_sequence")
+def read_task_sequence(host: HostModel, ctx: OpContext) -> dict[str, t.Any]:
+    evidence = []
+    if host.processes("TSManager"):
+        evidence.append("process TSManager is running")
+    svc = host.service("smstsmgr")
+    if svc is not None and svc["state"] == "running":
+        evidence.append("service smstsmgr is running")
+    return {"running": bool(evidence), "evidence": evidence}
+
+
+@sim_op("site.read_roles")
+def read_roles(host: HostModel, ctx: OpContext) -> dict[str, t.Any]:
+    evidence: list[str] = []
+    roles: list[str] = []
+    is_site_server = host.service("SMS_EXECUTIVE") is not None
+    if is_site_server:
+        roles.append("site_server")
+        evidence.append("service SMS_EXECUTIVE exists")
+    site_code = host.reg_value("HKLM\\SOFTWARE\\Microsoft\\SMS\\Identification", "Site Code")
+    if site_code is not None:
+        evidence.append(f"HKLM\\SOFTWARE\\Microsoft\\SMS\\Identification Site Code = {site_code}")
+    if host.reg_key("HKLM\\SOFTWARE\\Microsoft\\SMS\\DP") is not None:
+        roles.append("distribution_point")
+        evidence.append("key HKLM\\SOFTWARE\\Microsoft\\SMS\\DP exists")
+    if host.reg_key("HKLM\\SOFTWARE\\Microsoft\\SMS\\MP") is not None:
+        roles.append("management_point")
+        evidence.append("key HKLM\\SOFTWARE\\Microsoft\\SMS\\MP exists")
+    if any(name.lower() == "sms_dp$" for name in host.state["shares"]):
+        evidence.append("share SMS_DP$ exists")
+        if "distribution_point" not in roles:
+            roles.append("distribution_point")
+    return {
+        "is_site_server": is_site_server,
+        "is_site_system": bool(roles) or site_code is not None,
+        "site_code": str(site_code) if site_code is not None else None,
+        "roles": roles,
+        "evidence": evidence,
+    }
