@@ -61,29 +61,35 @@ class FieldkitAction(ActionBase):
             required_if=self.required_if,
         )
         self.validate_params(params)
+        plan = self.plan(params, task_vars)
+        outcome = self.run_batch(plan, task_vars)
+        if outcome.raw.get("unreachable"):
+            return {"unreachable": True, "msg": outcome.raw.get("msg", "host unreachable"), "changed": False}
+        shaped = self.shape(params, outcome)
+        result.update(shaped)
+        for key in ("exception", "module_stderr", "module_stdout", "rc"):
+            if key in outcome.raw and result.get("failed"):
+                result.setdefault(key, outcome.raw[key])
+        # Users see the arguments they gave, never the internal batch.
+        result["invocation"] = {"module_args": params}
+        return result
+
+    def run_batch(self, plan: list[PlannedOp], task_vars: dict[str, t.Any]) -> BatchOutcome:
+        """Send one batch to the op runner (one module execution) and parse the answer.
+
+        Subclasses that need a start/poll cycle call this more than once; every call is one module
+        execution on the host.
+        """
         try:
-            plan = self.plan(params, task_vars)
             batch = build_batch(plan)
         except OpError as err:
             raise AnsibleActionFail(f"internal error while planning the batch: {err}") from err
-
         raw = self._execute_module(
             module_name=RUNNER_MODULE,
             module_args={"ops": batch, "protocol": PROTOCOL_VERSION},
             task_vars=task_vars,
         )
-        if raw.get("unreachable"):
-            return {"unreachable": True, "msg": raw.get("msg", "host unreachable"), "changed": False}
-
-        outcome = parse_runner_result(raw, plan)
-        shaped = self.shape(params, outcome)
-        result.update(shaped)
-        for key in ("exception", "module_stderr", "module_stdout", "rc"):
-            if key in raw and result.get("failed"):
-                result.setdefault(key, raw[key])
-        # Users see the arguments they gave, never the internal batch.
-        result["invocation"] = {"module_args": params}
-        return result
+        return parse_runner_result(raw, plan)
 
 
 def runner_failure(outcome: BatchOutcome) -> dict[str, t.Any] | None:

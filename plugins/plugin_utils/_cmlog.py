@@ -16,6 +16,7 @@ __all__ = [
     "LogEntry",
     "SEVERITIES",
     "SEVERITY_RULES",
+    "classify_severity",
     "decode_log_bytes",
     "extract_error_codes",
     "filter_entries",
@@ -56,16 +57,20 @@ _DATE_RE = re.compile(r"^(?P<m>\d{1,2})-(?P<d>\d{1,2})-(?P<y>\d{4})$")
 _LINE_SPLIT_RE = re.compile(r"\r\n|\r|\n")
 
 _CMTRACE_TYPES = {"1": "info", "2": "warning", "3": "error"}
+# A CMTrace record still open after this many physical lines is treated as broken and emitted
+# as one plain entry, which bounds the work on damaged files.
+_MAX_RECORD_LINES = 500
 
 # --------------------------------------------------------------------------------------------
 # Severity heuristic for lines that carry no type (SMS trace and plain lines)
 # --------------------------------------------------------------------------------------------
 
-# The one table of the heuristic. Evaluated top to bottom; the first severity whose pattern
-# matches wins. Before matching, phrases that only report success are removed (see
-# _BENIGN_RE), so "error = 0" or "0 errors" do not make a line an error. A line that yields an
-# error code from extract_error_codes() is an error too (codes equal to zero are never
-# extracted). Everything else is "info".
+# The one table of the heuristic: (severity, regex, why). Order of evaluation: any "error"
+# rule matches -> "error"; else the message yields an error code (extract_error_codes(), which
+# never returns zero codes) -> "error"; else any "warning" rule matches -> "warning"; else
+# "info". Before matching, phrases that only report success are blanked (_BENIGN_RE), so
+# "error = 0", "hr=0x0" or "0 errors" do not make a line an error. Matching is
+# case-insensitive. So "Sending failed. ... will retry" is an error: failure wins over retry.
 SEVERITY_RULES: tuple[tuple[str, str, str], ...] = (
     ("error", r"\bfail(?:s|ed|ure|ures)?\b", "failed / failure"),
     ("error", r"\berrors?\b", "error"),
@@ -106,9 +111,11 @@ _CODE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     # "(0x35)", "(0x80070005)", "(80041002)" (8 hex digits, no prefix)
     ("paren", re.compile(r"\(\s*(?P<val>0x[0-9A-Fa-f]{1,8}|" + _HEX8 + r")\s*\)")),
-    # bare "0x800706BA" anywhere (only failure HRESULTs, see _accept_bare)
+    # bare "0x800706BA" anywhere (only failure HRESULTs: high bit set)
     ("bare", re.compile(r"(?<![0-9A-Za-z])(?P<val>0x[0-9A-Fa-f]{8})(?![0-9A-Za-z])")),
 )
+# Cheap substring test (on the lower-cased message) before running each pattern.
+_CODE_HINTS = {"hr": "hr", "keyword": "error", "paren": "(", "bare": "0x"}
 # "thread 4312 (0x10D8)" must not yield a code from the parenthesised hex.
 _ID_BEFORE_PAREN_RE = re.compile(r"(?:thread|tid|pid|process(?:\s+id)?)\s*[=:]?\s*\d+\s*$", re.I)
 
@@ -167,7 +174,10 @@ def extract_error_codes(message: str) -> list[dict]:
     """
     found: list[tuple[int, int, dict]] = []
     taken: list[tuple[int, int]] = []
+    lowered = message.lower()
     for kind, pattern in _CODE_PATTERNS:
+        if _CODE_HINTS[kind] not in lowered:
+            continue
         for match in pattern.finditer(message):
             start, end = match.span()
             if any(start < t_end and t_start < end for t_start, t_end in taken):
@@ -387,9 +397,14 @@ def parse_log_text(text: str) -> list[LogEntry]:
                 cm_lines[:] = [work]
             elif cm_start is not None:
                 cm_lines.append(work)
+                if len(cm_lines) > _MAX_RECORD_LINES:
+                    flush_cmtrace_incomplete()
+                    break
             else:
                 sms = _SMS_TRAILER_RE.match(work)
                 if sms:
+                    while pending and not pending[0][1].strip():
+                        pending.pop(0)  # blank lines between entries belong to no entry
                     first = pending[0][0] if pending else number
                     parts = [p for _, p in pending] + [sms.group("msg")]
                     pending.clear()

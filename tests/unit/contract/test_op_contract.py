@@ -1,0 +1,94 @@
+"""Contract: every registry op exists three times and agrees.
+
+For each op in the Python registry there is (1) a PowerShell function in plugins/module_utils/*.psm1,
+exported, whose parameters are the PascalCase registry arguments (+ CheckMode for mutating ops), and
+(2) a simulator implementation whose keyword arguments are the snake_case registry arguments
+(+ check_mode for mutating ops). It also holds in the other direction: no PowerShell op function
+and no simulator op without a registry entry. The PowerShell is read with tree-sitter-powershell.
+"""
+from __future__ import annotations
+
+import inspect
+import pathlib
+import re
+
+import pytest
+
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._ops import all_ops
+from tests.simhost.ops import load_all
+from tests.simhost.paths import REPO_ROOT
+from tests.simhost.psparse import check_syntax, exported_functions, function_parameters
+
+MODULE_UTILS = REPO_ROOT / "plugins" / "module_utils"
+RUNNER = REPO_ROOT / "plugins" / "modules" / "sccm_op_runner.ps1"
+OPS = all_ops()
+SIM_OPS = load_all()
+
+
+def _psm1_files() -> list[pathlib.Path]:
+    return sorted(MODULE_UTILS.glob("_Fieldkit*.psm1"))
+
+
+def _ps_functions() -> dict[str, tuple[pathlib.Path, list[str]]]:
+    found: dict[str, tuple[pathlib.Path, list[str]]] = {}
+    for path in _psm1_files():
+        source = path.read_text(encoding="utf-8-sig")
+        exported = set(exported_functions(source))
+        for name, params in function_parameters(source).items():
+            if name in exported:
+                found[name] = (path, params)
+    return found
+
+
+PS_FUNCTIONS = _ps_functions()
+
+
+def _sim_params(func) -> list[str]:
+    params = list(inspect.signature(func).parameters.values())[2:]  # skip host, ctx
+    return [p.name for p in params]
+
+
+def test_every_psm1_parses_cleanly() -> None:
+    for path in [*_psm1_files(), RUNNER]:
+        assert check_syntax(path.read_text(encoding="utf-8-sig"), path.name) == []
+
+
+def test_runner_imports_every_op_module() -> None:
+    runner = RUNNER.read_text(encoding="utf-8")
+    required = set(re.findall(r"#AnsibleRequires -PowerShell \.\.module_utils\.(\S+)", runner))
+    assert {p.stem for p in _psm1_files()} <= required
+
+
+@pytest.mark.parametrize("op_name", sorted(OPS))
+def test_op_has_powershell_function_with_same_parameters(op_name: str) -> None:
+    spec = OPS[op_name]
+    assert spec.ps_function in PS_FUNCTIONS, f"{op_name}: {spec.ps_function} is not an exported function in a .psm1"
+    _path, params = PS_FUNCTIONS[spec.ps_function]
+    expected = {a.ps_name.lower() for a in spec.args} | ({"checkmode"} if spec.mutating else set())
+    assert {p.lower() for p in params} == expected
+
+
+@pytest.mark.parametrize("op_name", sorted(OPS))
+def test_op_has_simulator_implementation_with_same_parameters(op_name: str) -> None:
+    spec = OPS[op_name]
+    assert op_name in SIM_OPS, f"{op_name} has no simulator implementation"
+    expected = {a.name for a in spec.args} | ({"check_mode"} if spec.mutating else set())
+    assert set(_sim_params(SIM_OPS[op_name])) == expected
+
+
+def test_no_powershell_op_without_registry_entry() -> None:
+    declared = {spec.ps_function for spec in OPS.values()}
+    op_like = {name for name, (path, _) in PS_FUNCTIONS.items() if path.name != "_FieldkitCommon.psm1"}
+    assert op_like - declared == set()
+
+
+def test_no_simulator_op_without_registry_entry() -> None:
+    assert set(SIM_OPS) - set(OPS) == set()
+
+
+def test_pascal_case_rule_is_reversible() -> None:
+    from ansible_collections.mecm.fieldkit.plugins.plugin_utils._ops import pascal_to_snake, snake_to_pascal
+
+    for spec in OPS.values():
+        for arg in spec.args:
+            assert pascal_to_snake(snake_to_pascal(arg.name)) == arg.name, f"{spec.name}.{arg.name}"
