@@ -36,7 +36,7 @@ e2e: venv
 	$(BIN)/python -m pytest tests/e2e -q
 
 molecule: venv
-	cd extensions && $(BIN)/molecule test -s default
+	cd extensions && $(BIN)/molecule test --all
 
 lint: venv
 	$(BIN)/ansible-lint --profile production

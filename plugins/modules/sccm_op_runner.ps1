@@ -11,6 +11,8 @@
 #AnsibleRequires -PowerShell ..module_utils._FieldkitCommon
 #AnsibleRequires -PowerShell ..module_utils._FieldkitSystemOps
 #AnsibleRequires -PowerShell ..module_utils._FieldkitClientOps
+#AnsibleRequires -PowerShell ..module_utils._FieldkitDpOps
+#AnsibleRequires -PowerShell ..module_utils._FieldkitImageOps
 
 $spec = @{
     options = @{

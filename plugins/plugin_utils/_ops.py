@@ -234,6 +234,6 @@ def _load_declarations() -> None:
     global _LOADED
     if _LOADED:
         return
-    from . import _ops_client, _ops_system  # noqa: F401  pylint: disable=import-outside-toplevel
+    from . import _ops_client, _ops_dp, _ops_image, _ops_system  # noqa: F401  pylint: disable=import-outside-toplevel
 
     _LOADED = True

@@ -13,6 +13,7 @@ Everything here is simulated; nothing talks to a real Windows machine.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import pathlib
@@ -24,7 +25,8 @@ import time
 import typing as t
 
 from .host import SimHost
-from .model import HostModel
+from .model import HostModel, load_fixture, merge_fixture
+from .network import Network
 from .paths import LABS_DIR, REPO_ROOT
 from .winrm_server import WinRMServer
 
@@ -43,6 +45,14 @@ def load_lab_definition(name_or_path: str) -> dict[str, t.Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def _inline_state(fixture: dict[str, t.Any]) -> dict[str, t.Any]:
+    """An inline host state; ``"base": "<fixture>"`` deep-merges it over that fixture."""
+    if "base" not in fixture:
+        return copy.deepcopy(fixture)
+    overlay = {k: v for k, v in fixture.items() if k != "base"}
+    return merge_fixture(load_fixture(fixture["base"]), overlay)
+
+
 class Lab:
     """Simulated hosts with their WinRM listeners."""
 
@@ -54,16 +64,22 @@ class Lab:
         self.hosts: dict[str, SimHost] = {}
         self.servers: dict[str, WinRMServer] = {}
         for host_name, fixture in definition["hosts"].items():
-            model = HostModel.from_fixture(fixture)
+            # A fixture is a name/path, or an inline host state (generated hosts in tests).
+            model = HostModel(_inline_state(fixture)) if isinstance(fixture, dict) else HostModel.from_fixture(fixture)
             model.state["name"] = host_name
             self.hosts[host_name] = SimHost(model, username=USERNAME)
+        # One simulated network joins the hosts: ops on one host (a site server probing its DPs)
+        # see the others through it.
+        self.network = Network(host.model for host in self.hosts.values())
+        for host in self.hosts.values():
+            host.model.network = self.network
 
     @classmethod
     def named(cls, name: str, **kwargs: t.Any) -> "Lab":
         return cls(load_lab_definition(name), **kwargs)
 
     @classmethod
-    def from_fixtures(cls, hosts: dict[str, str], groups: dict[str, list[str]] | None = None, **kwargs: t.Any) -> "Lab":
+    def from_fixtures(cls, hosts: dict[str, t.Any], groups: dict[str, list[str]] | None = None, **kwargs: t.Any) -> "Lab":
         return cls({"name": "adhoc", "hosts": hosts, "groups": groups or {}}, **kwargs)
 
     def start(self) -> "Lab":

@@ -67,6 +67,10 @@ def _ci_get(mapping: dict[str, t.Any], key: str) -> tuple[str | None, t.Any]:
 class HostModel:
     """One simulated host. Access is serialised by ``lock``."""
 
+    # The lab's simulated network (tests.simhost.network.Network), set by the Lab; None for a
+    # host model used on its own.
+    network: t.Any = None
+
     def __init__(self, state: dict[str, t.Any]) -> None:
         self.state = state
         self.lock = threading.RLock()
@@ -77,10 +81,7 @@ class HostModel:
 
     @classmethod
     def from_fixture(cls, name_or_path: str | pathlib.Path) -> "HostModel":
-        path = pathlib.Path(name_or_path)
-        if not path.is_absolute() and not path.exists():
-            path = FIXTURES_DIR / (str(name_or_path) if str(name_or_path).endswith(".json") else f"{name_or_path}.json")
-        return cls(json.loads(path.read_text(encoding="utf-8")))
+        return cls(load_fixture(name_or_path))
 
     @property
     def name(self) -> str:
@@ -170,6 +171,41 @@ class HostModel:
 
     def has_com_class(self, prog_id: str) -> bool:
         return any(c.lower() == prog_id.lower() for c in self.state["com_classes"])
+
+
+def _fixture_path(name_or_path: str | pathlib.Path) -> pathlib.Path:
+    path = pathlib.Path(name_or_path)
+    if not path.is_absolute() and not path.exists():
+        path = FIXTURES_DIR / (str(name_or_path) if str(name_or_path).endswith(".json") else f"{name_or_path}.json")
+    return path
+
+
+def merge_fixture(base: dict[str, t.Any], overlay: dict[str, t.Any]) -> dict[str, t.Any]:
+    """Deep-merge ``overlay`` into a copy of ``base``: dicts merge, other values replace, ``None`` deletes."""
+    merged = copy.deepcopy(base)
+    for key, value in overlay.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_fixture(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def load_fixture(name_or_path: str | pathlib.Path, _seen: tuple[str, ...] = ()) -> dict[str, t.Any]:
+    """Read a fixture; a fixture with ``"base": "<fixture>"`` is that fixture deep-merged with the rest.
+
+    In an overlay, a ``null`` value deletes the key of the base (a service, a file, a WMI class ...).
+    """
+    path = _fixture_path(name_or_path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    base_name = data.pop("base", None)
+    if base_name is None:
+        return data
+    if base_name in _seen:
+        raise ValueError(f"fixture {path.name}: base chain loops through {base_name}")
+    return merge_fixture(load_fixture(base_name, (*_seen, str(base_name))), data)
 
 
 def _norm_reg(path: str) -> str:

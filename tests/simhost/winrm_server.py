@@ -516,7 +516,7 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         self.rfile = _CountingReader(self.rfile)
         self._mark = 0
-        self._out = 0
+        self._response = b""  # built by _reply, written by _route after accounting
         self._ntlm = None  # pyspnego acceptor; lives as long as the TCP connection
         self._pending = _Tally()  # auth handshake requests not yet tied to a shell
         self.server.track(self.connection, True)
@@ -549,9 +549,11 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             target = self._wsman(body)
         bytes_in, self._mark = self.rfile.count - self._mark, self.rfile.count
-        bytes_out, self._out = self._out, 0
-        if target is not None:
-            sim._ws.account(target, bytes_in, bytes_out)
+        response, self._response = self._response, b""
+        if target is not None:  # account before writing, so stats are complete once the client has its answer
+            sim._ws.account(target, bytes_in, len(response))
+        if response:
+            self.wfile.write(response)  # ONE write: headers + body (see disable_nagle_algorithm)
 
     def _control(self, path: str, body: bytes) -> None:
         handler = self.server.sim.control_handler
@@ -650,15 +652,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _reply(self, status: int, body: bytes = b"", content_type: str | None = None,
                extra: list[tuple[str, str]] | tuple = ()) -> None:
-        """Send status line, headers and body in ONE write (see the Nagle note above)."""
+        """Build the response (status line, headers, body); ``_route`` sends it."""
         headers = [("Server", "Microsoft-HTTPAPI/2.0 (simulated)"), ("Content-Length", str(len(body)))]
         headers += [("Content-Type", content_type)] if content_type else []
         headers += list(extra)
         head = f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
         head += "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
-        data = head.encode("latin-1") + body
-        self.wfile.write(data)
-        self._out += len(data)
+        self._response = head.encode("latin-1") + body
         log.debug("%s %s: %s %s -> %d", PREFIX, self.server.sim.name, self.command, self.path, status)
 
 

@@ -25,6 +25,6 @@ def sim_op(name: str) -> t.Callable[[t.Callable[..., dict[str, t.Any]]], t.Calla
 
 def load_all() -> dict[str, t.Callable[..., dict[str, t.Any]]]:
     """Import every implementation module and return the registry."""
-    from . import client, system  # noqa: F401  pylint: disable=import-outside-toplevel
+    from . import client, dp, image, system  # noqa: F401  pylint: disable=import-outside-toplevel
 
     return SIM_OPS

@@ -29,7 +29,22 @@ def _load(name: str, relative: str):
 cmlog = _load("mecm_fieldkit_test__cmlog", "plugins/plugin_utils/_cmlog.py")
 
 
+# Text test logs are kept as UTF-8 with LF (``<name>.txt``) so the repository passes ansible-test's
+# line-ending and encoding checks; the bytes Windows would write (CRLF, the file's own encoding and
+# BOM) are rebuilt here. The UTF-16 files are binary and kept as they are.
+WINDOWS_ENCODINGS = {
+    "distmgr_cp1252.log": "cp1252",
+    "distmgr_cp932.log": "cp932",
+    "distmgr_jst.log": "utf-8",
+    "patchdownloader_pst.log": "utf-8",
+    "smsdpprov_utf8bom.log": "utf-8-sig",
+}
+
+
 def _read(name: str) -> bytes:
+    if name in WINDOWS_ENCODINGS:
+        text = (DATA_DIR / f"{name}.txt").read_text(encoding="utf-8")
+        return text.replace("\n", "\r\n").encode(WINDOWS_ENCODINGS[name])
     return (DATA_DIR / name).read_bytes()
 
 

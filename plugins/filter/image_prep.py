@@ -1,0 +1,71 @@
+# Copyright (c) 2026 mecm.fieldkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the image-prep and identity-audit playbooks; thin wrappers over plugin_utils._image_prep_report."""
+from __future__ import annotations
+
+import typing as t
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils import _image_prep_report as report
+
+
+def image_prep_host_record(host: str, generalize: t.Any = None, install: t.Any = None, failure: t.Any = None,
+                           scenario: str | None = None) -> dict[str, t.Any]:
+    """The per-host image-prep record from the role's registered results."""
+    return report.host_record(str(host), generalize, install, failure, scenario)
+
+
+def image_prep_records(hostvars: t.Any, hosts: t.Any, var: str = "client_image_prep_result") -> dict[str, t.Any]:
+    """``{host: record}`` for the given hosts (``no result`` where the role recorded nothing)."""
+    if not isinstance(hosts, (list, tuple)):
+        raise AnsibleFilterError(f"image_prep_records: hosts must be a list of host names, got {type(hosts).__name__}")
+    return report.collect_records(hostvars, [str(h) for h in hosts], var)
+
+
+def image_prep_junit(records: t.Any, suite_name: str = "client_image_prep") -> str:
+    """JUnit XML with one test case per verified step per host."""
+    if not isinstance(records, t.Mapping):
+        raise AnsibleFilterError("image_prep_junit: expects the dict returned by image_prep_records")
+    return report.junit_xml(records, suite_name)
+
+
+def image_prep_summary(records: t.Any) -> dict[str, t.Any]:
+    """Host counts per status."""
+    if not isinstance(records, t.Mapping):
+        raise AnsibleFilterError("image_prep_summary: expects the dict returned by image_prep_records")
+    return report.summary(records)
+
+
+def sccm_identity_audit(hostvars: t.Any, hosts: t.Any) -> dict[str, t.Any]:
+    """Duplicated SMS Unique Identifiers and SMS certificate thumbprints across the hosts' client facts."""
+    if not isinstance(hosts, (list, tuple)):
+        raise AnsibleFilterError(f"sccm_identity_audit: hosts must be a list of host names, got {type(hosts).__name__}")
+    facts: dict[str, t.Any] = {}
+    for host in hosts:
+        try:
+            facts[str(host)] = (hostvars[host].get("ansible_facts") or {}).get("sccm_client")
+        except (KeyError, AttributeError):
+            facts[str(host)] = None
+    return report.identity_audit(facts)
+
+
+def sccm_identity_audit_markdown(audit: t.Any) -> str:
+    """The identity audit as Markdown."""
+    if not isinstance(audit, t.Mapping) or "duplicates" not in audit:
+        raise AnsibleFilterError("sccm_identity_audit_markdown: expects the dict returned by sccm_identity_audit")
+    return report.identity_audit_markdown(audit)
+
+
+class FilterModule:
+    """mecm.fieldkit image-prep report filters."""
+
+    def filters(self) -> dict[str, t.Callable[..., t.Any]]:
+        return {
+            "image_prep_host_record": image_prep_host_record,
+            "image_prep_records": image_prep_records,
+            "image_prep_junit": image_prep_junit,
+            "image_prep_summary": image_prep_summary,
+            "sccm_identity_audit": sccm_identity_audit,
+            "sccm_identity_audit_markdown": sccm_identity_audit_markdown,
+        }

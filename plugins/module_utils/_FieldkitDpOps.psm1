@@ -1,0 +1,2097 @@
+# Copyright (c) 2026 mecm.fieldkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# FOR INTERNAL COLLECTION USE ONLY.
+# Distribution point diagnosis ops of the mecm.fieldkit op registry (plugins/plugin_utils/_ops_dp.py):
+# DP role, shares, disks, path access, OS info, registry values, time, WMI namespace test and
+# security, NTFS ACLs, local group members, events, filtered log excerpts, identity, the parallel
+# network probe of a site server, and the site systems known to the SMS Provider.
+# Read-only ops return a data hashtable; failures throw an ErrorRecord with the Windows error code.
+# Expected negative answers (a missing share, a WMI namespace that does not exist, a closed port)
+# are data, not failures. Targets Windows PowerShell 5.1.
+
+#AnsibleRequires -PowerShell ._FieldkitCommon
+
+Set-StrictMode -Version 2.0
+
+$script:DpKey = 'SOFTWARE\Microsoft\SMS\DP'
+$script:IdentificationKey = 'SOFTWARE\Microsoft\SMS\Identification'
+$script:CurrentVersionKey = 'SOFTWARE\Microsoft\Windows NT\CurrentVersion'
+$script:W32TimeParametersKey = 'SYSTEM\CurrentControlSet\Services\W32Time\Parameters'
+$script:UnsignedMask = [int64]4294967295
+$script:Win32Facility = [int64]2147942400
+$script:HostNamePattern = '^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$'
+$script:ClassNamePattern = '^[A-Za-z_][A-Za-z0-9_]{0,255}$'
+
+# Native helpers compiled once per module execution (C# 5: Windows PowerShell 5.1 uses the .NET
+# Framework compiler). RpcEpm lists the endpoints registered with a remote RPC endpoint mapper,
+# like portqry -e 135; DiskSpace reads the free space behind a local or UNC path.
+$script:NativeSource = @'
+using System;
+using System.Collections.Generic;
+using System.Runtime.InteropServices;
+
+namespace Fieldkit
+{
+    public static class DiskSpace
+    {
+        [DllImport("kernel32.dll", CharSet = CharSet.Unicode, SetLastError = true)]
+        [return: MarshalAs(UnmanagedType.Bool)]
+        private static extern bool GetDiskFreeSpaceEx(string directoryName, out ulong freeBytesAvailable, out ulong totalBytes, out ulong totalFreeBytes);
+
+        public static long[] Get(string path)
+        {
+            ulong available;
+            ulong total;
+            ulong totalFree;
+            if (!GetDiskFreeSpaceEx(path, out available, out total, out totalFree))
+            {
+                throw new System.ComponentModel.Win32Exception(Marshal.GetLastWin32Error());
+            }
+            return new long[] { (long)available, (long)total };
+        }
+    }
+
+    public static class RpcEpm
+    {
+        private const uint RPC_C_EP_ALL_ELTS = 0;
+        private const int RPC_X_NO_MORE_ENTRIES = 1772;
+
+        [DllImport("rpcrt4.dll", CharSet = CharSet.Unicode, EntryPoint = "RpcStringBindingComposeW")]
+        private static extern int RpcStringBindingCompose(string objUuid, string protSeq, string networkAddr, string endpoint, string options, out IntPtr stringBinding);
+
+        [DllImport("rpcrt4.dll", CharSet = CharSet.Unicode, EntryPoint = "RpcBindingFromStringBindingW")]
+        private static extern int RpcBindingFromStringBinding(IntPtr stringBinding, out IntPtr binding);
+
+        [DllImport("rpcrt4.dll", CharSet = CharSet.Unicode, EntryPoint = "RpcStringFreeW")]
+        private static extern int RpcStringFree(ref IntPtr value);
+
+        [DllImport("rpcrt4.dll")]
+        private static extern int RpcBindingFree(ref IntPtr binding);
+
+        [DllImport("rpcrt4.dll")]
+        private static extern int RpcMgmtSetComTimeout(IntPtr binding, uint timeout);
+
+        [DllImport("rpcrt4.dll")]
+        private static extern int RpcMgmtEpEltInqBegin(IntPtr epBinding, uint inquiryType, IntPtr ifId, uint versOption, IntPtr objectUuid, out IntPtr inquiryContext);
+
+        [DllImport("rpcrt4.dll", CharSet = CharSet.Unicode, EntryPoint = "RpcMgmtEpEltInqNextW")]
+        private static extern int RpcMgmtEpEltInqNext(IntPtr inquiryContext, IntPtr ifId, out IntPtr binding, IntPtr objectUuid, out IntPtr annotation);
+
+        [DllImport("rpcrt4.dll")]
+        private static extern int RpcMgmtEpEltInqDone(ref IntPtr inquiryContext);
+
+        [DllImport("rpcrt4.dll", CharSet = CharSet.Unicode, EntryPoint = "RpcBindingToStringBindingW")]
+        private static extern int RpcBindingToStringBinding(IntPtr binding, out IntPtr stringBinding);
+
+        // Returns the string bindings registered with the endpoint mapper of host (TCP 135).
+        // Throws Win32Exception with the RPC status (1722 = RPC server unavailable ...).
+        public static string[] List(string host, int maxEntries)
+        {
+            IntPtr stringBinding = IntPtr.Zero;
+            IntPtr binding = IntPtr.Zero;
+            IntPtr context = IntPtr.Zero;
+            IntPtr ifId = Marshal.AllocHGlobal(32);
+            IntPtr objectUuid = Marshal.AllocHGlobal(16);
+            List<string> found = new List<string>();
+            try
+            {
+                int status = RpcStringBindingCompose(null, "ncacn_ip_tcp", host, "135", null, out stringBinding);
+                Check(status);
+                status = RpcBindingFromStringBinding(stringBinding, out binding);
+                Check(status);
+                RpcMgmtSetComTimeout(binding, 1);
+                status = RpcMgmtEpEltInqBegin(binding, RPC_C_EP_ALL_ELTS, IntPtr.Zero, 0, IntPtr.Zero, out context);
+                Check(status);
+                while (found.Count < maxEntries)
+                {
+                    IntPtr entry;
+                    IntPtr annotation;
+                    status = RpcMgmtEpEltInqNext(context, ifId, out entry, objectUuid, out annotation);
+                    if (status == RPC_X_NO_MORE_ENTRIES)
+                    {
+                        break;
+                    }
+                    Check(status);
+                    if (annotation != IntPtr.Zero)
+                    {
+                        RpcStringFree(ref annotation);
+                    }
+                    IntPtr text;
+                    if (RpcBindingToStringBinding(entry, out text) == 0)
+                    {
+                        found.Add(Marshal.PtrToStringUni(text));
+                        RpcStringFree(ref text);
+                    }
+                    RpcBindingFree(ref entry);
+                }
+            }
+            finally
+            {
+                if (context != IntPtr.Zero)
+                {
+                    RpcMgmtEpEltInqDone(ref context);
+                }
+                if (binding != IntPtr.Zero)
+                {
+                    RpcBindingFree(ref binding);
+                }
+                if (stringBinding != IntPtr.Zero)
+                {
+                    RpcStringFree(ref stringBinding);
+                }
+                Marshal.FreeHGlobal(ifId);
+                Marshal.FreeHGlobal(objectUuid);
+            }
+            return found.ToArray();
+        }
+
+        private static void Check(int status)
+        {
+            if (status != 0)
+            {
+                throw new System.ComponentModel.Win32Exception(status);
+            }
+        }
+    }
+}
+'@
+
+# The probe of one target, run in a runspace of a pool. It is self-contained: module functions
+# are not visible in pool runspaces. Every step has its own timeout; the caller also abandons the
+# whole target after TimeoutSeconds.
+$script:ProbeScript = @'
+param (
+    [string]$Target,
+    [int[]]$Ports,
+    [int]$ConnectTimeoutMs,
+    [bool]$CheckEpm,
+    [bool]$CheckWmi,
+    [string]$WmiNamespace,
+    [string]$WmiClass,
+    [bool]$CheckClock,
+    [int]$TimeoutSeconds,
+    [hashtable]$Shared
+)
+
+Set-StrictMode -Version 2.0
+$Shared[$Target] = [DateTime]::UtcNow
+$watch = [System.Diagnostics.Stopwatch]::StartNew()
+$win32Facility = [int64]2147942400
+
+function ConvertTo-ProbeError {
+    param (
+        [object]$Exception,
+        [string]$Where
+    )
+
+    $code = [int64]0
+    $current = $Exception
+    while ($null -ne $current -and $code -eq 0) {
+        if ($current -is [System.Net.Sockets.SocketException]) {
+            $code = $win32Facility + [int64]$current.NativeErrorCode
+        }
+        elseif ($current -is [System.ComponentModel.Win32Exception]) {
+            $code = $win32Facility + [int64]$current.NativeErrorCode
+        }
+        elseif ($current -is [System.Management.ManagementException]) {
+            $code = [int64]$current.ErrorCode
+        }
+        elseif ($current.HResult -ne 0 -and $current.HResult -ne -2146233088) {
+            $code = [int64]$current.HResult
+        }
+        $current = $current.InnerException
+    }
+    if ($code -lt 0) {
+        $code = $code + [int64]4294967296
+    }
+    $message = [string]$Exception.Message
+    return @{ code = $code; hresult = ('0x{0:X8}' -f $code); message = $message; target = $Where }
+}
+
+function New-ProbeTimeout {
+    param (
+        [string]$Where
+    )
+
+    $code = $win32Facility + 1460
+    return @{ code = $code; hresult = ('0x{0:X8}' -f $code); message = "timed out: $Where"; target = $Where }
+}
+
+function Test-ProbePort {
+    param (
+        [string]$Address,
+        [int]$Port,
+        [int]$TimeoutMs
+    )
+
+    $client = New-Object -TypeName System.Net.Sockets.TcpClient
+    try {
+        $async = $client.BeginConnect($Address, $Port, $null, $null)
+        if (-not $async.AsyncWaitHandle.WaitOne($TimeoutMs)) {
+            $code = $win32Facility + 10060
+            return @{ port = $Port; open = $false; error = @{ code = $code; hresult = ('0x{0:X8}' -f $code); message = "no answer within $TimeoutMs ms"; target = [string]$Port } }
+        }
+        $client.EndConnect($async)
+        return @{ port = $Port; open = $true; error = $null }
+    }
+    catch {
+        return @{ port = $Port; open = $false; error = (ConvertTo-ProbeError -Exception $_.Exception -Where ([string]$Port)) }
+    }
+    finally {
+        $client.Close()
+    }
+}
+
+$result = @{
+    target = $Target
+    timed_out = $false
+    elapsed_ms = 0
+    dns = $null
+    tcp = @()
+    epm = $null
+    wmi = $null
+    clock = $null
+}
+
+# Name resolution, forward then reverse, each with a timeout.
+$addresses = @()
+$dns = @{ resolved = $false; addresses = @(); reverse = @(); error = $null }
+try {
+    $async = [System.Net.Dns]::BeginGetHostAddresses($Target, $null, $null)
+    if (-not $async.AsyncWaitHandle.WaitOne($ConnectTimeoutMs * 2)) {
+        $dns.error = New-ProbeTimeout -Where 'DNS'
+    }
+    else {
+        $addresses = @([System.Net.Dns]::EndGetHostAddresses($async) | Where-Object { $_.AddressFamily -eq [System.Net.Sockets.AddressFamily]::InterNetwork })
+        $dns.resolved = $addresses.Count -gt 0
+        $dns.addresses = @($addresses | ForEach-Object { $_.IPAddressToString })
+        foreach ($address in $addresses) {
+            try {
+                $reverse = [System.Net.Dns]::BeginGetHostEntry($address, $null, $null)
+                if ($reverse.AsyncWaitHandle.WaitOne($ConnectTimeoutMs)) {
+                    $dns.reverse += [System.Net.Dns]::EndGetHostEntry($reverse).HostName
+                }
+            }
+            catch {
+                $dns.reverse += $null
+            }
+        }
+    }
+}
+catch {
+    $dns.error = ConvertTo-ProbeError -Exception $_.Exception -Where 'DNS'
+}
+$result.dns = $dns
+
+if (-not $dns.resolved) {
+    $reason = $dns.error
+    $result.tcp = @($Ports | ForEach-Object { @{ port = $_; open = $null; error = $reason } })
+    if ($CheckEpm) {
+        $result.epm = @{ reachable = $null; endpoint_count = $null; dynamic_port = $null; dynamic_port_open = $null; error = $reason }
+    }
+}
+else {
+    $address = $addresses[0].IPAddressToString
+    $result.tcp = @($Ports | ForEach-Object { Test-ProbePort -Address $address -Port $_ -TimeoutMs $ConnectTimeoutMs })
+    if ($CheckEpm) {
+        $epm = @{ reachable = $false; endpoint_count = $null; dynamic_port = $null; dynamic_port_open = $null; error = $null }
+        try {
+            $bindings = @([Fieldkit.RpcEpm]::List($Target, 500))
+            $epm.reachable = $true
+            $epm.endpoint_count = $bindings.Count
+            foreach ($binding in $bindings) {
+                $match = [regex]::Match($binding, '^ncacn_ip_tcp:[^\[]*\[(\d+)\]')
+                if ($match.Success -and [int]$match.Groups[1].Value -ge 1024) {
+                    $epm.dynamic_port = [int]$match.Groups[1].Value
+                    break
+                }
+            }
+            if ($null -ne $epm.dynamic_port) {
+                $dynamic = Test-ProbePort -Address $address -Port $epm.dynamic_port -TimeoutMs $ConnectTimeoutMs
+                $epm.dynamic_port_open = $dynamic.open
+                $epm.error = $dynamic.error
+            }
+        }
+        catch {
+            $epm.error = ConvertTo-ProbeError -Exception $_.Exception -Where 'endpoint mapper'
+        }
+        $result.epm = $epm
+    }
+}
+
+# Remote WMI over DCOM (System.Management), as ConfigMgr does; never WinRM.
+$wmiConnected = $false
+$options = New-Object -TypeName System.Management.ConnectionOptions
+$options.Impersonation = [System.Management.ImpersonationLevel]::Impersonate
+$options.Authentication = [System.Management.AuthenticationLevel]::PacketPrivacy
+$options.EnablePrivileges = $true
+$options.Timeout = [TimeSpan]::FromSeconds([Math]::Max(5, [int]($TimeoutSeconds / 2)))
+$identity = [System.Security.Principal.WindowsIdentity]::GetCurrent().Name
+if ($CheckWmi) {
+    $wmi = @{ namespace = $WmiNamespace; identity = $identity; connected = $false; class_present = $null; error = $null }
+    try {
+        $scope = New-Object -TypeName System.Management.ManagementScope -ArgumentList @(('\\' + $Target + '\' + $WmiNamespace), $options)
+        $scope.Connect()
+        $wmi.connected = $true
+        $wmiConnected = $true
+        $path = New-Object -TypeName System.Management.ManagementPath -ArgumentList $WmiClass
+        $class = New-Object -TypeName System.Management.ManagementClass -ArgumentList @($scope, $path, $null)
+        $class.Get()
+        $wmi.class_present = $true
+        $class.Dispose()
+    }
+    catch {
+        $wmi.error = ConvertTo-ProbeError -Exception $_.Exception -Where ('\\' + $Target + '\' + $WmiNamespace)
+        if ($wmi.connected) {
+            $wmi.class_present = $false
+        }
+    }
+    $result.wmi = $wmi
+}
+
+# The target clock: Win32_UTCTime over DCOM (1 s resolution), else one NTP sample with w32tm.
+if ($CheckClock) {
+    $clock = @{ offset_seconds = $null; method = $null; remote_utc = $null; error = $null }
+    try {
+        $cimv2 = New-Object -TypeName System.Management.ManagementScope -ArgumentList @(('\\' + $Target + '\root\cimv2'), $options)
+        $query = New-Object -TypeName System.Management.ObjectQuery -ArgumentList 'SELECT * FROM Win32_UTCTime'
+        $enumeration = New-Object -TypeName System.Management.EnumerationOptions
+        $enumeration.Timeout = $options.Timeout
+        $searcher = New-Object -TypeName System.Management.ManagementObjectSearcher -ArgumentList @($cimv2, $query, $enumeration)
+        $before = [DateTime]::UtcNow
+        $utc = @($searcher.Get()) | Select-Object -First 1
+        $after = [DateTime]::UtcNow
+        $remote = New-Object -TypeName DateTime -ArgumentList @([int]$utc.Year, [int]$utc.Month, [int]$utc.Day, [int]$utc.Hour, [int]$utc.Minute, [int]$utc.Second, [DateTimeKind]::Utc)
+        $middle = $before.AddTicks([int64](($after - $before).Ticks / 2))
+        $clock.offset_seconds = [Math]::Round(($remote - $middle).TotalSeconds, 3)
+        $clock.method = 'wmi'
+        $clock.remote_utc = $remote.ToString('yyyy-MM-ddTHH:mm:ssZ', [System.Globalization.CultureInfo]::InvariantCulture)
+    }
+    catch {
+        $clock.error = ConvertTo-ProbeError -Exception $_.Exception -Where 'Win32_UTCTime'
+        $startInfo = New-Object -TypeName System.Diagnostics.ProcessStartInfo
+        $startInfo.FileName = Join-Path -Path ([Environment]::SystemDirectory) -ChildPath 'w32tm.exe'
+        $startInfo.Arguments = '/stripchart /computer:' + $Target + ' /samples:1 /dataonly'
+        $startInfo.UseShellExecute = $false
+        $startInfo.RedirectStandardOutput = $true
+        $startInfo.CreateNoWindow = $true
+        $process = [System.Diagnostics.Process]::Start($startInfo)
+        $outputTask = $process.StandardOutput.ReadToEndAsync()
+        if ($process.WaitForExit(10000)) {
+            $match = [regex]::Match($outputTask.Result, '([+-]\d+[.,]\d+)s')
+            if ($match.Success) {
+                $text = $match.Groups[1].Value.Replace(',', '.')
+                $clock.offset_seconds = [Math]::Round([double]::Parse($text, [System.Globalization.CultureInfo]::InvariantCulture), 3)
+                $clock.method = 'ntp'
+                $clock.error = $null
+            }
+        }
+        else {
+            $process.Kill()
+        }
+        $process.Dispose()
+    }
+    $result.clock = $clock
+}
+
+$result.elapsed_ms = [int]$watch.ElapsedMilliseconds
+return $result
+'@
+
+Function Add-FieldkitNativeType {
+    <#
+    .SYNOPSIS
+    Compiles the native helpers (Fieldkit.RpcEpm, Fieldkit.DiskSpace) once per process.
+    #>
+    [CmdletBinding()]
+    param ()
+
+    if ($null -eq ('Fieldkit.RpcEpm' -as [type])) {
+        Add-Type -TypeDefinition $script:NativeSource -Language CSharp -ErrorAction Stop
+    }
+}
+
+Function Get-FieldkitDictValue {
+    <#
+    .SYNOPSIS
+    Returns the value of a key of a dictionary (Hashtable or Dictionary), or $null; StrictMode safe.
+    #>
+    [CmdletBinding()]
+    [OutputType([object])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [AllowNull()]
+        [object]
+        $Dictionary,
+
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Key
+    )
+
+    if ($null -eq $Dictionary) {
+        return $null
+    }
+    foreach ($name in @($Dictionary.Keys)) {
+        if ([string]$name -eq $Key) {
+            return $Dictionary[$name]
+        }
+    }
+    return $null
+}
+
+Function ConvertTo-FieldkitErrorInfo {
+    <#
+    .SYNOPSIS
+    An error hashtable (code, hresult, message, target) from an ErrorRecord, for ops that report errors as data.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [System.Management.Automation.ErrorRecord]
+        $ErrorRecord,
+
+        [Parameter()]
+        [string]
+        $Target = ''
+    )
+
+    $code = Get-FieldkitErrorCode -ErrorRecord $ErrorRecord
+    if ($code -eq 0 -and $ErrorRecord.Exception -is [System.Management.ManagementException]) {
+        $code = ConvertTo-FieldkitHResult -Code ([int64]$ErrorRecord.Exception.ErrorCode)
+    }
+    return @{
+        code = $code
+        hresult = ('0x{0:X8}' -f $code)
+        message = $ErrorRecord.Exception.Message
+        target = $Target
+    }
+}
+
+Function ConvertTo-FieldkitUnsigned {
+    <#
+    .SYNOPSIS
+    An access mask (possibly a negative Int32) as an unsigned 32-bit value in an Int64.
+    #>
+    [CmdletBinding()]
+    [OutputType([int64])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [int64]
+        $Value
+    )
+
+    return $Value -band $script:UnsignedMask
+}
+
+Function Resolve-FieldkitSidName {
+    <#
+    .SYNOPSIS
+    DOMAIN\name of a SID, or $null when it cannot be translated (orphaned SID, unreachable domain).
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Sid
+    )
+
+    try {
+        $identifier = New-Object -TypeName System.Security.Principal.SecurityIdentifier -ArgumentList $Sid
+        return $identifier.Translate([System.Security.Principal.NTAccount]).Value
+    }
+    catch {
+        return $null
+    }
+}
+
+Function Resolve-FieldkitAccountSid {
+    <#
+    .SYNOPSIS
+    SID of an account name as shown by Get-SmbShareAccess (localized names included), or $null.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Account
+    )
+
+    try {
+        $name = New-Object -TypeName System.Security.Principal.NTAccount -ArgumentList $Account
+        return $name.Translate([System.Security.Principal.SecurityIdentifier]).Value
+    }
+    catch {
+        return $null
+    }
+}
+
+Function Join-FieldkitPath {
+    [CmdletBinding()]
+    [OutputType([string])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Base,
+
+        [Parameter()]
+        [AllowNull()]
+        [AllowEmptyString()]
+        [string]
+        $Append
+    )
+
+    if ([string]::IsNullOrEmpty($Append)) {
+        return $Base
+    }
+    return $Base.TrimEnd('\') + '\' + $Append.TrimStart('\')
+}
+
+Function Get-FieldkitSiteLogDirectory {
+    <#
+    .SYNOPSIS
+    The ConfigMgr site log folder (Installation Directory\Logs), or $null on a machine without a site.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param ()
+
+    $install = Get-FieldkitRegistryValue -SubKey $script:IdentificationKey -ValueName 'Installation Directory'
+    if ([string]::IsNullOrEmpty([string]$install)) {
+        return $null
+    }
+    return Join-FieldkitPath -Base ([string]$install) -Append 'Logs'
+}
+
+Function Get-FieldkitFixedDriveLetter {
+    [CmdletBinding()]
+    [OutputType([string[]])]
+    param ()
+
+    $disks = @(Get-CimInstance -ClassName 'Win32_LogicalDisk' -Filter 'DriveType=3' -OperationTimeoutSec 30 -ErrorAction Stop)
+    return , @($disks | ForEach-Object { ([string]$_.DeviceID).ToUpperInvariant() } | Sort-Object)
+}
+
+Function Resolve-FieldkitPathRef {
+    <#
+    .SYNOPSIS
+    Resolves path references (kinds registry, share, fixed_drives, site_log) to local paths.
+    .OUTPUTS
+    Hashtables with path and source, de-duplicated case-insensitively.
+    #>
+    [CmdletBinding()]
+    [OutputType([object[]])]
+    param (
+        [Parameter()]
+        [AllowEmptyCollection()]
+        [object[]]
+        $PathRefs = @()
+    )
+
+    $found = [System.Collections.Generic.List[object]]::new()
+    foreach ($ref in $PathRefs) {
+        $kind = [string](Get-FieldkitDictValue -Dictionary $ref -Key 'kind')
+        $append = [string](Get-FieldkitDictValue -Dictionary $ref -Key 'append')
+        $name = [string](Get-FieldkitDictValue -Dictionary $ref -Key 'name')
+        if ($kind -eq 'registry') {
+            $key = [string](Get-FieldkitDictValue -Dictionary $ref -Key 'key')
+            $value = Get-FieldkitRegistryValue -SubKey $key -ValueName $name
+            $items = @()
+            if ($value -is [array]) {
+                $items = @($value)
+            }
+            elseif ($null -ne $value) {
+                $items = @(([string]$value) -split '[,;]')
+            }
+            foreach ($item in $items) {
+                $trimmed = ([string]$item).Trim()
+                if ($trimmed) {
+                    $found.Add(@{ path = (Join-FieldkitPath -Base $trimmed -Append $append); source = ('registry ' + $key + '\' + $name) })
+                }
+            }
+        }
+        elseif ($kind -eq 'share') {
+            $escaped = $name.Replace("'", "''")
+            $share = Get-CimInstance -ClassName 'Win32_Share' -Filter ("Name='" + $escaped + "'") -OperationTimeoutSec 30 -ErrorAction SilentlyContinue
+            if ($null -ne $share -and $share.Path) {
+                $found.Add(@{ path = (Join-FieldkitPath -Base ([string]$share.Path) -Append $append); source = ('share ' + $name) })
+            }
+        }
+        elseif ($kind -eq 'fixed_drives') {
+            foreach ($drive in (Get-FieldkitFixedDriveLetter)) {
+                $candidate = Join-FieldkitPath -Base ($drive + '\') -Append $append
+                if (Test-Path -LiteralPath $candidate) {
+                    $found.Add(@{ path = $candidate; source = 'fixed drives' })
+                }
+            }
+        }
+        elseif ($kind -eq 'site_log') {
+            $logDir = Get-FieldkitSiteLogDirectory
+            if ($null -ne $logDir) {
+                $found.Add(@{ path = (Join-FieldkitPath -Base $logDir -Append $name); source = 'site log folder' })
+            }
+        }
+        else {
+            throw (New-FieldkitErrorRecord -Code 0x80070057 -Message "unknown path reference kind '$kind'; allowed: registry, share, fixed_drives, site_log" -Target 'path_refs')
+        }
+    }
+    $seen = @{}
+    $unique = [System.Collections.Generic.List[object]]::new()
+    foreach ($item in $found) {
+        $lower = $item.path.ToLowerInvariant()
+        if (-not $seen.ContainsKey($lower)) {
+            $seen[$lower] = $true
+            $unique.Add($item)
+        }
+    }
+    return , $unique.ToArray()
+}
+
+Function Invoke-FieldkitIsolated {
+    <#
+    .SYNOPSIS
+    Runs a self-contained script in its own runspace with a timeout; returns output, errors and timed_out.
+    .DESCRIPTION
+    Used for calls that can hang far longer than the op may take (UNC paths, LDAP). On timeout the
+    pipeline is stopped asynchronously and abandoned.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Script,
+
+        [Parameter()]
+        [AllowEmptyCollection()]
+        [object[]]
+        $ArgumentList = @(),
+
+        [Parameter(Mandatory = $true)]
+        [int]
+        $TimeoutSeconds
+    )
+
+    $shell = [System.Management.Automation.PowerShell]::Create()
+    [void]$shell.AddScript($Script)
+    foreach ($argument in $ArgumentList) {
+        [void]$shell.AddArgument($argument)
+    }
+    $handle = $shell.BeginInvoke()
+    if (-not $handle.AsyncWaitHandle.WaitOne([TimeSpan]::FromSeconds($TimeoutSeconds))) {
+        [void]$shell.BeginStop($null, $null)
+        return @{ timed_out = $true; output = @(); errors = @() }
+    }
+    try {
+        $output = @($shell.EndInvoke($handle))
+        $errors = @($shell.Streams.Error)
+        return @{ timed_out = $false; output = $output; errors = $errors }
+    }
+    catch {
+        return @{ timed_out = $false; output = @(); errors = @($_) }
+    }
+    finally {
+        $shell.Dispose()
+    }
+}
+
+Function Get-FieldkitDpRole {
+    <#
+    .SYNOPSIS
+    Op dp.read_role: the distribution point role registry and the SMS_DP$ share.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param ()
+
+    $registryPresent = Test-FieldkitRegistryKey -SubKey $script:DpKey
+    $evidence = [System.Collections.Generic.List[string]]::new()
+    if ($registryPresent) {
+        $evidence.Add('registry key HKLM\SOFTWARE\Microsoft\SMS\DP exists')
+    }
+    $share = Get-CimInstance -ClassName 'Win32_Share' -Filter 'Name=''SMS_DP$''' -OperationTimeoutSec 30 -ErrorAction SilentlyContinue
+    $sharePath = $null
+    if ($null -ne $share) {
+        $sharePath = [string]$share.Path
+        $evidence.Add('share SMS_DP$ exists')
+    }
+    $libraryPath = Get-FieldkitRegistryValue -SubKey $script:DpKey -ValueName 'ContentLibraryPath'
+    $drivesRaw = [string](Get-FieldkitRegistryValue -SubKey $script:DpKey -ValueName 'ContentLibUsableDrives')
+    $drives = @($drivesRaw -split '[,;]' | ForEach-Object { $_.Trim().TrimEnd('\') } | Where-Object { $_ })
+    $flags = @{}
+    foreach ($name in @('IsPullDP', 'IsPXE')) {
+        $value = Get-FieldkitRegistryValue -SubKey $script:DpKey -ValueName $name
+        $flags[$name] = $null
+        if ($null -ne $value) {
+            $flags[$name] = [int]$value -ne 0
+        }
+    }
+    $siteServer = Get-FieldkitRegistryValue -SubKey $script:DpKey -ValueName 'SiteServer'
+    $siteCode = Get-FieldkitRegistryValue -SubKey $script:IdentificationKey -ValueName 'Site Code'
+    return @{
+        installed = $registryPresent -and (($null -ne $libraryPath) -or ($null -ne $sharePath))
+        registry_present = $registryPresent
+        site_server = if ($null -ne $siteServer) { [string]$siteServer } else { $null }
+        site_code = if ($null -ne $siteCode) { [string]$siteCode } else { $null }
+        content_library_path = if ($null -ne $libraryPath) { [string]$libraryPath } else { $null }
+        usable_drives = $drives
+        is_pull_dp = $flags['IsPullDP']
+        is_pxe = $flags['IsPXE']
+        sms_dp_share_path = $sharePath
+        evidence = $evidence.ToArray()
+    }
+}
+
+Function Get-FieldkitShare {
+    <#
+    .SYNOPSIS
+    Op share.list: SMB shares matching names or wildcard patterns, with their share ACL.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter()]
+        [AllowEmptyCollection()]
+        [string[]]
+        $Names = @(),
+
+        [Parameter()]
+        [bool]
+        $IncludeAccess = $true
+    )
+
+    $patterns = @($Names)
+    if ($patterns.Count -eq 0) {
+        $patterns = @('*')
+    }
+    $server = Get-Service -Name 'LanmanServer' -ErrorAction SilentlyContinue
+    $serverRunning = ($null -ne $server) -and ($server.Status -eq [System.ServiceProcess.ServiceControllerStatus]::Running)
+    $all = @()
+    if ($serverRunning) {
+        $all = @(Get-SmbShare -ErrorAction Stop | Sort-Object -Property 'Name')
+    }
+    $matched = @{}
+    $shares = [System.Collections.Generic.List[object]]::new()
+    foreach ($share in $all) {
+        $hits = @($patterns | Where-Object { $share.Name -like $_ })
+        if ($hits.Count -eq 0) {
+            continue
+        }
+        foreach ($hit in $hits) {
+            $matched[$hit] = $true
+        }
+        $access = $null
+        if ($IncludeAccess) {
+            $access = @(Get-SmbShareAccess -Name $share.Name -ErrorAction Stop | ForEach-Object {
+                    @{
+                        account = [string]$_.AccountName
+                        sid = Resolve-FieldkitAccountSid -Account ([string]$_.AccountName)
+                        type = ([string]$_.AccessControlType).ToLowerInvariant()
+                        right = ([string]$_.AccessRight).ToLowerInvariant()
+                    }
+                })
+        }
+        $shares.Add(@{
+            name = [string]$share.Name
+            path = [string]$share.Path
+            description = [string]$share.Description
+            special = [bool]$share.Special
+            access = $access
+        })
+    }
+    $missing = @($patterns | Where-Object { -not $matched.ContainsKey($_) })
+    return @{ server_service_running = $serverRunning; shares = $shares.ToArray(); missing = $missing }
+}
+
+Function Get-FieldkitDisk {
+    <#
+    .SYNOPSIS
+    Op disk.list: size and free space of fixed drives, and whether a marker file exists at the root.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter()]
+        [AllowEmptyCollection()]
+        [string[]]
+        $Drives = @(),
+
+        [Parameter()]
+        [string]
+        $MarkerFile,
+
+        [Parameter()]
+        [int]
+        $TimeoutSeconds = 30
+    )
+
+    $wanted = @($Drives | ForEach-Object { $_.Trim().TrimEnd('\').ToUpperInvariant() })
+    $disks = @(Get-CimInstance -ClassName 'Win32_LogicalDisk' -Filter 'DriveType=3' -OperationTimeoutSec $TimeoutSeconds -ErrorAction Stop)
+    $result = [System.Collections.Generic.List[object]]::new()
+    foreach ($disk in ($disks | Sort-Object -Property 'DeviceID')) {
+        $drive = ([string]$disk.DeviceID).ToUpperInvariant()
+        if ($wanted.Count -gt 0 -and $wanted -notcontains $drive) {
+            continue
+        }
+        $size = [int64]$disk.Size
+        $free = [int64]$disk.FreeSpace
+        $percent = $null
+        if ($size -gt 0) {
+            $percent = [Math]::Round($free * 100.0 / $size, 2)
+        }
+        $marker = $null
+        if ($MarkerFile) {
+            $marker = Test-Path -LiteralPath (Join-FieldkitPath -Base ($drive + '\') -Append $MarkerFile) -PathType Leaf
+        }
+        $result.Add(@{
+            drive = $drive
+            size_bytes = $size
+            free_bytes = $free
+            free_percent = $percent
+            file_system = [string]$disk.FileSystem
+            volume_name = [string]$disk.VolumeName
+            marker_present = $marker
+        })
+    }
+    return @{ disks = $result.ToArray() }
+}
+
+Function Test-FieldkitPathAccess {
+    <#
+    .SYNOPSIS
+    Op path.test_access: whether the identity running the op can list local or UNC folders, and the free space behind them.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string[]]
+        $Paths,
+
+        [Parameter()]
+        [int]
+        $TimeoutSeconds = 15
+    )
+
+    Add-FieldkitNativeType
+    $script = @'
+param ([string]$Path)
+Set-StrictMode -Version 2.0
+$entry = @{ path = $Path; exists = $false; readable = $false; free_bytes = $null; total_bytes = $null; error = $null }
+$entry.exists = [System.IO.Directory]::Exists($Path)
+$enumerator = [System.IO.Directory]::EnumerateFileSystemEntries($Path).GetEnumerator()
+[void]$enumerator.MoveNext()
+$entry.readable = $true
+$space = [Fieldkit.DiskSpace]::Get($Path)
+$entry.free_bytes = $space[0]
+$entry.total_bytes = $space[1]
+$entry
+'@
+    $results = [System.Collections.Generic.List[object]]::new()
+    foreach ($path in $Paths) {
+        $expanded = [Environment]::ExpandEnvironmentVariables($path)
+        $watch = [System.Diagnostics.Stopwatch]::StartNew()
+        $run = Invoke-FieldkitIsolated -Script $script -ArgumentList @($expanded) -TimeoutSeconds $TimeoutSeconds
+        $entry = @{ path = $path; exists = $false; readable = $false; free_bytes = $null; total_bytes = $null; error = $null }
+        if ($run.timed_out) {
+            $entry.error = @{ code = 2147943860; hresult = '0x800705B4'; message = "no answer within $TimeoutSeconds s"; target = $path }
+        }
+        elseif ($run.errors.Count -gt 0) {
+            $entry.exists = [System.IO.Directory]::Exists($expanded)
+            $entry.error = ConvertTo-FieldkitErrorInfo -ErrorRecord $run.errors[0] -Target $path
+        }
+        elseif ($run.output.Count -gt 0) {
+            $entry = $run.output[0]
+            $entry.path = $path
+        }
+        $entry.elapsed_ms = [int]$watch.ElapsedMilliseconds
+        $results.Add($entry)
+    }
+    $identity = [System.Security.Principal.WindowsIdentity]::GetCurrent().Name
+    return @{ identity = $identity; paths = $results.ToArray() }
+}
+
+Function Get-FieldkitOsInfo {
+    <#
+    .SYNOPSIS
+    Op os.read_info: product, build, UBR, FQDN, system paths, code page and the newest hotfixes.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter()]
+        [bool]
+        $IncludeHotfixes = $true,
+
+        [Parameter()]
+        [int]
+        $MaxHotfixes = 40,
+
+        [Parameter()]
+        [int]
+        $TimeoutSeconds = 60
+    )
+
+    $network = [System.Net.NetworkInformation.IPGlobalProperties]::GetIPGlobalProperties()
+    $domain = $null
+    $fqdn = $network.HostName
+    if ($network.DomainName) {
+        $domain = $network.DomainName
+        $fqdn = $network.HostName + '.' + $network.DomainName
+    }
+    $addresses = [System.Collections.Generic.List[string]]::new()
+    foreach ($adapter in [System.Net.NetworkInformation.NetworkInterface]::GetAllNetworkInterfaces()) {
+        if ($adapter.OperationalStatus -ne [System.Net.NetworkInformation.OperationalStatus]::Up) {
+            continue
+        }
+        foreach ($unicast in $adapter.GetIPProperties().UnicastAddresses) {
+            $address = $unicast.Address
+            if ($address.AddressFamily -eq [System.Net.Sockets.AddressFamily]::InterNetwork -and -not [System.Net.IPAddress]::IsLoopback($address)) {
+                $addresses.Add($address.IPAddressToString)
+            }
+        }
+    }
+    $build = Get-FieldkitRegistryValue -SubKey $script:CurrentVersionKey -ValueName 'CurrentBuildNumber'
+    $ubr = Get-FieldkitRegistryValue -SubKey $script:CurrentVersionKey -ValueName 'UBR'
+    $hotfixes = [System.Collections.Generic.List[object]]::new()
+    if ($IncludeHotfixes) {
+        $invariant = [System.Globalization.CultureInfo]::InvariantCulture
+        $entries = @(Get-CimInstance -ClassName 'Win32_QuickFixEngineering' -OperationTimeoutSec $TimeoutSeconds -ErrorAction Stop)
+        $parsed = foreach ($entry in $entries) {
+            $raw = [string]$entry.InstalledOn
+            $date = [DateTime]::MinValue
+            $installed = $raw
+            $ok = [DateTime]::TryParse($raw, $invariant, [System.Globalization.DateTimeStyles]::None, [ref]$date)
+            if (-not $ok) {
+                $ok = [DateTime]::TryParse($raw, [ref]$date)
+            }
+            if ($ok) {
+                $installed = $date.ToString('yyyy-MM-dd', $invariant)
+            }
+            @{ hotfix_id = [string]$entry.HotFixID; installed_on = $installed; description = [string]$entry.Description; sort = $date }
+        }
+        foreach ($item in (@($parsed) | Sort-Object -Property { $_.sort } -Descending | Select-Object -First $MaxHotfixes)) {
+            $item.Remove('sort')
+            $hotfixes.Add($item)
+        }
+    }
+    return @{
+        computer_name = $env:COMPUTERNAME
+        fqdn = $fqdn
+        domain = $domain
+        ipv4_addresses = $addresses.ToArray()
+        product_name = [string](Get-FieldkitRegistryValue -SubKey $script:CurrentVersionKey -ValueName 'ProductName')
+        installation_type = [string](Get-FieldkitRegistryValue -SubKey $script:CurrentVersionKey -ValueName 'InstallationType')
+        display_version = [string](Get-FieldkitRegistryValue -SubKey $script:CurrentVersionKey -ValueName 'DisplayVersion')
+        build = if ($null -ne $build) { [int]$build } else { $null }
+        ubr = if ($null -ne $ubr) { [int]$ubr } else { $null }
+        system_drive = $env:SystemDrive
+        temp_path = [System.IO.Path]::GetTempPath()
+        windir = $env:SystemRoot
+        ansi_code_page = [System.Text.Encoding]::Default.CodePage
+        ui_culture = [System.Globalization.CultureInfo]::CurrentUICulture.Name
+        hotfixes = $hotfixes.ToArray()
+        hotfixes_collected = $IncludeHotfixes
+    }
+}
+
+Function Get-FieldkitRegistryValues {
+    <#
+    .SYNOPSIS
+    Op registry.read_values: values of keys under HKLM (64-bit view); binary as base64.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [object[]]
+        $Items
+    )
+
+    $base = [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]::LocalMachine, [Microsoft.Win32.RegistryView]::Registry64)
+    $keys = [System.Collections.Generic.List[object]]::new()
+    try {
+        foreach ($item in $Items) {
+            $subKey = ([string](Get-FieldkitDictValue -Dictionary $item -Key 'key')).Trim('\')
+            if (-not $subKey) {
+                throw (New-FieldkitErrorRecord -Code 0x80070057 -Message 'registry.read_values: every item needs a key' -Target 'items')
+            }
+            $names = Get-FieldkitDictValue -Dictionary $item -Key 'names'
+            $values = @{}
+            $key = $base.OpenSubKey($subKey, $false)
+            if ($null -ne $key) {
+                try {
+                    $wanted = @($key.GetValueNames())
+                    if ($null -ne $names) {
+                        $wanted = @($wanted | Where-Object { @($names) -contains $_ })
+                    }
+                    foreach ($name in $wanted) {
+                        $value = $key.GetValue($name, $null, [Microsoft.Win32.RegistryValueOptions]::DoNotExpandEnvironmentNames)
+                        $kind = $key.GetValueKind($name)
+                        if ($kind -eq [Microsoft.Win32.RegistryValueKind]::Binary) {
+                            $value = [Convert]::ToBase64String([byte[]]$value)
+                        }
+                        elseif ($kind -eq [Microsoft.Win32.RegistryValueKind]::MultiString) {
+                            $value = @($value)
+                        }
+                        $values[$name] = $value
+                    }
+                }
+                finally {
+                    $key.Dispose()
+                }
+            }
+            $keys.Add(@{ key = $subKey; exists = $null -ne $key; values = $values })
+        }
+    }
+    finally {
+        $base.Dispose()
+    }
+    return @{ keys = $keys.ToArray() }
+}
+
+Function Invoke-FieldkitProcessOutput {
+    <#
+    .SYNOPSIS
+    Runs a program with arguments (no shell) and returns its output lines; kills it after TimeoutSeconds.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $FilePath,
+
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Arguments,
+
+        [Parameter(Mandatory = $true)]
+        [int]
+        $TimeoutSeconds
+    )
+
+    $startInfo = New-Object -TypeName System.Diagnostics.ProcessStartInfo
+    $startInfo.FileName = $FilePath
+    $startInfo.Arguments = $Arguments
+    $startInfo.UseShellExecute = $false
+    $startInfo.RedirectStandardOutput = $true
+    $startInfo.CreateNoWindow = $true
+    $oem = [System.Globalization.CultureInfo]::CurrentCulture.TextInfo.OEMCodePage
+    $startInfo.StandardOutputEncoding = [System.Text.Encoding]::GetEncoding($oem)
+    $process = [System.Diagnostics.Process]::Start($startInfo)
+    try {
+        $output = $process.StandardOutput.ReadToEndAsync()
+        if (-not $process.WaitForExit($TimeoutSeconds * 1000)) {
+            $process.Kill()
+            throw (New-FieldkitErrorRecord -Code 1460 -Message "$FilePath $Arguments did not finish within $TimeoutSeconds s" -Target $FilePath)
+        }
+        $lines = @($output.Result -split "`r?`n" | Where-Object { $_.Trim() })
+        return @{ exit_code = $process.ExitCode; lines = $lines }
+    }
+    finally {
+        $process.Dispose()
+    }
+}
+
+Function Get-FieldkitTimeState {
+    <#
+    .SYNOPSIS
+    Op time.read: UTC clock, time zone, Windows Time configuration and w32tm /query /status.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter()]
+        [int]
+        $TimeoutSeconds = 15
+    )
+
+    $now = [DateTime]::UtcNow
+    $zone = [TimeZoneInfo]::Local
+    $result = @{
+        utc_now = $now.ToString('yyyy-MM-ddTHH:mm:ss.fffZ', [System.Globalization.CultureInfo]::InvariantCulture)
+        timezone_id = $zone.Id
+        bias_minutes = [int](-1 * $zone.GetUtcOffset($now).TotalMinutes)
+        w32time_type = $null
+        ntp_server = $null
+        source = $null
+        last_sync_utc = $null
+        status_lines = @()
+    }
+    $type = Get-FieldkitRegistryValue -SubKey $script:W32TimeParametersKey -ValueName 'Type'
+    $server = Get-FieldkitRegistryValue -SubKey $script:W32TimeParametersKey -ValueName 'NtpServer'
+    if ($null -ne $type) {
+        $result.w32time_type = [string]$type
+    }
+    if ($null -ne $server) {
+        $result.ntp_server = [string]$server
+    }
+    $w32tm = Join-Path -Path ([Environment]::SystemDirectory) -ChildPath 'w32tm.exe'
+    try {
+        $status = Invoke-FieldkitProcessOutput -FilePath $w32tm -Arguments '/query /status /verbose' -TimeoutSeconds $TimeoutSeconds
+    }
+    catch {
+        return $result
+    }
+    $result.status_lines = @($status.lines | Select-Object -First 30)
+    # Labels of w32tm are localized: English and Japanese are recognised.
+    $sourceLabels = @('Source', 'ソース')
+    $syncLabels = @('Last Successful Sync Time', '最終正常同期時刻')
+    foreach ($line in $status.lines) {
+        $separator = $line.IndexOf(':')
+        if ($separator -lt 1) {
+            continue
+        }
+        $label = $line.Substring(0, $separator).Trim()
+        $value = $line.Substring($separator + 1).Trim()
+        if ($sourceLabels -contains $label) {
+            $result.source = $value
+        }
+        elseif ($syncLabels -contains $label) {
+            $parsed = [DateTime]::MinValue
+            if ([DateTime]::TryParse($value, [System.Globalization.CultureInfo]::CurrentCulture, [System.Globalization.DateTimeStyles]::AssumeLocal, [ref]$parsed)) {
+                $result.last_sync_utc = ConvertTo-FieldkitUtcString -Value $parsed
+            }
+        }
+    }
+    return $result
+}
+
+Function Test-FieldkitWmiNamespace {
+    <#
+    .SYNOPSIS
+    Op wmi.test_namespace: connect to a local WMI namespace and query a class; errors are data.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Namespace,
+
+        [Parameter()]
+        [string]
+        $ClassName,
+
+        [Parameter()]
+        [int]
+        $TimeoutSeconds = 30
+    )
+
+    if ($ClassName -and $ClassName -notmatch $script:ClassNamePattern) {
+        throw (New-FieldkitErrorRecord -Code 0x80070057 -Message "class_name '$ClassName' is not a WMI class name" -Target 'class_name')
+    }
+    $result = @{
+        namespace = $Namespace
+        connected = $false
+        class_name = $null
+        class_present = $null
+        instance_count = $null
+        error = $null
+        elapsed_ms = 0
+    }
+    if ($ClassName) {
+        $result.class_name = $ClassName
+    }
+    $watch = [System.Diagnostics.Stopwatch]::StartNew()
+    $options = New-Object -TypeName System.Management.ConnectionOptions
+    $options.Timeout = [TimeSpan]::FromSeconds($TimeoutSeconds)
+    try {
+        $scope = New-Object -TypeName System.Management.ManagementScope -ArgumentList @(('\\.\' + $Namespace), $options)
+        $scope.Connect()
+        $result.connected = $true
+        if ($ClassName) {
+            $query = New-Object -TypeName System.Management.ObjectQuery -ArgumentList ('SELECT * FROM ' + $ClassName)
+            $enumeration = New-Object -TypeName System.Management.EnumerationOptions
+            $enumeration.Timeout = [TimeSpan]::FromSeconds($TimeoutSeconds)
+            $searcher = New-Object -TypeName System.Management.ManagementObjectSearcher -ArgumentList @($scope, $query, $enumeration)
+            $count = 0
+            foreach ($instance in $searcher.Get()) {
+                $count++
+                $instance.Dispose()
+            }
+            $result.class_present = $true
+            $result.instance_count = $count
+        }
+    }
+    catch {
+        $result.error = ConvertTo-FieldkitErrorInfo -ErrorRecord $_ -Target $Namespace
+        if ($result.connected -and $result.error.code -eq 2147749904) {
+            $result.class_present = $false
+        }
+    }
+    $result.elapsed_ms = [int]$watch.ElapsedMilliseconds
+    return $result
+}
+
+Function Get-FieldkitWmiNamespaceSecurity {
+    <#
+    .SYNOPSIS
+    Op wmi.read_namespace_security: SDDL and DACL entries of a WMI namespace (__SystemSecurity.GetSD).
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter()]
+        [string]
+        $Namespace = 'root',
+
+        [Parameter()]
+        [int]
+        $TimeoutSeconds = 30
+    )
+
+    $answer = Invoke-CimMethod -Namespace $Namespace -ClassName '__SystemSecurity' -MethodName 'GetSD' -OperationTimeoutSec $TimeoutSeconds -ErrorAction Stop
+    if ($answer.ReturnValue -ne 0) {
+        throw (New-FieldkitErrorRecord -Code ([int64]$answer.ReturnValue) -Message "__SystemSecurity.GetSD on $Namespace returned $($answer.ReturnValue)" -Target $Namespace)
+    }
+    $descriptor = New-Object -TypeName System.Security.AccessControl.RawSecurityDescriptor -ArgumentList @([byte[]]$answer.SD, 0)
+    $entries = [System.Collections.Generic.List[object]]::new()
+    foreach ($ace in $descriptor.DiscretionaryAcl) {
+        if ($ace -isnot [System.Security.AccessControl.CommonAce]) {
+            continue
+        }
+        $sid = $ace.SecurityIdentifier.Value
+        $type = 'allow'
+        if ($ace.AceQualifier -eq [System.Security.AccessControl.AceQualifier]::AccessDenied) {
+            $type = 'deny'
+        }
+        $flags = [int]$ace.AceFlags
+        $entries.Add(@{
+            sid = $sid
+            account = Resolve-FieldkitSidName -Sid $sid
+            type = $type
+            mask = ConvertTo-FieldkitUnsigned -Value ([int64]$ace.AccessMask)
+            flags = $flags
+            inherited = [bool]$ace.IsInherited
+            container_inherit = ($flags -band 2) -ne 0
+        })
+    }
+    $owner = $null
+    if ($null -ne $descriptor.Owner) {
+        $owner = $descriptor.Owner.Value
+    }
+    return @{
+        namespace = $Namespace
+        sddl = $descriptor.GetSddlForm([System.Security.AccessControl.AccessControlSections]::All)
+        owner_sid = $owner
+        entries = $entries.ToArray()
+    }
+}
+
+Function Get-FieldkitAcl {
+    <#
+    .SYNOPSIS
+    Op acl.read: NTFS ACL of literal paths and of path references resolved on the host.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter()]
+        [AllowEmptyCollection()]
+        [string[]]
+        $Paths = @(),
+
+        [Parameter()]
+        [AllowEmptyCollection()]
+        [object[]]
+        $PathRefs = @()
+    )
+
+    $targets = [System.Collections.Generic.List[object]]::new()
+    foreach ($path in $Paths) {
+        $targets.Add(@{ path = [Environment]::ExpandEnvironmentVariables($path); source = 'path' })
+    }
+    foreach ($ref in (Resolve-FieldkitPathRef -PathRefs $PathRefs)) {
+        $targets.Add($ref)
+    }
+    $acls = [System.Collections.Generic.List[object]]::new()
+    foreach ($target in $targets) {
+        $item = @{ path = $target.path; source = $target.source; exists = $false; owner = $null; owner_sid = $null; sddl = $null; protected = $null; entries = @() }
+        if (-not (Test-Path -LiteralPath $target.path)) {
+            $acls.Add($item)
+            continue
+        }
+        $acl = Get-Acl -LiteralPath $target.path -ErrorAction Stop
+        $item.exists = $true
+        $item.owner = [string]$acl.Owner
+        $item.owner_sid = $acl.GetOwner([System.Security.Principal.SecurityIdentifier]).Value
+        $item.sddl = $acl.Sddl
+        $item.protected = [bool]$acl.AreAccessRulesProtected
+        $item.entries = @($acl.GetAccessRules($true, $true, [System.Security.Principal.SecurityIdentifier]) | ForEach-Object {
+                @{
+                    sid = $_.IdentityReference.Value
+                    account = Resolve-FieldkitSidName -Sid $_.IdentityReference.Value
+                    type = ([string]$_.AccessControlType).ToLowerInvariant()
+                    rights = $_.FileSystemRights.ToString()
+                    mask = ConvertTo-FieldkitUnsigned -Value ([int64][int]$_.FileSystemRights)
+                    inherited = [bool]$_.IsInherited
+                    inheritance = $_.InheritanceFlags.ToString()
+                }
+            })
+        $acls.Add($item)
+    }
+    return @{ acls = $acls.ToArray() }
+}
+
+Function Get-FieldkitLocalGroupMember {
+    <#
+    .SYNOPSIS
+    Op group.read_members: direct members of a local group found by its SID (ADSI WinNT, tolerates orphaned SIDs).
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Sid
+    )
+
+    $name = Resolve-FieldkitSidName -Sid $Sid
+    if ($null -eq $name) {
+        return @{ sid = $Sid; name = $null; exists = $false; members = @() }
+    }
+    $groupName = $name.Split('\')[-1]
+    $group = [ADSI]('WinNT://./' + $groupName + ',group')
+    $members = [System.Collections.Generic.List[object]]::new()
+    foreach ($member in @($group.psbase.Invoke('Members'))) {
+        $type = $member.GetType()
+        $sidBytes = [byte[]]$type.InvokeMember('objectSid', [System.Reflection.BindingFlags]::GetProperty, $null, $member, $null)
+        $class = [string]$type.InvokeMember('Class', [System.Reflection.BindingFlags]::GetProperty, $null, $member, $null)
+        $memberSid = (New-Object -TypeName System.Security.Principal.SecurityIdentifier -ArgumentList @($sidBytes, 0)).Value
+        $memberName = Resolve-FieldkitSidName -Sid $memberSid
+        $kind = $class.ToLowerInvariant()
+        if ($kind -eq 'user' -and $null -ne $memberName -and $memberName.EndsWith('$')) {
+            $kind = 'computer'
+        }
+        $members.Add(@{ sid = $memberSid; name = $memberName; class = $kind })
+    }
+    return @{ sid = $Sid; name = $name; exists = $true; members = $members.ToArray() }
+}
+
+Function Get-FieldkitEvent {
+    <#
+    .SYNOPSIS
+    Op event.query: bounded count and newest events of one log filtered by provider, ids and age.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter()]
+        [string]
+        $LogName = 'System',
+
+        [Parameter()]
+        [string]
+        $ProviderName,
+
+        [Parameter()]
+        [AllowEmptyCollection()]
+        [int[]]
+        $EventIds = @(),
+
+        [Parameter()]
+        [int]
+        $SinceHours = 168,
+
+        [Parameter()]
+        [int]
+        $MaxEvents = 10,
+
+        [Parameter()]
+        [int]
+        $MaxCount = 1000,
+
+        [Parameter()]
+        [int]
+        $TimeoutSeconds = 30
+    )
+
+    $filter = @{ LogName = $LogName; StartTime = (Get-Date).AddHours(-1 * $SinceHours) }
+    if ($ProviderName) {
+        $filter.ProviderName = $ProviderName
+    }
+    if ($EventIds.Count -gt 0) {
+        $filter.Id = $EventIds
+    }
+    $found = @()
+    try {
+        $found = @(Get-WinEvent -FilterHashtable $filter -MaxEvents ($MaxCount + 1) -ErrorAction Stop)
+    }
+    catch {
+        if ($_.FullyQualifiedErrorId -notlike 'NoMatchingEventsFound*') {
+            throw
+        }
+    }
+    $levels = @{ 1 = 'critical'; 2 = 'error'; 3 = 'warning'; 4 = 'info'; 0 = 'info'; 5 = 'verbose' }
+    $events = @($found | Select-Object -First $MaxEvents | ForEach-Object {
+            $message = [string]$_.Message
+            if ($message.Length -gt 512) {
+                $message = $message.Substring(0, 512)
+            }
+            $level = 'info'
+            if ($null -ne $_.Level -and $levels.ContainsKey([int]$_.Level)) {
+                $level = $levels[[int]$_.Level]
+            }
+            @{
+                id = [int]$_.Id
+                time_utc = ConvertTo-FieldkitUtcString -Value $_.TimeCreated
+                level = $level
+                provider = [string]$_.ProviderName
+                data = @($_.Properties | ForEach-Object { [string]$_.Value })
+                message = $message
+            }
+        })
+    $count = [Math]::Min($found.Count, $MaxCount)
+    return @{ log_name = $LogName; count = $count; count_capped = $found.Count -gt $MaxCount; events = $events }
+}
+
+Function Get-FieldkitLogEncoding {
+    <#
+    .SYNOPSIS
+    Detects the encoding of a log: BOM, BOM-less UTF-16 LE (NUL bytes), strict UTF-8, else the ANSI code page.
+    #>
+    [CmdletBinding()]
+    [OutputType([object[]])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [System.IO.FileStream]
+        $Stream,
+
+        [Parameter(Mandatory = $true)]
+        [int64]
+        $Start
+    )
+
+    $head = New-Object -TypeName byte[] -ArgumentList 4
+    $Stream.Position = 0
+    $read = $Stream.Read($head, 0, 4)
+    if ($read -ge 3 -and $head[0] -eq 239 -and $head[1] -eq 187 -and $head[2] -eq 191) {
+        return , @([System.Text.Encoding]::UTF8, 'utf-8-bom')
+    }
+    if ($read -ge 2 -and $head[0] -eq 255 -and $head[1] -eq 254) {
+        return , @([System.Text.Encoding]::Unicode, 'utf-16le')
+    }
+    if ($read -ge 2 -and $head[0] -eq 254 -and $head[1] -eq 255) {
+        return , @([System.Text.Encoding]::BigEndianUnicode, 'utf-16be')
+    }
+    $sample = New-Object -TypeName byte[] -ArgumentList 1048576
+    $Stream.Position = $Start
+    $length = $Stream.Read($sample, 0, $sample.Length)
+    $zeros = 0
+    for ($i = 1; $i -lt [Math]::Min($length, 4096); $i += 2) {
+        if ($sample[$i] -eq 0) {
+            $zeros++
+        }
+    }
+    if ($zeros -gt [Math]::Min($length, 4096) / 4) {
+        return , @([System.Text.Encoding]::Unicode, 'utf-16le')
+    }
+    # Check whole lines only, so a character cut by the sample ends is not taken for invalid UTF-8.
+    $first = [Array]::IndexOf($sample, [byte]10)
+    $last = [Array]::LastIndexOf($sample, [byte]10, [Math]::Max(0, $length - 1))
+    if ($first -ge 0 -and $last -gt $first) {
+        $strict = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList @($false, $true)
+        try {
+            [void]$strict.GetString($sample, $first + 1, $last - $first)
+            return , @((New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false), 'utf-8')
+        }
+        catch [System.Text.DecoderFallbackException] {
+            return , @([System.Text.Encoding]::Default, ('cp' + [System.Text.Encoding]::Default.CodePage))
+        }
+    }
+    return , @((New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false), 'utf-8')
+}
+
+Function Test-FieldkitLogRecord {
+    <#
+    .SYNOPSIS
+    Whether one log record is kept: not older than Since, and naming a pattern or carrying a wanted severity marker.
+    #>
+    [CmdletBinding()]
+    [OutputType([bool])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Text,
+
+        [Parameter(Mandatory = $true)]
+        [hashtable]
+        $Rules
+    )
+
+    if ($null -ne $Rules.since) {
+        $when = $null
+        $match = $Rules.sms_trailer.Match($Text)
+        if ($match.Success) {
+            $g = $match.Groups
+            $bias = 0
+            if ($g[7].Success) {
+                $bias = [int]$g[7].Value
+            }
+            $when = (New-Object -TypeName DateTime -ArgumentList @([int]$g[3].Value, [int]$g[1].Value, [int]$g[2].Value, [int]$g[4].Value, [int]$g[5].Value, [int]$g[6].Value)).AddMinutes($bias)
+        }
+        else {
+            $match = $Rules.cm_time.Match($Text)
+            if ($match.Success) {
+                $g = $match.Groups
+                $bias = 0
+                if ($g[4].Success) {
+                    $bias = [int]$g[4].Value
+                }
+                $when = (New-Object -TypeName DateTime -ArgumentList @([int]$g[7].Value, [int]$g[5].Value, [int]$g[6].Value, [int]$g[1].Value, [int]$g[2].Value, [int]$g[3].Value)).AddMinutes($bias)
+            }
+        }
+        if ($null -ne $when -and $when -lt $Rules.since) {
+            return $false
+        }
+    }
+    foreach ($needle in $Rules.patterns) {
+        if ($needle -and $Text.IndexOf($needle, [StringComparison]::OrdinalIgnoreCase) -ge 0) {
+            return $true
+        }
+    }
+    $severity = 'info'
+    $typeMatch = $null
+    if ($Text.TrimStart().StartsWith('<![LOG[')) {
+        $typeMatch = $Rules.cm_type.Match($Text)
+    }
+    if ($null -ne $typeMatch -and $typeMatch.Success) {
+        if ($typeMatch.Groups[1].Value -eq '3') {
+            $severity = 'error'
+        }
+        elseif ($typeMatch.Groups[1].Value -eq '2') {
+            $severity = 'warning'
+        }
+    }
+    elseif ($Rules.error_mark.IsMatch($Text)) {
+        $severity = 'error'
+    }
+    elseif ($Rules.warning_mark.IsMatch($Text)) {
+        $severity = 'warning'
+    }
+    return $Rules.severities -contains $severity
+}
+
+Function Read-FieldkitLogFiltered {
+    <#
+    .SYNOPSIS
+    Op log.read_filtered: bounded excerpts of log files, filtered on the host by pattern, severity and time.
+    .DESCRIPTION
+    Records are SMS trace entries (continuation lines up to the $$< trailer) and CMTrace entries
+    (<![LOG[ ... ]LOG]!><...>), multi-line ones included. A record is kept when it contains one of
+    the patterns or carries an error/warning marker, and is not older than SinceUtc. Per file the
+    newest MaxLines records are kept, then trimmed to MaxBytes characters, newest first.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter()]
+        [AllowEmptyCollection()]
+        [string[]]
+        $Paths = @(),
+
+        [Parameter()]
+        [AllowEmptyCollection()]
+        [object[]]
+        $PathRefs = @(),
+
+        [Parameter()]
+        [bool]
+        $IncludeRotated = $true,
+
+        [Parameter()]
+        [AllowEmptyCollection()]
+        [string[]]
+        $Patterns = @(),
+
+        [Parameter()]
+        [AllowEmptyCollection()]
+        [ValidateSet('error', 'warning')]
+        [string[]]
+        $Severities = @('error', 'warning'),
+
+        [Parameter()]
+        [string]
+        $SinceUtc,
+
+        [Parameter()]
+        [int]
+        $MaxLines = 200,
+
+        [Parameter()]
+        [int]
+        $MaxBytes = 65536,
+
+        [Parameter()]
+        [int64]
+        $MaxScanBytes = 33554432,
+
+        [Parameter()]
+        [int]
+        $TimeoutSeconds = 60
+    )
+
+    $invariant = [System.Globalization.CultureInfo]::InvariantCulture
+    $ignoreCase = [System.Text.RegularExpressions.RegexOptions]::IgnoreCase
+    $rules = @{
+        since = $null
+        patterns = @($Patterns)
+        severities = @($Severities)
+        sms_trailer = [regex]::new('\$\$<[^<>]*><(\d{1,2})-(\d{1,2})-(\d{4}) (\d{1,2}):(\d{2}):(\d{2})(?:\.\d+)?([+-]\d+)?>')
+        cm_time = [regex]::new('time="(\d{1,2}):(\d{2}):(\d{2})(?:\.\d+)?([+-]\d+)?"\s+date="(\d{1,2})-(\d{1,2})-(\d{4})"')
+        cm_type = [regex]::new('type="([123])"')
+        error_mark = [regex]::new('\b(?:fail|failed|failure|error|cannot|unable|denied)\b|0x[89a-f][0-9a-f]{7}', $ignoreCase)
+        warning_mark = [regex]::new('\b(?:warn|warning|retry|retrying)\b', $ignoreCase)
+    }
+    if ($SinceUtc) {
+        $styles = [System.Globalization.DateTimeStyles]'AdjustToUniversal, AssumeUniversal'
+        $rules.since = [DateTime]::Parse($SinceUtc, $invariant, $styles)
+    }
+    $cmEnd = [regex]::new('\]LOG\]!><.*>\s*$')
+    $maxRecordLines = 64
+
+    $targets = [System.Collections.Generic.List[string]]::new()
+    foreach ($path in $Paths) {
+        $targets.Add([Environment]::ExpandEnvironmentVariables($path))
+    }
+    foreach ($ref in (Resolve-FieldkitPathRef -PathRefs $PathRefs)) {
+        $targets.Add($ref.path)
+    }
+    $ordered = [System.Collections.Generic.List[string]]::new()
+    foreach ($path in $targets) {
+        if ($IncludeRotated -and $path.EndsWith('.log', [StringComparison]::OrdinalIgnoreCase)) {
+            $ordered.Add($path.Substring(0, $path.Length - 4) + '.lo_')
+        }
+        $ordered.Add($path)
+    }
+
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+    $files = [System.Collections.Generic.List[object]]::new()
+    $records = [System.Collections.Generic.List[object]]::new()
+    $truncatedAny = $false
+    foreach ($path in $ordered) {
+        $name = Split-Path -Path $path -Leaf
+        if (-not (Test-Path -LiteralPath $path -PathType Leaf)) {
+            if (-not $path.EndsWith('.lo_', [StringComparison]::OrdinalIgnoreCase)) {
+                $files.Add(@{ path = $path; name = $name; exists = $false; size_bytes = $null; encoding = $null; partial = $false; records_scanned = 0; records_matched = 0; records_returned = 0; truncated = $false })
+            }
+            continue
+        }
+        $share = [System.IO.FileShare]'ReadWrite, Delete'
+        $stream = New-Object -TypeName System.IO.FileStream -ArgumentList @($path, [System.IO.FileMode]::Open, [System.IO.FileAccess]::Read, $share)
+        $matched = [System.Collections.Generic.Queue[object]]::new()
+        $matchedCount = 0
+        $scanned = 0
+        $timedOut = $false
+        try {
+            $size = $stream.Length
+            $start = [int64]0
+            if ($size -gt $MaxScanBytes) {
+                $start = $size - $MaxScanBytes
+            }
+            $detected = Get-FieldkitLogEncoding -Stream $stream -Start $start
+            if ($start -gt 0 -and $detected[0].CodePage -eq 1200 -and ($start % 2) -ne 0) {
+                $start++
+            }
+            $stream.Position = $start
+            $reader = New-Object -TypeName System.IO.StreamReader -ArgumentList @($stream, $detected[0], ($start -eq 0))
+            if ($start -gt 0) {
+                # A tail read starts inside a line: skip it. Line numbers then count from the scan start.
+                [void]$reader.ReadLine()
+            }
+            $buffer = [System.Collections.Generic.List[string]]::new()
+            $lineNumber = 0
+            $recordStart = 0
+            while ($true) {
+                $line = $reader.ReadLine()
+                $complete = $null
+                if ($null -eq $line) {
+                    if ($buffer.Count -gt 0) {
+                        $complete = [string]::Join("`n", $buffer)
+                        $buffer.Clear()
+                    }
+                }
+                else {
+                    $lineNumber++
+                    if ($buffer.Count -eq 0 -and -not $line.Trim()) {
+                        continue
+                    }
+                    $startsCm = $line.TrimStart().StartsWith('<![LOG[')
+                    if ($startsCm -and $buffer.Count -gt 0 -and -not $buffer[0].TrimStart().StartsWith('<![LOG[')) {
+                        # Lines that never got an SMS trailer end before a CMTrace record.
+                        $complete = [string]::Join("`n", $buffer)
+                        $buffer.Clear()
+                    }
+                }
+                if ($null -ne $complete) {
+                    $scanned++
+                    if (Test-FieldkitLogRecord -Text $complete -Rules $rules) {
+                        $matchedCount++
+                        $matched.Enqueue(@{ file = $name; path = $path; line_number = $recordStart; text = $complete })
+                        if ($matched.Count -gt $MaxLines) {
+                            [void]$matched.Dequeue()
+                        }
+                    }
+                }
+                if ($null -eq $line) {
+                    break
+                }
+                if ($buffer.Count -eq 0) {
+                    $recordStart = $lineNumber
+                }
+                $buffer.Add($line)
+                $ends = $false
+                if ($buffer[0].TrimStart().StartsWith('<![LOG[')) {
+                    $ends = $cmEnd.IsMatch($line)
+                }
+                else {
+                    $ends = $rules.sms_trailer.IsMatch($line)
+                }
+                if ($ends -or $buffer.Count -ge $maxRecordLines) {
+                    $complete = [string]::Join("`n", $buffer)
+                    $buffer.Clear()
+                    $scanned++
+                    if (Test-FieldkitLogRecord -Text $complete -Rules $rules) {
+                        $matchedCount++
+                        $matched.Enqueue(@{ file = $name; path = $path; line_number = $recordStart; text = $complete })
+                        if ($matched.Count -gt $MaxLines) {
+                            [void]$matched.Dequeue()
+                        }
+                    }
+                }
+                if ([DateTime]::UtcNow -gt $deadline) {
+                    $timedOut = $true
+                    break
+                }
+            }
+        }
+        finally {
+            $stream.Dispose()
+        }
+        $kept = $matched.ToArray()
+        $budget = $MaxBytes
+        $selected = [System.Collections.Generic.List[object]]::new()
+        for ($i = $kept.Count - 1; $i -ge 0; $i--) {
+            if ($kept[$i].text.Length -gt $budget) {
+                break
+            }
+            $budget -= $kept[$i].text.Length
+            $selected.Insert(0, $kept[$i])
+        }
+        $truncated = $timedOut -or ($selected.Count -lt $matchedCount)
+        if ($truncated) {
+            $truncatedAny = $true
+        }
+        $files.Add(@{
+            path = $path
+            name = $name
+            exists = $true
+            size_bytes = $size
+            encoding = $detected[1]
+            partial = $start -gt 0
+            records_scanned = $scanned
+            records_matched = $matchedCount
+            records_returned = $selected.Count
+            truncated = $truncated
+        })
+        foreach ($record in $selected) {
+            $records.Add($record)
+        }
+    }
+    return @{ log_dir = (Get-FieldkitSiteLogDirectory); files = $files.ToArray(); records = $records.ToArray(); truncated = $truncatedAny }
+}
+
+Function Get-FieldkitIdentity {
+    <#
+    .SYNOPSIS
+    Op identity.read: the identity running the batch and the computer account with its domain groups.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter()]
+        [bool]
+        $IncludeComputerGroups = $true,
+
+        [Parameter()]
+        [int]
+        $TimeoutSeconds = 15
+    )
+
+    $current = [System.Security.Principal.WindowsIdentity]::GetCurrent()
+    $computer = $env:COMPUTERNAME
+    $system = Get-CimInstance -ClassName 'Win32_ComputerSystem' -OperationTimeoutSec 30 -ErrorAction Stop
+    $result = @{
+        user = $current.Name
+        user_sid = $current.User.Value
+        is_system = [bool]$current.IsSystem
+        computer_name = $computer
+        domain = $null
+        computer_account = $null
+        computer_account_sid = $null
+        computer_groups = @()
+        computer_groups_error = $null
+    }
+    if (-not $system.PartOfDomain) {
+        return $result
+    }
+    $result.domain = [string]$system.Domain
+    $accountSid = Resolve-FieldkitAccountSid -Account ($computer + '$')
+    if ($null -eq $accountSid) {
+        return $result
+    }
+    $result.computer_account_sid = $accountSid
+    $result.computer_account = Resolve-FieldkitSidName -Sid $accountSid
+    if (-not $IncludeComputerGroups) {
+        return $result
+    }
+    $script = @'
+param ([string]$Sid)
+Set-StrictMode -Version 2.0
+$entry = New-Object -TypeName System.DirectoryServices.DirectoryEntry -ArgumentList ('LDAP://<SID=' + $Sid + '>')
+$entry.RefreshCache([string[]]@('tokenGroups'))
+foreach ($bytes in $entry.Properties['tokenGroups']) {
+    (New-Object -TypeName System.Security.Principal.SecurityIdentifier -ArgumentList @([byte[]]$bytes, 0)).Value
+}
+$entry.Dispose()
+'@
+    $run = Invoke-FieldkitIsolated -Script $script -ArgumentList @($accountSid) -TimeoutSeconds $TimeoutSeconds
+    if ($run.timed_out) {
+        $result.computer_groups_error = @{ code = 2147943860; hresult = '0x800705B4'; message = "tokenGroups not read within $TimeoutSeconds s"; target = 'tokenGroups' }
+    }
+    elseif ($run.errors.Count -gt 0) {
+        $result.computer_groups_error = ConvertTo-FieldkitErrorInfo -ErrorRecord $run.errors[0] -Target 'tokenGroups'
+    }
+    else {
+        $result.computer_groups = @($run.output | Select-Object -First 200 | ForEach-Object {
+                @{ sid = [string]$_; name = Resolve-FieldkitSidName -Sid ([string]$_) }
+            })
+    }
+    return $result
+}
+
+Function Test-FieldkitNetworkTarget {
+    <#
+    .SYNOPSIS
+    Op net.probe_targets: probes many hosts in parallel (runspace pool), each within a time budget.
+    .DESCRIPTION
+    Per target: DNS forward and reverse, TCP ports, the RPC endpoint mapper with one dynamic port,
+    remote WMI over DCOM (System.Management, as ConfigMgr does, never WinRM) as the identity running
+    the op, and the target clock. A target still running after TimeoutSeconds is abandoned and
+    reported with timed_out.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string[]]
+        $Targets,
+
+        [Parameter()]
+        [AllowEmptyCollection()]
+        [int[]]
+        $TcpPorts = @(135, 445, 80, 443),
+
+        [Parameter()]
+        [bool]
+        $CheckEpm = $true,
+
+        [Parameter()]
+        [bool]
+        $CheckWmi = $true,
+
+        [Parameter()]
+        [string]
+        $WmiNamespace = 'root\SCCMDP',
+
+        [Parameter()]
+        [string]
+        $WmiClass = 'SMS_DistributionPoint',
+
+        [Parameter()]
+        [bool]
+        $CheckClock = $true,
+
+        [Parameter()]
+        [int]
+        $ConnectTimeoutMs = 3000,
+
+        [Parameter()]
+        [int]
+        $TimeoutSeconds = 30,
+
+        [Parameter()]
+        [int]
+        $MaxParallel = 16
+    )
+
+    foreach ($target in $Targets) {
+        if ($target -notmatch $script:HostNamePattern) {
+            throw (New-FieldkitErrorRecord -Code 0x80070057 -Message "target '$target' is not a host name" -Target 'targets')
+        }
+    }
+    if ($WmiClass -notmatch $script:ClassNamePattern) {
+        throw (New-FieldkitErrorRecord -Code 0x80070057 -Message "wmi_class '$WmiClass' is not a WMI class name" -Target 'wmi_class')
+    }
+    Add-FieldkitNativeType
+    $watch = [System.Diagnostics.Stopwatch]::StartNew()
+    $shared = [hashtable]::Synchronized(@{})
+    $pool = [System.Management.Automation.Runspaces.RunspaceFactory]::CreateRunspacePool(1, [Math]::Max(1, $MaxParallel))
+    $pool.Open()
+    $jobs = [System.Collections.Generic.List[object]]::new()
+    foreach ($target in $Targets) {
+        $shell = [System.Management.Automation.PowerShell]::Create()
+        $shell.RunspacePool = $pool
+        [void]$shell.AddScript($script:ProbeScript)
+        [void]$shell.AddArgument($target)
+        [void]$shell.AddArgument([int[]]$TcpPorts)
+        [void]$shell.AddArgument($ConnectTimeoutMs)
+        [void]$shell.AddArgument($CheckEpm)
+        [void]$shell.AddArgument($CheckWmi)
+        [void]$shell.AddArgument($WmiNamespace)
+        [void]$shell.AddArgument($WmiClass)
+        [void]$shell.AddArgument($CheckClock)
+        [void]$shell.AddArgument($TimeoutSeconds)
+        [void]$shell.AddArgument($shared)
+        $jobs.Add(@{ target = $target; shell = $shell; handle = $shell.BeginInvoke(); result = $null; done = $false })
+    }
+    # Waves of MaxParallel targets, each with TimeoutSeconds, plus slack: the overall ceiling.
+    $waves = [Math]::Ceiling($Targets.Count / [double][Math]::Max(1, $MaxParallel))
+    $ceiling = [DateTime]::UtcNow.AddSeconds(($waves + 1) * $TimeoutSeconds)
+    $abandoned = $false
+    while ($true) {
+        $open = 0
+        foreach ($job in $jobs) {
+            if ($job.done) {
+                continue
+            }
+            if ($job.handle.IsCompleted) {
+                try {
+                    $output = @($job.shell.EndInvoke($job.handle))
+                    if ($output.Count -gt 0) {
+                        $job.result = $output[-1]
+                    }
+                }
+                catch {
+                    $job.result = @{ target = $job.target; timed_out = $false; elapsed_ms = 0; dns = $null; tcp = @(); epm = $null; wmi = $null; clock = $null; error = (ConvertTo-FieldkitErrorInfo -ErrorRecord $_ -Target $job.target) }
+                }
+                $job.shell.Dispose()
+                $job.done = $true
+                continue
+            }
+            $startedAt = $shared[$job.target]
+            $overdue = ($null -ne $startedAt) -and (([DateTime]::UtcNow - $startedAt).TotalSeconds -gt $TimeoutSeconds)
+            if ($overdue -or [DateTime]::UtcNow -gt $ceiling) {
+                [void]$job.shell.BeginStop($null, $null)
+                $job.result = @{ target = $job.target; timed_out = $true; elapsed_ms = $TimeoutSeconds * 1000; dns = $null; tcp = @(); epm = $null; wmi = $null; clock = $null }
+                $job.done = $true
+                $abandoned = $true
+                continue
+            }
+            $open++
+        }
+        if ($open -eq 0) {
+            break
+        }
+        Start-Sleep -Milliseconds 100
+    }
+    if ($abandoned) {
+        # A hung native call cannot be interrupted; close the pool without waiting for it.
+        [void]$pool.BeginClose($null, $null)
+    }
+    else {
+        $pool.Close()
+        $pool.Dispose()
+    }
+    $identity = [System.Security.Principal.WindowsIdentity]::GetCurrent().Name
+    return @{ identity = $identity; targets = @($jobs | ForEach-Object { $_.result }); elapsed_ms = [int]$watch.ElapsedMilliseconds }
+}
+
+Function Get-FieldkitSmsSiteSystem {
+    <#
+    .SYNOPSIS
+    Op sms.read_site_systems: site systems and their installation account from the SMS Provider (SMS_SCI_SysResUse).
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter()]
+        [int]
+        $TimeoutSeconds = 30
+    )
+
+    $result = @{ provider_available = $false; provider_machine = $null; namespace = $null; site_code = $null; systems = @(); error = $null }
+    try {
+        $location = @(Get-CimInstance -Namespace 'root\SMS' -ClassName 'SMS_ProviderLocation' -OperationTimeoutSec $TimeoutSeconds -ErrorAction Stop |
+                Where-Object { $_.ProviderForLocalSite }) | Select-Object -First 1
+        if ($null -eq $location) {
+            $result.error = @{ code = 2147749890; hresult = '0x80041002'; message = 'no SMS_ProviderLocation for the local site'; target = 'root\SMS' }
+            return $result
+        }
+        $result.provider_machine = [string]$location.Machine
+        $result.site_code = [string]$location.SiteCode
+        $result.namespace = 'root\SMS\site_' + $result.site_code
+        $cimArgs = @{ Namespace = $result.namespace; OperationTimeoutSec = $TimeoutSeconds; ErrorAction = 'Stop' }
+        $local = @($env:COMPUTERNAME, ([System.Net.NetworkInformation.IPGlobalProperties]::GetIPGlobalProperties().HostName))
+        $machineShort = $result.provider_machine.Split('.')[0]
+        if ($local -notcontains $machineShort) {
+            $option = New-CimSessionOption -Protocol Dcom
+            $cimArgs.CimSession = New-CimSession -ComputerName $result.provider_machine -SessionOption $option -OperationTimeoutSec $TimeoutSeconds -ErrorAction Stop
+        }
+        $filter = "RoleName = 'SMS Site System' OR RoleName = 'SMS Distribution Point'"
+        $uses = @(Get-CimInstance @cimArgs -ClassName 'SMS_SCI_SysResUse' -Filter $filter)
+        $result.provider_available = $true
+    }
+    catch {
+        $result.error = ConvertTo-FieldkitErrorInfo -ErrorRecord $_ -Target 'root\SMS'
+        return $result
+    }
+    $systems = @{}
+    foreach ($use in $uses) {
+        $server = ([string]$use.NetworkOSPath).TrimStart('\')
+        $key = $server.ToLowerInvariant()
+        if (-not $systems.ContainsKey($key)) {
+            $systems[$key] = @{ server = $server; roles = [System.Collections.Generic.List[string]]::new(); use_machine_account = $null; user_name = $null }
+        }
+        $systems[$key].roles.Add([string]$use.RoleName)
+        if ([string]$use.RoleName -eq 'SMS Site System') {
+            foreach ($prop in @($use.Props)) {
+                if ($prop.PropertyName -eq 'UseMachineAccount') {
+                    $systems[$key].use_machine_account = [int]$prop.Value -ne 0
+                }
+                elseif ($prop.PropertyName -eq 'UserName' -and $prop.Value2) {
+                    $systems[$key].user_name = [string]$prop.Value2
+                }
+            }
+        }
+    }
+    $result.systems = @($systems.Values | ForEach-Object {
+            @{ server = $_.server; roles = $_.roles.ToArray(); use_machine_account = $_.use_machine_account; user_name = $_.user_name }
+        })
+    return $result
+}
+
+Export-ModuleMember -Function @(
+    'Get-FieldkitDpRole',
+    'Get-FieldkitShare',
+    'Get-FieldkitDisk',
+    'Test-FieldkitPathAccess',
+    'Get-FieldkitOsInfo',
+    'Get-FieldkitRegistryValues',
+    'Get-FieldkitTimeState',
+    'Test-FieldkitWmiNamespace',
+    'Get-FieldkitWmiNamespaceSecurity',
+    'Get-FieldkitAcl',
+    'Get-FieldkitLocalGroupMember',
+    'Get-FieldkitEvent',
+    'Read-FieldkitLogFiltered',
+    'Get-FieldkitIdentity',
+    'Test-FieldkitNetworkTarget',
+    'Get-FieldkitSmsSiteSystem'
+)

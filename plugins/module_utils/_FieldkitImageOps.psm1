@@ -1,0 +1,1222 @@
+# Copyright (c) 2026 mecm.fieldkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# FOR INTERNAL COLLECTION USE ONLY.
+# Image-prep ops of the mecm.fieldkit op registry (plugins/plugin_utils/_ops_image.py): guards,
+# removal of the client identity, ccmsetup, the MP block rule and sysprep. Guards throw an
+# ErrorRecord with a specific Windows error code; mutating ops return @{ changed; before; after }
+# and change nothing with -CheckMode. Targets Windows PowerShell 5.1.
+# Nothing here has been run on Windows by the authors' test suite: the simulated lab checks that it
+# parses and that its parameters match the registry; keep it small and mechanical.
+
+#AnsibleRequires -PowerShell ._FieldkitCommon
+#AnsibleRequires -PowerShell ._FieldkitSystemOps
+#AnsibleRequires -PowerShell ._FieldkitClientOps
+
+Set-StrictMode -Version 2.0
+
+$script:CimTimeoutSeconds = 30
+$script:CcmExecKey = 'SOFTWARE\Microsoft\CCM\CcmExec'
+$script:MarkersKey = 'SOFTWARE\mecm.fieldkit\Markers'
+$script:ClientAuthEku = '1.3.6.1.5.5.7.3.2'
+# Win32 error codes; New-FieldkitErrorRecord turns them into HRESULTs (0x8007xxxx).
+$script:ErrorUnknownProduct = 1605
+$script:ErrorNotSupported = 50
+$script:ErrorInstallAlreadyRunning = 1618
+$script:ErrorBusy = 170
+$script:ErrorInvalidState = 5023
+$script:ErrorNotReady = 21
+$script:ErrorInvalidParameter = 87
+$script:ErrorFileNotFound = 2
+$script:ErrorTimeout = 1460
+# Characters allowed in a ccmsetup argument: the command line is built from them without quoting.
+$script:SafeArgumentPattern = '^[A-Za-z0-9_./:=;@\-]+$'
+
+Function New-FieldkitGuardResult {
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Guard,
+
+        [Parameter(Mandatory = $true)]
+        [string[]]
+        $Evidence
+    )
+
+    return @{ guard = $Guard; passed = $true; evidence = @($Evidence) }
+}
+
+Function Test-FieldkitClientPresent {
+    [CmdletBinding()]
+    [OutputType([bool])]
+    param ()
+
+    $service = Get-Service -Name 'CcmExec' -ErrorAction SilentlyContinue
+    $ccmKey = Test-FieldkitRegistryKey -SubKey 'SOFTWARE\Microsoft\CCM'
+    return ($null -ne $service) -and $ccmKey
+}
+
+Function Get-FieldkitCcmSetupEvidence {
+    [CmdletBinding()]
+    [OutputType([string[]])]
+    param ()
+
+    $evidence = [System.Collections.Generic.List[string]]::new()
+    foreach ($process in @(Get-Process -Name 'ccmsetup' -ErrorAction SilentlyContinue)) {
+        $evidence.Add(('process ccmsetup (pid {0}) is running' -f $process.Id))
+    }
+    $service = Get-Service -Name 'ccmsetup' -ErrorAction SilentlyContinue
+    if ($null -ne $service -and $service.Status -ne [System.ServiceProcess.ServiceControllerStatus]::Stopped) {
+        $evidence.Add(('service ccmsetup is {0}' -f $service.Status.ToString().ToLowerInvariant()))
+    }
+    return , $evidence.ToArray()
+}
+
+Function Assert-FieldkitClientInstalled {
+    <#
+    .SYNOPSIS
+    Op guard.assert_client_installed: throws ERROR_UNKNOWN_PRODUCT when the client is missing.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param ()
+
+    if (-not (Test-FieldkitClientPresent)) {
+        $message = 'the ConfigMgr client is not installed on {0} (no CcmExec service or no HKLM\SOFTWARE\Microsoft\CCM); install it first' -f $env:COMPUTERNAME
+        throw (New-FieldkitErrorRecord -Code $script:ErrorUnknownProduct -Message $message -Target $env:COMPUTERNAME)
+    }
+    return New-FieldkitGuardResult -Guard 'client_installed' -Evidence @('service CcmExec exists', 'key HKLM\SOFTWARE\Microsoft\CCM exists')
+}
+
+Function Assert-FieldkitNotSiteSystem {
+    <#
+    .SYNOPSIS
+    Op guard.assert_not_site_system: throws ERROR_NOT_SUPPORTED on a site server or site system.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param ()
+
+    $roles = Get-FieldkitSiteRole
+    if ($roles.is_site_server -or $roles.is_site_system) {
+        $kind = 'site system'
+        if ($roles.is_site_server) {
+            $kind = 'site server'
+        }
+        $message = '{0} is a ConfigMgr {1} ({2}); image prep never runs on a site server or site system' -f @(
+            $env:COMPUTERNAME,
+            $kind,
+            ($roles.evidence -join '; ')
+        )
+        throw (New-FieldkitErrorRecord -Code $script:ErrorNotSupported -Message $message -Target $env:COMPUTERNAME)
+    }
+    return New-FieldkitGuardResult -Guard 'not_site_system' -Evidence @('no site server or site system role found')
+}
+
+Function Assert-FieldkitCcmSetupIdle {
+    <#
+    .SYNOPSIS
+    Op guard.assert_ccmsetup_idle: throws ERROR_INSTALL_ALREADY_RUNNING while ccmsetup runs.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param ()
+
+    $evidence = @(Get-FieldkitCcmSetupEvidence)
+    if ($evidence.Count -gt 0) {
+        $message = 'ccmsetup is still running on {0} ({1}); wait until it has finished' -f $env:COMPUTERNAME, ($evidence -join '; ')
+        throw (New-FieldkitErrorRecord -Code $script:ErrorInstallAlreadyRunning -Message $message -Target $env:COMPUTERNAME)
+    }
+    return New-FieldkitGuardResult -Guard 'ccmsetup_idle' -Evidence @('no ccmsetup process or running ccmsetup service')
+}
+
+Function Assert-FieldkitNoTaskSequence {
+    <#
+    .SYNOPSIS
+    Op guard.assert_no_task_sequence: throws ERROR_BUSY while a task sequence runs.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param ()
+
+    $state = Get-FieldkitTaskSequenceState
+    if ($state.running) {
+        $message = 'a ConfigMgr task sequence is running on {0} ({1}); removing the client identity now would cut the task sequence off from its MP' -f @(
+            $env:COMPUTERNAME,
+            ($state.evidence -join '; ')
+        )
+        throw (New-FieldkitErrorRecord -Code $script:ErrorBusy -Message $message -Target $env:COMPUTERNAME)
+    }
+    return New-FieldkitGuardResult -Guard 'no_task_sequence' -Evidence @('no TSManager process, smstsmgr not running')
+}
+
+Function Assert-FieldkitNotProvisioning {
+    <#
+    .SYNOPSIS
+    Op guard.assert_not_provisioning: throws ERROR_INVALID_STATE while the client is in provisioning mode.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param ()
+
+    $value = Get-FieldkitRegistryValue -SubKey $script:CcmExecKey -ValueName 'ProvisioningMode'
+    if ($null -ne $value -and ([string]$value).ToLowerInvariant() -eq 'true') {
+        $message = 'the ConfigMgr client on {0} is in provisioning mode (HKLM\SOFTWARE\Microsoft\CCM\CcmExec ProvisioningMode = true); clones would not process policy until it times out' -f $env:COMPUTERNAME
+        throw (New-FieldkitErrorRecord -Code $script:ErrorInvalidState -Message $message -Target $env:COMPUTERNAME)
+    }
+    return New-FieldkitGuardResult -Guard 'not_provisioning' -Evidence @(('ProvisioningMode = {0}' -f $value))
+}
+
+Function Assert-FieldkitCaptureReady {
+    <#
+    .SYNOPSIS
+    Op guard.assert_capture_ready: throws ERROR_NOT_READY unless CcmExec is stopped and no identity is left.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter()]
+        [bool]
+        $CheckSmsStore = $true,
+
+        [Parameter()]
+        [bool]
+        $CheckSmscfg = $true,
+
+        [Parameter()]
+        [bool]
+        $CheckTrustedRootKey = $true
+    )
+
+    $problems = [System.Collections.Generic.List[string]]::new()
+    $service = Get-Service -Name 'CcmExec' -ErrorAction SilentlyContinue
+    if ($null -ne $service -and $service.Status -ne [System.ServiceProcess.ServiceControllerStatus]::Stopped) {
+        $problems.Add(('service CcmExec is {0}' -f $service.Status.ToString().ToLowerInvariant()))
+    }
+    if ($CheckSmsStore) {
+        $store = Get-FieldkitCertificate -StoreName 'SMS'
+        if ($store.certificates.Count -gt 0) {
+            $problems.Add(('LocalMachine\SMS holds {0} certificate(s)' -f $store.certificates.Count))
+        }
+    }
+    if ($CheckSmscfg) {
+        $smscfg = Join-Path -Path $env:SystemRoot -ChildPath 'SMSCFG.ini'
+        if (Test-Path -LiteralPath $smscfg -PathType Leaf) {
+            $problems.Add(('{0} exists' -f $smscfg))
+        }
+    }
+    if ($CheckTrustedRootKey) {
+        $keys = Measure-FieldkitWmiInstance -Namespace 'root\ccm\locationservices' -ClassName 'TrustedRootKey'
+        if ($keys.count -gt 0) {
+            $problems.Add(('{0} TrustedRootKey instance(s) left' -f $keys.count))
+        }
+    }
+    if ($problems.Count -gt 0) {
+        $message = '{0} is not ready for capture: {1}' -f $env:COMPUTERNAME, ($problems -join '; ')
+        throw (New-FieldkitErrorRecord -Code $script:ErrorNotReady -Message $message -Target $env:COMPUTERNAME)
+    }
+    return New-FieldkitGuardResult -Guard 'capture_ready' -Evidence @('CcmExec stopped and no client identity left')
+}
+
+Function Set-FieldkitMarker {
+    [CmdletBinding()]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Marker,
+
+        [Parameter(Mandatory = $true)]
+        [bool]
+        $Present
+    )
+
+    $base = [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]::LocalMachine, [Microsoft.Win32.RegistryView]::Registry64)
+    try {
+        if ($Present) {
+            $key = $base.CreateSubKey($script:MarkersKey)
+            try {
+                $key.SetValue($Marker, 'disabled by mecm.fieldkit image prep', [Microsoft.Win32.RegistryValueKind]::String)
+            }
+            finally {
+                $key.Dispose()
+            }
+            return
+        }
+        $key = $base.OpenSubKey($script:MarkersKey, $true)
+        if ($null -eq $key) {
+            return
+        }
+        try {
+            $key.DeleteValue($Marker, $false)
+            $left = $key.ValueCount + $key.SubKeyCount
+        }
+        finally {
+            $key.Dispose()
+        }
+        if ($left -eq 0) {
+            $base.DeleteSubKey($script:MarkersKey, $false)
+        }
+    }
+    finally {
+        $base.Dispose()
+    }
+}
+
+Function Set-FieldkitScheduledTaskEnabled {
+    <#
+    .SYNOPSIS
+    Op task.ensure_enabled: enable or disable one scheduled task; an absent task is not an error.
+    .DESCRIPTION
+    With -Marker, a disable records the marker and an enable acts only when the marker is recorded
+    (then deletes it), so a restore never enables a task this procedure did not disable.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Path,
+
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Name,
+
+        [Parameter(Mandatory = $true)]
+        [bool]
+        $Enabled,
+
+        [Parameter()]
+        [string]
+        $Marker,
+
+        [Parameter()]
+        [switch]
+        $CheckMode
+    )
+
+    $marked = $false
+    if ($Marker) {
+        $marked = $null -ne (Get-FieldkitRegistryValue -SubKey $script:MarkersKey -ValueName $Marker)
+    }
+    $task = Get-ScheduledTask -TaskPath $Path -TaskName $Name -ErrorAction SilentlyContinue
+    if ($null -eq $task) {
+        $absent = @{ path = $Path; name = $Name; exists = $false; enabled = $null; marker_present = $marked }
+        return @{ changed = $false; before = $absent; after = $absent.Clone() }
+    }
+    $current = [bool]$task.Settings.Enabled
+    $before = @{ path = $Path; name = $Name; exists = $true; enabled = $current; marker_present = $marked }
+    $after = $before.Clone()
+    if ($Enabled -and $Marker -and -not $marked) {
+        return @{ changed = $false; before = $before; after = $after }
+    }
+    $changed = $current -ne $Enabled
+    $after.enabled = $Enabled
+    if ($Marker) {
+        $after.marker_present = (-not $Enabled) -and ($marked -or $changed)
+    }
+    if (-not $CheckMode) {
+        if ($changed) {
+            try {
+                if ($Enabled) {
+                    $null = Enable-ScheduledTask -TaskPath $Path -TaskName $Name -ErrorAction Stop
+                }
+                else {
+                    $null = Disable-ScheduledTask -TaskPath $Path -TaskName $Name -ErrorAction Stop
+                }
+            }
+            catch {
+                $code = Get-FieldkitErrorCode -ErrorRecord $_
+                $message = 'could not set scheduled task {0}{1} to enabled={2}: {3}' -f $Path, $Name, $Enabled, $_.Exception.Message
+                throw (New-FieldkitErrorRecord -Code $code -Message $message -Target $Name -InnerException $_.Exception)
+            }
+            $observed = Get-ScheduledTask -TaskPath $Path -TaskName $Name -ErrorAction Stop
+            $after.enabled = [bool]$observed.Settings.Enabled
+        }
+        if ($Marker -and -not $Enabled -and $changed) {
+            Set-FieldkitMarker -Marker $Marker -Present $true
+        }
+        if ($Marker -and $Enabled -and $marked) {
+            Set-FieldkitMarker -Marker $Marker -Present $false
+        }
+    }
+    return @{ changed = $changed; before = $before; after = $after }
+}
+
+Function Get-FieldkitMatchingWmiInstance {
+    [CmdletBinding()]
+    [OutputType([object[]])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Namespace,
+
+        [Parameter(Mandatory = $true)]
+        [string]
+        $ClassName,
+
+        [Parameter()]
+        [string]
+        $PropertyName,
+
+        [Parameter()]
+        [string]
+        $PropertyValue,
+
+        [Parameter(Mandatory = $true)]
+        [int]
+        $TimeoutSeconds
+    )
+
+    # Returns $null when the namespace is absent; an absent class has no instances.
+    try {
+        $instances = @(Get-CimInstance -Namespace $Namespace -ClassName $ClassName -OperationTimeoutSec $TimeoutSeconds -ErrorAction Stop)
+    }
+    catch [Microsoft.Management.Infrastructure.CimException] {
+        $native = [string]$_.Exception.NativeErrorCode
+        if ($native -eq 'InvalidNamespace') {
+            return $null
+        }
+        if ($native -eq 'InvalidClass') {
+            return , @()
+        }
+        throw
+    }
+    $matching = [System.Collections.Generic.List[object]]::new()
+    foreach ($instance in $instances) {
+        if (-not $PropertyName) {
+            $matching.Add($instance)
+            continue
+        }
+        $property = $instance.CimInstanceProperties[$PropertyName]
+        if ($null -ne $property -and [string]$property.Value -eq $PropertyValue) {
+            $matching.Add($instance)
+        }
+    }
+    return , $matching.ToArray()
+}
+
+Function Remove-FieldkitWmiInstance {
+    <#
+    .SYNOPSIS
+    Op wmi.remove_instances: remove all (or the matching) instances of a class.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Namespace,
+
+        [Parameter(Mandatory = $true)]
+        [string]
+        $ClassName,
+
+        [Parameter()]
+        [string]
+        $PropertyName,
+
+        [Parameter()]
+        [string]
+        $PropertyValue,
+
+        [Parameter()]
+        [int]
+        $TimeoutSeconds = 30,
+
+        [Parameter()]
+        [switch]
+        $CheckMode
+    )
+
+    $query = @{
+        Namespace = $Namespace
+        ClassName = $ClassName
+        PropertyName = $PropertyName
+        PropertyValue = $PropertyValue
+        TimeoutSeconds = $TimeoutSeconds
+    }
+    $base = @{ namespace = $Namespace; class_name = $ClassName; namespace_present = $true; count = 0 }
+    $matching = Get-FieldkitMatchingWmiInstance @query
+    if ($null -eq $matching) {
+        $base.namespace_present = $false
+        return @{ changed = $false; before = $base; after = $base.Clone() }
+    }
+    $before = $base.Clone()
+    $before.count = $matching.Count
+    $after = $base.Clone()
+    if ($matching.Count -gt 0 -and -not $CheckMode) {
+        foreach ($instance in $matching) {
+            try {
+                Remove-CimInstance -InputObject $instance -OperationTimeoutSec $TimeoutSeconds -ErrorAction Stop
+            }
+            catch {
+                $code = Get-FieldkitErrorCode -ErrorRecord $_
+                $message = 'could not remove a {0} instance from {1}: {2}' -f $ClassName, $Namespace, $_.Exception.Message
+                throw (New-FieldkitErrorRecord -Code $code -Message $message -Target $ClassName -InnerException $_.Exception)
+            }
+        }
+        $left = Get-FieldkitMatchingWmiInstance @query
+        if ($null -ne $left) {
+            $after.count = $left.Count
+        }
+    }
+    return @{ changed = ($matching.Count -gt 0); before = $before; after = $after }
+}
+
+Function Get-FieldkitSmsClientAutoAssignment {
+    [CmdletBinding()]
+    [OutputType([object])]
+    param ()
+
+    try {
+        $client = Get-CimInstance -Namespace 'root\ccm' -ClassName 'SMS_Client' -OperationTimeoutSec $script:CimTimeoutSeconds -ErrorAction Stop | Select-Object -First 1
+    }
+    catch [Microsoft.Management.Infrastructure.CimException] {
+        return $null
+    }
+    if ($null -eq $client) {
+        return $null
+    }
+    return [bool]$client.EnableAutoAssignment
+}
+
+Function Reset-FieldkitClientSiteAssignment {
+    <#
+    .SYNOPSIS
+    Op client.reset_site_assignment: RemoveAssignedSites() and EnableAutoAssignment($true) (seed B-2).
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter()]
+        [switch]
+        $CheckMode
+    )
+
+    try {
+        $client = New-Object -ComObject 'Microsoft.SMS.Client' -ErrorAction Stop
+    }
+    catch {
+        $code = Get-FieldkitErrorCode -ErrorRecord $_
+        $message = 'the Microsoft.SMS.Client COM object is not available: {0}' -f $_.Exception.Message
+        throw (New-FieldkitErrorRecord -Code $code -Message $message -Target 'Microsoft.SMS.Client' -InnerException $_.Exception)
+    }
+    try {
+        $assigned = ''
+        try {
+            $assigned = [string]$client.GetAssignedSite()
+        }
+        catch [System.Runtime.InteropServices.COMException] {
+            # SMSCLIENT_E_NOASSIGNEDSITE: nothing assigned.
+            $assigned = ''
+        }
+        $before = @{ com_available = $true; assigned_site = $assigned; auto_assignment = Get-FieldkitSmsClientAutoAssignment }
+        $after = @{ com_available = $true; assigned_site = ''; auto_assignment = $true }
+        $changed = ($assigned -ne '') -or ($before.auto_assignment -ne $true)
+        if ($changed -and -not $CheckMode) {
+            try {
+                $client.RemoveAssignedSites()
+                $client.EnableAutoAssignment($true)
+            }
+            catch {
+                $code = Get-FieldkitErrorCode -ErrorRecord $_
+                $message = 'Microsoft.SMS.Client RemoveAssignedSites()/EnableAutoAssignment($true) failed: {0}' -f $_.Exception.Message
+                throw (New-FieldkitErrorRecord -Code $code -Message $message -Target 'Microsoft.SMS.Client' -InnerException $_.Exception)
+            }
+            try {
+                $after.assigned_site = [string]$client.GetAssignedSite()
+            }
+            catch [System.Runtime.InteropServices.COMException] {
+                $after.assigned_site = ''
+            }
+            $after.auto_assignment = Get-FieldkitSmsClientAutoAssignment
+        }
+        return @{ changed = $changed; before = $before; after = $after }
+    }
+    finally {
+        $null = [System.Runtime.InteropServices.Marshal]::ReleaseComObject($client)
+    }
+}
+
+Function Set-FieldkitClientProvisioningMode {
+    <#
+    .SYNOPSIS
+    Op client.set_provisioning_mode: SMS_Client.SetClientProvisioningMode through WMI.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [bool]
+        $Enabled,
+
+        [Parameter()]
+        [switch]
+        $CheckMode
+    )
+
+    $value = Get-FieldkitRegistryValue -SubKey $script:CcmExecKey -ValueName 'ProvisioningMode'
+    $current = $null
+    if ($null -ne $value) {
+        $current = ([string]$value).ToLowerInvariant()
+    }
+    $wanted = 'false'
+    if ($Enabled) {
+        $wanted = 'true'
+    }
+    $changed = ($current -eq 'true') -ne $Enabled
+    $after = @{ registry_value = $current }
+    if ($changed) {
+        $after.registry_value = $wanted
+        if (-not $CheckMode) {
+            try {
+                $null = Invoke-CimMethod -Namespace 'root\ccm' -ClassName 'SMS_Client' -MethodName 'SetClientProvisioningMode' -Arguments @{ bEnable = $Enabled } -OperationTimeoutSec 60 -ErrorAction Stop
+            }
+            catch {
+                $code = Get-FieldkitErrorCode -ErrorRecord $_
+                $message = 'root\ccm:SMS_Client.SetClientProvisioningMode({0}) failed: {1}' -f $Enabled, $_.Exception.Message
+                throw (New-FieldkitErrorRecord -Code $code -Message $message -Target 'SMS_Client' -InnerException $_.Exception)
+            }
+            $observed = Get-FieldkitRegistryValue -SubKey $script:CcmExecKey -ValueName 'ProvisioningMode'
+            if ($null -ne $observed) {
+                $after.registry_value = ([string]$observed).ToLowerInvariant()
+            }
+        }
+    }
+    return @{ changed = $changed; before = @{ registry_value = $current }; after = $after }
+}
+
+Function Get-FieldkitImageCertificateTemplate {
+    [CmdletBinding()]
+    [OutputType([string])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [System.Security.Cryptography.X509Certificates.X509Certificate2]
+        $Certificate
+    )
+
+    foreach ($oid in @('1.3.6.1.4.1.311.21.7', '1.3.6.1.4.1.311.20.2')) {
+        $extension = $Certificate.Extensions | Where-Object { $_.Oid.Value -eq $oid } | Select-Object -First 1
+        if ($null -ne $extension) {
+            return $extension.Format($false)
+        }
+    }
+    return $null
+}
+
+Function Test-FieldkitCertificateMatch {
+    [CmdletBinding()]
+    [OutputType([bool])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [System.Security.Cryptography.X509Certificates.X509Certificate2]
+        $Certificate,
+
+        [Parameter()]
+        [AllowEmptyCollection()]
+        [string[]]
+        $Thumbprints,
+
+        [Parameter()]
+        [string]
+        $Issuer,
+
+        [Parameter()]
+        [string]
+        $Template,
+
+        [Parameter(Mandatory = $true)]
+        [bool]
+        $RequireClientAuth
+    )
+
+    if ($null -ne $Thumbprints -and $Thumbprints.Count -gt 0) {
+        $wanted = @($Thumbprints | ForEach-Object { $_.ToUpperInvariant() })
+        if ($wanted -notcontains $Certificate.Thumbprint.ToUpperInvariant()) {
+            return $false
+        }
+    }
+    if ($Issuer -and $Certificate.Issuer.IndexOf($Issuer, [System.StringComparison]::OrdinalIgnoreCase) -lt 0) {
+        return $false
+    }
+    if ($Template) {
+        $name = [string](Get-FieldkitImageCertificateTemplate -Certificate $Certificate)
+        if ($name.IndexOf($Template, [System.StringComparison]::OrdinalIgnoreCase) -lt 0) {
+            return $false
+        }
+    }
+    if ($RequireClientAuth) {
+        $usages = @()
+        foreach ($extension in $Certificate.Extensions) {
+            if ($extension -is [System.Security.Cryptography.X509Certificates.X509EnhancedKeyUsageExtension]) {
+                $usages = @($extension.EnhancedKeyUsages | ForEach-Object { $_.Value })
+            }
+        }
+        if ($usages -notcontains $script:ClientAuthEku) {
+            return $false
+        }
+    }
+    return $true
+}
+
+Function Remove-FieldkitCertificate {
+    <#
+    .SYNOPSIS
+    Op cert.remove: remove the certificates of a LocalMachine store that match every filter given.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter()]
+        [ValidateSet('LocalMachine')]
+        [string]
+        $StoreLocation = 'LocalMachine',
+
+        [Parameter(Mandatory = $true)]
+        [string]
+        $StoreName,
+
+        [Parameter()]
+        [string[]]
+        $Thumbprints = @(),
+
+        [Parameter()]
+        [string]
+        $Issuer,
+
+        [Parameter()]
+        [string]
+        $Template,
+
+        [Parameter()]
+        [bool]
+        $RequireClientAuth = $true,
+
+        [Parameter()]
+        [bool]
+        $RemoveAll = $false,
+
+        [Parameter()]
+        [switch]
+        $CheckMode
+    )
+
+    $label = '{0}\{1}' -f $StoreLocation, $StoreName
+    if ($RemoveAll -and $StoreName -ne 'SMS') {
+        throw (New-FieldkitErrorRecord -Code $script:ErrorInvalidParameter -Message ('remove_all is only allowed for LocalMachine\SMS, not {0}' -f $label) -Target $label)
+    }
+    if (-not $RemoveAll -and $Thumbprints.Count -eq 0 -and -not $Issuer -and -not $Template) {
+        throw (New-FieldkitErrorRecord -Code $script:ErrorInvalidParameter -Message ('no certificate filter given for {0}; refusing to remove anything' -f $label) -Target $label)
+    }
+    $store = New-Object -TypeName System.Security.Cryptography.X509Certificates.X509Store -ArgumentList @($StoreName, $StoreLocation)
+    $flags = [System.Security.Cryptography.X509Certificates.OpenFlags]'ReadOnly, OpenExistingOnly'
+    if (-not $CheckMode) {
+        $flags = [System.Security.Cryptography.X509Certificates.OpenFlags]'ReadWrite, OpenExistingOnly'
+    }
+    try {
+        $store.Open($flags)
+    }
+    catch [System.Security.Cryptography.CryptographicException] {
+        $absent = @{ store = $label; store_exists = $false; matching = @() }
+        return @{ changed = $false; before = $absent; after = $absent.Clone() }
+    }
+    try {
+        $matching = [System.Collections.Generic.List[object]]::new()
+        foreach ($cert in @($store.Certificates)) {
+            $match = $RemoveAll
+            if (-not $match) {
+                $match = Test-FieldkitCertificateMatch -Certificate $cert -Thumbprints $Thumbprints -Issuer $Issuer -Template $Template -RequireClientAuth $RequireClientAuth
+            }
+            if ($match) {
+                $matching.Add($cert)
+            }
+        }
+        $summary = @($matching | ForEach-Object {
+                @{
+                    thumbprint = $_.Thumbprint
+                    subject = $_.Subject
+                    issuer = $_.Issuer
+                    template = Get-FieldkitImageCertificateTemplate -Certificate $_
+                }
+            })
+        if ($matching.Count -gt 0 -and -not $CheckMode) {
+            foreach ($cert in $matching) {
+                try {
+                    $store.Remove($cert)
+                }
+                catch {
+                    $code = Get-FieldkitErrorCode -ErrorRecord $_
+                    $message = 'could not delete certificate {0} ({1}) from {2}: {3}' -f $cert.Thumbprint, $cert.Subject, $label, $_.Exception.Message
+                    throw (New-FieldkitErrorRecord -Code $code -Message $message -Target $label -InnerException $_.Exception)
+                }
+            }
+        }
+        return @{
+            changed = ($matching.Count -gt 0)
+            before = @{ store = $label; store_exists = $true; matching = $summary }
+            after = @{ store = $label; store_exists = $true; matching = @() }
+        }
+    }
+    finally {
+        $store.Close()
+    }
+}
+
+Function Remove-FieldkitFile {
+    <#
+    .SYNOPSIS
+    Op file.remove: delete one file if it exists.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Path,
+
+        [Parameter()]
+        [switch]
+        $CheckMode
+    )
+
+    $full = [System.Environment]::ExpandEnvironmentVariables($Path)
+    $exists = Test-Path -LiteralPath $full -PathType Leaf
+    if ($exists -and -not $CheckMode) {
+        try {
+            Remove-Item -LiteralPath $full -Force -ErrorAction Stop
+        }
+        catch {
+            $code = Get-FieldkitErrorCode -ErrorRecord $_
+            $message = 'could not delete {0}: {1}' -f $full, $_.Exception.Message
+            throw (New-FieldkitErrorRecord -Code $code -Message $message -Target $full -InnerException $_.Exception)
+        }
+    }
+    return @{ changed = $exists; before = @{ path = $full; exists = $exists }; after = @{ path = $full; exists = $false } }
+}
+
+Function Remove-FieldkitRegistryValue {
+    <#
+    .SYNOPSIS
+    Op registry.remove_values: delete named values of one HKLM key (64-bit view).
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Path,
+
+        [Parameter(Mandatory = $true)]
+        [string[]]
+        $Names,
+
+        [Parameter()]
+        [switch]
+        $CheckMode
+    )
+
+    $present = @{}
+    $keyExists = Test-FieldkitRegistryKey -SubKey $Path
+    if ($keyExists) {
+        foreach ($name in $Names) {
+            $value = Get-FieldkitRegistryValue -SubKey $Path -ValueName $name
+            if ($null -ne $value) {
+                $present[$name] = [string]$value
+            }
+        }
+    }
+    if ($present.Count -gt 0 -and -not $CheckMode) {
+        $base = [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]::LocalMachine, [Microsoft.Win32.RegistryView]::Registry64)
+        try {
+            $key = $base.OpenSubKey($Path, $true)
+            try {
+                foreach ($name in @($present.Keys)) {
+                    $key.DeleteValue($name, $false)
+                }
+            }
+            catch {
+                $code = Get-FieldkitErrorCode -ErrorRecord $_
+                $message = 'could not delete values from HKLM\{0}: {1}' -f $Path, $_.Exception.Message
+                throw (New-FieldkitErrorRecord -Code $code -Message $message -Target $Path -InnerException $_.Exception)
+            }
+            finally {
+                $key.Dispose()
+            }
+        }
+        finally {
+            $base.Dispose()
+        }
+    }
+    return @{
+        changed = ($present.Count -gt 0)
+        before = @{ path = $Path; key_exists = $keyExists; values = $present }
+        after = @{ path = $Path; key_exists = $keyExists; values = @{} }
+    }
+}
+
+Function Clear-FieldkitFolder {
+    <#
+    .SYNOPSIS
+    Op folder.empty: delete the content of a folder whose own name is RequiredLeaf.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Path,
+
+        [Parameter(Mandatory = $true)]
+        [string]
+        $RequiredLeaf,
+
+        [Parameter()]
+        [switch]
+        $CheckMode
+    )
+
+    $full = ([System.Environment]::ExpandEnvironmentVariables($Path)).TrimEnd('\')
+    $leaf = Split-Path -Path $full -Leaf
+    if ($leaf -ne $RequiredLeaf) {
+        throw (New-FieldkitErrorRecord -Code $script:ErrorInvalidParameter -Message ('refusing to empty {0}: the folder must be named {1}' -f $full, $RequiredLeaf) -Target $full)
+    }
+    $exists = Test-Path -LiteralPath $full -PathType Container
+    $count = 0
+    $size = [int64]0
+    if ($exists) {
+        $files = @(Get-ChildItem -LiteralPath $full -Force -Recurse -File -ErrorAction Stop)
+        $count = $files.Count
+        foreach ($file in $files) {
+            $size += $file.Length
+        }
+    }
+    $after = @{ path = $full; exists = $exists; item_count = 0; size_bytes = 0 }
+    if ($count -gt 0 -and -not $CheckMode) {
+        try {
+            Get-ChildItem -LiteralPath $full -Force -ErrorAction Stop | Remove-Item -Recurse -Force -ErrorAction Stop
+        }
+        catch {
+            $code = Get-FieldkitErrorCode -ErrorRecord $_
+            $message = 'could not empty {0}: {1}' -f $full, $_.Exception.Message
+            throw (New-FieldkitErrorRecord -Code $code -Message $message -Target $full -InnerException $_.Exception)
+        }
+        $after.item_count = @(Get-ChildItem -LiteralPath $full -Force -Recurse -File -ErrorAction Stop).Count
+    }
+    return @{
+        changed = ($count -gt 0)
+        before = @{ path = $full; exists = $exists; item_count = $count; size_bytes = $size }
+        after = $after
+    }
+}
+
+Function Resolve-FieldkitAddress {
+    [CmdletBinding()]
+    [OutputType([string[]])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Name,
+
+        [Parameter(Mandatory = $true)]
+        [int]
+        $TimeoutSeconds
+    )
+
+    $parsed = $null
+    if ([System.Net.IPAddress]::TryParse($Name, [ref]$parsed)) {
+        return , @($parsed.ToString())
+    }
+    try {
+        $lookup = [System.Net.Dns]::GetHostAddressesAsync($Name)
+        $finished = $lookup.Wait([System.TimeSpan]::FromSeconds($TimeoutSeconds))
+    }
+    catch {
+        $code = Get-FieldkitErrorCode -ErrorRecord $_
+        $message = 'could not resolve {0}: {1}' -f $Name, $_.Exception.Message
+        throw (New-FieldkitErrorRecord -Code $code -Message $message -Target $Name -InnerException $_.Exception)
+    }
+    if (-not $finished) {
+        throw (New-FieldkitErrorRecord -Code $script:ErrorTimeout -Message ('resolving {0} took longer than {1} s' -f $Name, $TimeoutSeconds) -Target $Name)
+    }
+    return , @($lookup.Result | ForEach-Object { $_.ToString() })
+}
+
+Function Set-FieldkitFirewallBlockRule {
+    <#
+    .SYNOPSIS
+    Op firewall.ensure_block_rule: an outbound rule blocking the given addresses, or its absence.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Name,
+
+        [Parameter()]
+        [string[]]
+        $RemoteAddresses = @(),
+
+        [Parameter()]
+        [ValidateSet('present', 'absent')]
+        [string]
+        $State = 'present',
+
+        [Parameter()]
+        [int]
+        $ResolveTimeoutSeconds = 10,
+
+        [Parameter()]
+        [switch]
+        $CheckMode
+    )
+
+    $existing = Get-NetFirewallRule -Name $Name -ErrorAction SilentlyContinue
+    $current = @()
+    if ($null -ne $existing) {
+        $filter = $existing | Get-NetFirewallAddressFilter -ErrorAction Stop
+        $current = @($filter.RemoteAddress | Sort-Object)
+    }
+    $before = @{ name = $Name; exists = ($null -ne $existing); remote_addresses = $current }
+    if ($State -eq 'absent') {
+        if ($null -ne $existing -and -not $CheckMode) {
+            Remove-NetFirewallRule -Name $Name -ErrorAction Stop
+        }
+        return @{ changed = ($null -ne $existing); before = $before; after = @{ name = $Name; exists = $false; remote_addresses = @() } }
+    }
+    $wanted = [System.Collections.Generic.List[string]]::new()
+    foreach ($entry in $RemoteAddresses) {
+        foreach ($address in (Resolve-FieldkitAddress -Name $entry -TimeoutSeconds $ResolveTimeoutSeconds)) {
+            if (-not $wanted.Contains($address)) {
+                $wanted.Add($address)
+            }
+        }
+    }
+    if ($wanted.Count -eq 0) {
+        throw (New-FieldkitErrorRecord -Code $script:ErrorInvalidParameter -Message ('firewall rule {0}: no remote address to block' -f $Name) -Target $Name)
+    }
+    $sorted = @($wanted | Sort-Object)
+    $changed = ($current -join ',') -ne ($sorted -join ',')
+    if ($changed -and -not $CheckMode) {
+        try {
+            if ($null -ne $existing) {
+                Remove-NetFirewallRule -Name $Name -ErrorAction Stop
+            }
+            $rule = @{
+                Name = $Name
+                DisplayName = $Name
+                Group = 'mecm.fieldkit'
+                Direction = 'Outbound'
+                Action = 'Block'
+                Profile = 'Any'
+                RemoteAddress = $sorted
+                Enabled = 'True'
+                ErrorAction = 'Stop'
+            }
+            $null = New-NetFirewallRule @rule
+        }
+        catch {
+            $code = Get-FieldkitErrorCode -ErrorRecord $_
+            $message = 'could not create firewall rule {0}: {1}' -f $Name, $_.Exception.Message
+            throw (New-FieldkitErrorRecord -Code $code -Message $message -Target $Name -InnerException $_.Exception)
+        }
+    }
+    return @{ changed = $changed; before = $before; after = @{ name = $Name; exists = $true; remote_addresses = $sorted } }
+}
+
+Function Start-FieldkitDetachedProcess {
+    [CmdletBinding()]
+    [OutputType([int])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $CommandLine,
+
+        [Parameter(Mandatory = $true)]
+        [string]
+        $WorkingDirectory
+    )
+
+    # Win32_Process.Create starts the process outside the WinRM shell's job object, so it survives the
+    # end of the WinRM session.
+    $arguments = @{ CommandLine = $CommandLine; CurrentDirectory = $WorkingDirectory }
+    try {
+        $created = Invoke-CimMethod -ClassName 'Win32_Process' -MethodName 'Create' -Arguments $arguments -OperationTimeoutSec $script:CimTimeoutSeconds -ErrorAction Stop
+    }
+    catch {
+        $code = Get-FieldkitErrorCode -ErrorRecord $_
+        throw (New-FieldkitErrorRecord -Code $code -Message ('could not start {0}: {1}' -f $CommandLine, $_.Exception.Message) -Target $CommandLine -InnerException $_.Exception)
+    }
+    if ($created.ReturnValue -ne 0) {
+        throw (New-FieldkitErrorRecord -Code ([int64]$created.ReturnValue) -Message ('Win32_Process.Create returned {0} for {1}' -f $created.ReturnValue, $CommandLine) -Target $CommandLine)
+    }
+    return [int]$created.ProcessId
+}
+
+Function Start-FieldkitCcmSetup {
+    <#
+    .SYNOPSIS
+    Op ccmsetup.start: start ccmsetup.exe detached unless the client is installed or ccmsetup runs.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Path,
+
+        [Parameter()]
+        [string[]]
+        $Arguments = @(),
+
+        [Parameter()]
+        [switch]
+        $CheckMode
+    )
+
+    foreach ($argument in $Arguments) {
+        if ($argument -match 'SMSSITECODE') {
+            throw (New-FieldkitErrorRecord -Code $script:ErrorInvalidParameter -Message 'SMSSITECODE is refused: image prep installs the client unassigned' -Target 'ccmsetup.exe')
+        }
+        if ($argument -notmatch $script:SafeArgumentPattern) {
+            throw (New-FieldkitErrorRecord -Code $script:ErrorInvalidParameter -Message ('ccmsetup argument {0} contains characters that are not allowed' -f $argument) -Target 'ccmsetup.exe')
+        }
+    }
+    $folder = ([System.Environment]::ExpandEnvironmentVariables($Path)).TrimEnd('\')
+    $exe = Join-Path -Path $folder -ChildPath 'ccmsetup.exe'
+    if ($exe.Contains('"') -or -not (Test-Path -LiteralPath $exe -PathType Leaf)) {
+        throw (New-FieldkitErrorRecord -Code $script:ErrorFileNotFound -Message ('Could not find file {0}' -f $exe) -Target $exe)
+    }
+    $evidence = @(Get-FieldkitCcmSetupEvidence)
+    $processId = $null
+    $process = Get-Process -Name 'ccmsetup' -ErrorAction SilentlyContinue | Select-Object -First 1
+    if ($null -ne $process) {
+        $processId = [int]$process.Id
+    }
+    $before = @{ client_installed = (Test-FieldkitClientPresent); running = ($evidence.Count -gt 0); process_id = $processId }
+    if ($before.client_installed -or $before.running) {
+        return @{ changed = $false; before = $before; after = $before.Clone() }
+    }
+    $after = @{ client_installed = $false; running = $true; process_id = $null }
+    if (-not $CheckMode) {
+        $commandLine = '"{0}"' -f $exe
+        if ($Arguments.Count -gt 0) {
+            $commandLine = '{0} {1}' -f $commandLine, ($Arguments -join ' ')
+        }
+        $after.process_id = Start-FieldkitDetachedProcess -CommandLine $commandLine -WorkingDirectory $folder
+    }
+    return @{ changed = $true; before = $before; after = $after }
+}
+
+Function Get-FieldkitCcmSetupStatus {
+    <#
+    .SYNOPSIS
+    Op ccmsetup.read_status: wait up to WaitSeconds for ccmsetup to end, then report it and its log.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter()]
+        [int]
+        $WaitSeconds = 0,
+
+        [Parameter()]
+        [int]
+        $TailLines = 20
+    )
+
+    $watch = [System.Diagnostics.Stopwatch]::StartNew()
+    $evidence = @(Get-FieldkitCcmSetupEvidence)
+    while ($evidence.Count -gt 0 -and $watch.Elapsed.TotalSeconds -lt $WaitSeconds) {
+        Start-Sleep -Seconds 5
+        $evidence = @(Get-FieldkitCcmSetupEvidence)
+    }
+    $watch.Stop()
+    $pids = @(Get-Process -Name 'ccmsetup' -ErrorAction SilentlyContinue | ForEach-Object { [int]$_.Id })
+    $service = Get-Service -Name 'ccmsetup' -ErrorAction SilentlyContinue
+    $serviceState = $null
+    if ($null -ne $service) {
+        $serviceState = $service.Status.ToString().ToLowerInvariant()
+    }
+    $logPath = Join-Path -Path $env:SystemRoot -ChildPath 'ccmsetup\Logs\ccmsetup.log'
+    $result = @{
+        running = ($evidence.Count -gt 0)
+        process_ids = $pids
+        service_state = $serviceState
+        waited_seconds = [int]$watch.Elapsed.TotalSeconds
+        log_path = $logPath
+        log_present = (Test-Path -LiteralPath $logPath -PathType Leaf)
+        return_code = $null
+        log_tail = @()
+    }
+    if ($result.log_present) {
+        $last = Select-String -LiteralPath $logPath -Pattern 'CcmSetup is exiting with return code (\d+)' -ErrorAction Stop | Select-Object -Last 1
+        if ($null -ne $last) {
+            $result.return_code = [int]$last.Matches[0].Groups[1].Value
+        }
+        if ($TailLines -gt 0) {
+            $result.log_tail = @(Get-Content -LiteralPath $logPath -Tail $TailLines -ErrorAction Stop | Where-Object { $_.Trim() -ne '' })
+        }
+    }
+    return $result
+}
+
+Function Start-FieldkitSysprep {
+    <#
+    .SYNOPSIS
+    Op sysprep.start: start sysprep /generalize /oobe /shutdown /quiet detached, unless it already runs.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter()]
+        [bool]
+        $ModeVm = $false,
+
+        [Parameter()]
+        [switch]
+        $CheckMode
+    )
+
+    $folder = Join-Path -Path $env:SystemRoot -ChildPath 'System32\Sysprep'
+    $exe = Join-Path -Path $folder -ChildPath 'sysprep.exe'
+    $commandLine = '{0} /generalize /oobe /shutdown /quiet' -f $exe
+    if ($ModeVm) {
+        $commandLine = '{0} /mode:vm' -f $commandLine
+    }
+    $process = Get-Process -Name 'sysprep' -ErrorAction SilentlyContinue | Select-Object -First 1
+    $before = @{ running = $false; process_id = $null; command_line = $commandLine }
+    if ($null -ne $process) {
+        $before.running = $true
+        $before.process_id = [int]$process.Id
+        return @{ changed = $false; before = $before; after = $before.Clone() }
+    }
+    $after = @{ running = $true; process_id = $null; command_line = $commandLine }
+    if (-not $CheckMode) {
+        $after.process_id = Start-FieldkitDetachedProcess -CommandLine $commandLine -WorkingDirectory $folder
+    }
+    return @{ changed = $true; before = $before; after = $after }
+}
+
+Export-ModuleMember -Function @(
+    'Assert-FieldkitClientInstalled',
+    'Assert-FieldkitNotSiteSystem',
+    'Assert-FieldkitCcmSetupIdle',
+    'Assert-FieldkitNoTaskSequence',
+    'Assert-FieldkitNotProvisioning',
+    'Assert-FieldkitCaptureReady',
+    'Set-FieldkitScheduledTaskEnabled',
+    'Remove-FieldkitWmiInstance',
+    'Reset-FieldkitClientSiteAssignment',
+    'Set-FieldkitClientProvisioningMode',
+    'Remove-FieldkitCertificate',
+    'Remove-FieldkitFile',
+    'Remove-FieldkitRegistryValue',
+    'Clear-FieldkitFolder',
+    'Set-FieldkitFirewallBlockRule',
+    'Start-FieldkitCcmSetup',
+    'Get-FieldkitCcmSetupStatus',
+    'Start-FieldkitSysprep'
+)

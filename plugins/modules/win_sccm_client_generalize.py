@@ -1,0 +1,429 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright (c) 2026 mecm.fieldkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: win_sccm_client_generalize
+short_description: Remove the ConfigMgr (MECM/SCCM) client identity from a reference machine before image capture
+version_added: 0.1.0
+description:
+  - Runs the Microsoft Japan ConfigMgr support team's image-prep procedure (new capture and recapture of
+    a master image with the client installed) so that machines cloned from the image never share a
+    client identity.
+  - The whole procedure, verification included, is B(one module execution) per host. Each step is named,
+    reported, idempotent and can be switched off with O(steps), because Citrix MCS and other image tools
+    do some of them already; a step that is already done reports C(ok).
+  - "Steps, in execution order: C(leave_provisioning_mode) (optional), C(disable_health_task),
+    C(stop_service), C(remove_trusted_root_key), C(reset_site_assignment), C(reset_hardware_inventory)
+    (optional), C(clear_gp_site_assignment) (optional), C(remove_sms_certificates),
+    C(remove_pki_certificates), C(remove_smscfg), C(empty_ccmcache) (optional), C(final_start_mode)."
+  - Before any change, guards refuse to run on a site server or site system, while ccmsetup runs,
+    while a task sequence runs, when the client is not installed, and when the client is in
+    provisioning mode (the only guard with an override).
+  - The C(Configuration Manager Health Evaluation) task, which restarts CcmExec, is disabled for the
+    duration and re-enabled at the end even when a later step fails.
+  - CcmExec is left stopped with start mode Automatic (Delayed Start); it is never started.
+  - This is an action plugin; the work on the host is done by the internal module
+    M(mecm.fieldkit.sccm_op_runner).
+options:
+  scenario:
+    description:
+      - Which scenario of the seed procedure sets the default steps.
+      - C(recapture) (scenario B, a machine whose client has talked to a site) stops the service, disables
+        the health task for the duration, removes the trusted root key, clears the site assignment
+        through C(Microsoft.SMS.Client), removes the SMS certificates and C(SMSCFG.ini), and sets the final
+        start mode.
+      - C(new) (scenario A, a client installed unassigned without network, see
+        M(mecm.fieldkit.win_sccm_client_install)) does the same without C(reset_site_assignment) and
+        C(remove_smscfg).
+      - Running C(recapture) on a new-capture machine is safe; the extra steps report C(ok) or remove
+        what is there.
+    type: str
+    choices: [recapture, new]
+    default: recapture
+  steps:
+    description:
+      - Switch single steps on (V(true)) or off (V(false)); steps not named follow O(scenario).
+      - C(remove_pki_certificates) is on exactly when O(pki_certificate_filter) is given.
+    type: dict
+    default: {}
+    suboptions:
+      leave_provisioning_mode:
+        description: Leave provisioning mode through C(root\ccm:SMS_Client.SetClientProvisioningMode) before anything else. Off by default.
+        type: bool
+      disable_health_task:
+        description: Disable C(\Microsoft\Configuration Manager\Configuration Manager Health Evaluation) for the duration (seed A-2.3, B-1.3).
+        type: bool
+      stop_service:
+        description: Stop C(CcmExec) with a timeout, end its process if it hangs, start mode Manual (seed A-2, B-1).
+        type: bool
+      remove_trusted_root_key:
+        description: Remove every C(TrustedRootKey) instance in C(root\ccm\locationservices); an absent namespace means nothing to do (seed A-4, B-2).
+        type: bool
+      reset_site_assignment:
+        description: C(RemoveAssignedSites()) and C(EnableAutoAssignment($true)) through C(Microsoft.SMS.Client) (seed B-2).
+        type: bool
+      reset_hardware_inventory:
+        description: Delete the hardware-inventory C(InventoryActionStatus) so clones send a full inventory. Off by default.
+        type: bool
+      clear_gp_site_assignment:
+        description: Delete the Group Policy site-assignment values under C(HKLM\SOFTWARE\Microsoft\SMS\Mobile Client). Off by default.
+        type: bool
+      remove_sms_certificates:
+        description: Empty C(LocalMachine\SMS), the client's two self-signed certificates (seed A-3, B-3).
+        type: bool
+      remove_pki_certificates:
+        description: Remove the client-authentication certificates that match O(pki_certificate_filter) (seed A-3, B-3, HTTPS sites).
+        type: bool
+      remove_smscfg:
+        description: Delete C(%windir%\SMSCFG.ini) after recording its SMS Unique Identifier (seed B-4).
+        type: bool
+      empty_ccmcache:
+        description: Empty O(ccmcache_path) and the cache index C(root\ccm\SoftMgmtAgent:CacheInfoEx). Off by default.
+        type: bool
+      final_start_mode:
+        description: Leave C(CcmExec) stopped with start mode Automatic (Delayed Start); never start it (seed A-5, B-5).
+        type: bool
+  pki_certificate_filter:
+    description:
+      - Which client-authentication certificates (EKU 1.3.6.1.5.5.7.3.2) to remove; a certificate is removed
+        when it matches every criterion given. At least one of O(pki_certificate_filter.thumbprints),
+        O(pki_certificate_filter.issuer), O(pki_certificate_filter.template) is required; all certificates
+        of a store are never removed.
+    type: dict
+    suboptions:
+      store_name:
+        description: LocalMachine store to clean (the seed's Personal store is C(My); a custom store is allowed, C(SMS) is not).
+        type: str
+        default: My
+      thumbprints:
+        description: SHA-1 thumbprints (40 hexadecimal characters).
+        type: list
+        elements: str
+        default: []
+      issuer:
+        description: Text the issuer DN must contain, for example C(Contoso Issuing CA).
+        type: str
+      template:
+        description: Text the certificate template name or OID must contain.
+        type: str
+  service_stop_timeout:
+    description: Seconds to wait for C(CcmExec) to stop before its process is ended (1 to 3600).
+    type: int
+    default: 60
+  kill_hung_service:
+    description: End the C(CcmExec) process when it does not stop in time; with V(false) the step fails instead.
+    type: bool
+    default: true
+  ccmcache_path:
+    description: The client cache folder for C(empty_ccmcache); its own name must be C(ccmcache).
+    type: str
+    default: '%windir%\ccmcache'
+  allow_provisioning_mode:
+    description:
+      - Prepare a client that is in provisioning mode as it is. Clones then process no policy until provisioning
+        mode times out (48 hours by default); prefer O(steps.leave_provisioning_mode).
+    type: bool
+    default: false
+  remove_mp_block_rules:
+    description:
+      - Remove the management-point block rule that M(mecm.fieldkit.win_sccm_client_install) keeps with
+        O(mecm.fieldkit.win_sccm_client_install#module:keep_block_rule=true), at the end of this batch and also
+        when a step fails.
+      - The rule is the procedure's own temporary artifact, so removing it does not make the result changed.
+    type: bool
+    default: false
+  sysprep:
+    description:
+      - Start C(sysprep /generalize /oobe /shutdown /quiet) detached as the last operation of the batch, after a
+        host-side gate that checks CcmExec is stopped and the identity is gone (seed A-6, B-6).
+      - The machine shuts down a few minutes later; expect the connection to end.
+    type: dict
+    default: {}
+    suboptions:
+      enabled:
+        description: Start sysprep.
+        type: bool
+        default: false
+      mode_vm:
+        description: Add C(/mode:vm) (same virtual hardware only; faster first boot).
+        type: bool
+        default: false
+notes:
+  - Needs local administrator rights on the host.
+  - Services, tasks, WMI classes and registry values are addressed by name, never by display names, so the
+    module behaves the same on Japanese and English Windows.
+  - The C(CcmExec) start mode is set to Manual for the duration (as the seed does) and to Automatic (Delayed
+    Start) at the end; the health evaluation task is disabled for the duration and re-enabled. These
+    transient changes are reported in the step details but do not make the result C(changed), so a second
+    run on a prepared machine reports C(changed=false).
+  - The health evaluation task is re-enabled only if this procedure disabled it (a marker under
+    C(HKLM\SOFTWARE\mecm.fieldkit\Markers) records that, also across an interrupted run); a task an
+    administrator had disabled stays disabled.
+  - C(root\ccm:CCM_Client.ClientId) in WMI keeps the old SMS Unique Identifier until the client starts on a
+    clone, finds no C(SMSCFG.ini) and creates a new one; RV(client_state.wmi_client_id) shows it.
+extends_documentation_fragment:
+  - action_common_attributes
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+    details: Returns the plan, every step with what it would change, and changes nothing.
+  diff_mode:
+    support: full
+    details: Shows the client identity (SMS Unique Identifier, certificates, site, trusted root key, service) before and after.
+  platform:
+    platforms: windows
+seealso:
+  - module: mecm.fieldkit.win_sccm_client_install
+  - module: mecm.fieldkit.win_sccm_client_facts
+  - name: MECM client image prep (new capture and recapture), Microsoft Japan ConfigMgr support team
+    description: The procedure this module automates.
+    link: https://jpmem.github.io/blog/mecm/20220418_01/
+  - name: Prepare the client computer for imaging
+    description: Microsoft Learn, Configuration Manager client deployment.
+    link: https://learn.microsoft.com/mem/configmgr/core/clients/deploy/deploy-clients-to-windows-computers
+author:
+  - mecm.fieldkit contributors
+"""
+
+EXAMPLES = r"""
+- name: Recapture a master image that already has the client (scenario B)
+  mecm.fieldkit.win_sccm_client_generalize:
+  register: prep
+
+- name: Show what was removed from the master
+  ansible.builtin.debug:
+    msg: "{{ prep.removed_identity.sms_unique_id }} / {{ prep.removed_identity.certificates | map(attribute='thumbprint') | list }}"
+
+- name: New capture after win_sccm_client_install (scenario A), removing the MP block rule it kept
+  mecm.fieldkit.win_sccm_client_generalize:
+    scenario: new
+    remove_mp_block_rules: true
+
+- name: Citrix MCS master - MCS removes the certificates itself (VDA 2311 and later)
+  mecm.fieldkit.win_sccm_client_generalize:
+    steps:
+      remove_sms_certificates: false
+
+- name: HTTPS site - also remove the PKI client certificate issued from the ConfigMgr client template
+  mecm.fieldkit.win_sccm_client_generalize:
+    pki_certificate_filter:
+      issuer: Contoso Issuing CA
+      template: ConfigMgr Client Certificate
+
+- name: Everything the field adds, then seal with sysprep for a VM image
+  mecm.fieldkit.win_sccm_client_generalize:
+    steps:
+      leave_provisioning_mode: true
+      reset_hardware_inventory: true
+      clear_gp_site_assignment: true
+      empty_ccmcache: true
+    sysprep:
+      enabled: true
+      mode_vm: true
+  ignore_unreachable: true
+
+- name: Plan only - what would change on every master (check mode) with the identity diff
+  mecm.fieldkit.win_sccm_client_generalize:
+  check_mode: true
+  diff: true
+"""
+
+RETURN = r"""
+changed:
+  description: Whether a step changed the host (transient changes of the procedure excluded, see the notes).
+  returned: always
+  type: bool
+  sample: true
+msg:
+  description: One-line summary; on failure it names the guard or the step and the Windows error code.
+  returned: always
+  type: str
+  sample: "step remove_sms_certificates failed on ref-01 (cert.remove) with 0x80070005: Access is denied.; the health evaluation task is enabled again"
+scenario:
+  description: The scenario that set the default steps.
+  returned: always
+  type: str
+  sample: recapture
+steps:
+  description: One entry per step in execution order, switched-off steps included, plus C(start_sysprep) when O(sysprep.enabled=true).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Step name.
+      type: str
+      sample: remove_smscfg
+    status:
+      description: C(changed), C(ok) (already done), C(skipped) (switched off or not run after a failure) or C(failed) (the step or its verification failed).
+      type: str
+      sample: changed
+    detail:
+      description: What the step did or would do, or why it was skipped or failed (with the Windows error code).
+      type: str
+      sample: deleted C:\Windows\SMSCFG.ini
+    reference:
+      description: The step of the seed procedure (A = new capture, B = recapture) or the field practice it comes from.
+      type: str
+      sample: seed B-4
+    verified:
+      description: Whether the state read at the end of the batch confirms the step; null in check mode and for steps that did not run.
+      type: bool
+      sample: true
+    verification:
+      description: What the verification read.
+      type: str
+      sample: C:\Windows\SMSCFG.ini absent
+    ops:
+      description: The ops the step ran on the host.
+      type: list
+      elements: str
+      sample: [file.remove]
+  sample:
+    - {name: stop_service, status: changed, detail: "stopped CcmExec (was running); start mode manual for the duration",
+       reference: seed A-2 / B-1, verified: true, verification: CcmExec stopped, ops: [service.ensure]}
+    - {name: remove_smscfg, status: changed, detail: deleted C:\Windows\SMSCFG.ini, reference: seed B-4,
+       verified: true, verification: C:\Windows\SMSCFG.ini absent, ops: [file.remove]}
+removed_identity:
+  description: The client identity the run removed (in check mode, would remove). Never key material.
+  returned: always
+  type: dict
+  contains:
+    sms_unique_id:
+      description: SMS Unique Identifier recorded from C(SMSCFG.ini) before it was deleted; null when C(remove_smscfg) changed nothing.
+      type: str
+      sample: GUID:8F2E1B4C-3D5A-4E6F-9A7B-1C2D3E4F5A6B
+    previous_sms_unique_id:
+      description: The previous identifier recorded in C(SMSCFG.ini).
+      type: str
+      sample: GUID:00000000-0000-0000-0000-000000000000
+    smscfg_path:
+      description: The file deleted.
+      type: str
+      sample: C:\Windows\SMSCFG.ini
+    certificates:
+      description: Certificates removed from C(LocalMachine\SMS) and by the PKI filter.
+      type: list
+      elements: dict
+      sample: [{store: LocalMachine\SMS, thumbprint: 5A0C1F3E9B7D2A4C6E8F0A1B3C5D7E9F1A2B3C4D, subject: "CN=SMS, CN=REF-W10-01", issuer: "CN=SMS, CN=REF-W10-01", template: null}]
+    site_code:
+      description: The site assignment removed by C(reset_site_assignment).
+      type: str
+      sample: PS1
+    management_point:
+      description: The current management point the client knew when its site assignment was removed.
+      type: str
+      sample: CM01.contoso.local
+    trusted_root_keys:
+      description: Number of C(TrustedRootKey) instances removed.
+      type: int
+      sample: 1
+  sample:
+    sms_unique_id: GUID:8F2E1B4C-3D5A-4E6F-9A7B-1C2D3E4F5A6B
+    previous_sms_unique_id: GUID:00000000-0000-0000-0000-000000000000
+    smscfg_path: C:\Windows\SMSCFG.ini
+    certificates: [{store: LocalMachine\SMS, thumbprint: 5A0C1F3E9B7D2A4C6E8F0A1B3C5D7E9F1A2B3C4D, subject: "CN=SMS, CN=REF-W10-01", issuer: "CN=SMS, CN=REF-W10-01", template: null}]
+    site_code: PS1
+    management_point: CM01.contoso.local
+    trusted_root_keys: 1
+client_state:
+  description: The client state read at the end of the same batch (the verification reads).
+  returned: unless the op runner itself failed
+  type: dict
+  contains:
+    ready_for_capture:
+      description: CcmExec exists and is stopped and no identity the enabled steps remove is left.
+      type: bool
+      sample: true
+    problems:
+      description: What keeps the machine from being ready for capture.
+      type: list
+      elements: str
+      sample: []
+    service:
+      description: The C(CcmExec) service.
+      type: dict
+      sample: {name: CcmExec, exists: true, state: stopped, start_mode: delayed_auto}
+    health_evaluation_task:
+      description: The health evaluation task.
+      type: dict
+      sample: {exists: true, enabled: true}
+    trusted_root_key:
+      description: C(TrustedRootKey) instances left; C(count) is null when the namespace is absent.
+      type: dict
+      sample: {namespace_present: true, count: 0}
+    site_assignment:
+      description: Assigned site (null when blank), auto-assignment and Group Policy site-assignment values.
+      type: dict
+      sample: {assigned_site: null, auto_assignment: true, gp_site_assignment: {}}
+    sms_certificates:
+      description: Certificates left in C(LocalMachine\SMS).
+      type: list
+      elements: dict
+      sample: []
+    pki_certificates:
+      description: Certificates left that match O(pki_certificate_filter); only with a filter.
+      type: list
+      elements: dict
+      sample: []
+    smscfg_present:
+      description: Whether C(%windir%\SMSCFG.ini) exists.
+      type: bool
+      sample: false
+    smscfg_unique_id:
+      description: SMS Unique Identifier in C(SMSCFG.ini), null when the file is absent.
+      type: str
+      sample: null
+    wmi_client_id:
+      description: C(root\ccm:CCM_Client.ClientId); keeps the old value until the client starts on a clone.
+      type: str
+      sample: GUID:8F2E1B4C-3D5A-4E6F-9A7B-1C2D3E4F5A6B
+    provisioning_mode:
+      description: C(ProvisioningMode) registry value.
+      type: str
+      sample: "false"
+  sample:
+    ready_for_capture: true
+    problems: []
+    service: {name: CcmExec, exists: true, state: stopped, start_mode: delayed_auto}
+    health_evaluation_task: {exists: true, enabled: true}
+    trusted_root_key: {namespace_present: true, count: 0}
+    site_assignment: {assigned_site: null, auto_assignment: true, gp_site_assignment: {}}
+    sms_certificates: []
+    smscfg_present: false
+    smscfg_unique_id: null
+    wmi_client_id: GUID:8F2E1B4C-3D5A-4E6F-9A7B-1C2D3E4F5A6B
+    provisioning_mode: "false"
+guard:
+  description: The guard that stopped the run (C(not_site_system), C(client_installed), C(ccmsetup_idle), C(no_task_sequence), C(not_provisioning)).
+  returned: when a guard stopped the run
+  type: str
+  sample: not_site_system
+failed_step:
+  description: The step that failed, or whose verification failed.
+  returned: when a step failed
+  type: str
+  sample: stop_service
+mp_block_rule_removed:
+  description: Whether the management-point block rule of M(mecm.fieldkit.win_sccm_client_install) was there and was removed.
+  returned: when O(remove_mp_block_rules=true)
+  type: bool
+  sample: true
+diff:
+  description: The client identity before and after (in check mode, the predicted after).
+  returned: in diff mode
+  type: dict
+  sample:
+    before: {sms_unique_id: GUID:8F2E1B4C-3D5A-4E6F-9A7B-1C2D3E4F5A6B, smscfg_present: true, assigned_site: PS1, trusted_root_keys: 1, ccmexec: running / delayed_auto}
+    after: {sms_unique_id: null, smscfg_present: false, assigned_site: null, trusted_root_keys: 0, ccmexec: stopped / delayed_auto}
+"""

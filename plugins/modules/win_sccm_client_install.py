@@ -1,0 +1,187 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright (c) 2026 mecm.fieldkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: win_sccm_client_install
+short_description: Install the ConfigMgr client unassigned on a reference machine (image prep, new capture)
+version_added: 0.1.0
+description:
+  - Step 1 of the seed's new-capture procedure (scenario A) - install the ConfigMgr client without a site
+    code while the machine cannot reach a management point, wait until ccmsetup has finished, and verify
+    that the components are installed and the assigned site code is blank, as the seed checks in
+    Control Panel.
+  - C(SMSSITECODE) is refused. C(SMSMP), C(DNSSUFFIX) and other client properties are allowed.
+  - The seed pulls the network cable. Ansible needs the network, so the module blocks outbound traffic to
+    O(block_management_points) with a Windows Firewall rule for the duration and removes it afterwards,
+    also when the install fails. With O(keep_block_rule=true) the rule stays until
+    M(mecm.fieldkit.win_sccm_client_generalize) removes it (O(mecm.fieldkit.win_sccm_client_generalize#module:remove_mp_block_rules=true))
+    after CcmExec is stopped.
+  - ccmsetup runs for minutes, so this is a start / poll cycle. The first module execution starts ccmsetup
+    detached and waits on the host up to O(poll_interval) seconds; each further execution waits again. A
+    5-minute install costs 3 module executions with the default interval; RV(module_executions) reports the
+    count.
+  - Idempotent - when the client is already installed, nothing is started and the result is not changed.
+  - This is an action plugin; the work on the host is done by the internal module
+    M(mecm.fieldkit.sccm_op_runner).
+options:
+  source_path:
+    description:
+      - Folder on the host that holds C(ccmsetup.exe), the C(Client) folder copied from the site server
+        (C(<ConfigMgr install folder>\Client)).
+    type: str
+    required: true
+  properties:
+    description:
+      - Client installation properties, C(NAME=value) on the ccmsetup command line, for example C(SMSMP) or
+        C(DNSSUFFIX) in a workgroup. C(SMSSITECODE) is refused.
+      - Values may hold letters, digits and the characters C(_.:;@\/-); no spaces or quotes.
+    type: dict
+    default: {}
+  switches:
+    description: ccmsetup switches such as C(/mp:cm01.contoso.local) or C(/forceinstall); C(/uninstall) is refused.
+    type: list
+    elements: str
+    default: []
+  block_management_points:
+    description:
+      - Host names or IP addresses of the management points to block outbound while the client installs.
+        Names are resolved on the host. Empty means nothing is blocked (a warning says so).
+    type: list
+    elements: str
+    default: []
+  keep_block_rule:
+    description: Keep the block rule after a successful install, for the generalize step to remove.
+    type: bool
+    default: false
+  timeout:
+    description: Seconds to wait for ccmsetup to finish (60 to 14400).
+    type: int
+    default: 1800
+  poll_interval:
+    description: Seconds each module execution waits on the host for ccmsetup to end (5 to 600).
+    type: int
+    default: 120
+  expected_components:
+    description: C(root\ccm:CCM_InstalledComponent) names that must be installed afterwards.
+    type: list
+    elements: str
+    default: [CcmFramework, SmsClient]
+notes:
+  - ccmsetup is started through C(Win32_Process.Create) so that it outlives the WinRM shell.
+  - ccmsetup has finished when no C(ccmsetup) process or running C(ccmsetup) service is left; the result is
+    the last C(CcmSetup is exiting with return code N) line of C(%windir%\ccmsetup\Logs\ccmsetup.log)
+    (0 success, 7 success with a reboot required, anything else a failure).
+  - Progress is printed on the controller after every poll.
+extends_documentation_fragment:
+  - action_common_attributes
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+    details: Reports whether ccmsetup would be started; starts nothing and creates no firewall rule.
+  diff_mode:
+    support: none
+  platform:
+    platforms: windows
+seealso:
+  - module: mecm.fieldkit.win_sccm_client_generalize
+  - name: About client installation parameters and properties
+    link: https://learn.microsoft.com/mem/configmgr/core/clients/deploy/about-client-installation-properties
+author:
+  - mecm.fieldkit contributors
+"""
+
+EXAMPLES = r"""
+- name: Install the client unassigned with the site's MP blocked, keep the block for generalize
+  mecm.fieldkit.win_sccm_client_install:
+    source_path: C:\Install\Client
+    properties:
+      SMSMP: cm01.contoso.local
+    block_management_points:
+      - cm01.contoso.local
+    keep_block_rule: true
+  register: install
+
+- name: Then remove the client identity and the block rule in one batch
+  mecm.fieldkit.win_sccm_client_generalize:
+    scenario: new
+    remove_mp_block_rules: true
+
+- name: Workgroup machine that finds its MP through DNS
+  mecm.fieldkit.win_sccm_client_install:
+    source_path: D:\ConfigMgr\Client
+    properties:
+      DNSSUFFIX: contoso.local
+    block_management_points: [10.0.0.10, 10.0.0.11]
+    timeout: 3600
+"""
+
+RETURN = r"""
+changed:
+  description: Whether ccmsetup was started (the temporary block rule does not count).
+  returned: always
+  type: bool
+  sample: true
+msg:
+  description: Summary; on failure it names the guard, step or ccmsetup return code.
+  returned: always
+  type: str
+  sample: installed the client unassigned (ccmsetup return code 0)
+module_executions:
+  description: Module executions this task used on the host (start, polls, cleanup).
+  returned: always
+  type: int
+  sample: 3
+ccmsetup:
+  description: How ccmsetup ended.
+  returned: when the start batch succeeded
+  type: dict
+  sample:
+    started: true
+    return_code: 0
+    return_code_meaning: success
+    reboot_required: false
+    log_path: C:\Windows\ccmsetup\Logs\ccmsetup.log
+    log_tail: ["Client installation succeeded.", "CcmSetup is exiting with return code 0"]
+client:
+  description: The client after the install, as verified (components, blank site code).
+  returned: when the start batch succeeded
+  type: dict
+  sample:
+    installed: true
+    version: 5.00.9132.1011
+    components: [CcmFramework, CcmPolicyAgent, SmsClient, CcmNotificationAgent]
+    assigned_site: null
+    auto_assignment: true
+    current_management_point: null
+polls:
+  description: Progress record, one entry per status read.
+  returned: when ccmsetup was waited for
+  type: list
+  elements: dict
+  sample: [{waited_seconds: 120, elapsed_seconds: 120, running: true, last_log_line: "Running installation of 'C:\\WINDOWS\\ccmsetup\\client.msi'..."}]
+elapsed_seconds:
+  description: Seconds from start to the end of ccmsetup.
+  returned: when ccmsetup was waited for
+  type: int
+  sample: 300
+reboot_required:
+  description: ccmsetup returned 7.
+  returned: when ccmsetup returned 7
+  type: bool
+  sample: true
+mp_block_rule:
+  description: The management-point block rule - its name, the resolved addresses, whether it was kept or removed.
+  returned: when O(block_management_points) is not empty
+  type: dict
+  sample: {name: mecm.fieldkit - block ConfigMgr management points during client install, remote_addresses: [10.0.0.10], kept: true}
+"""

@@ -1,0 +1,323 @@
+# Copyright (c) 2026 mecm.fieldkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Ops for distribution point (DP) diagnosis and inventory. FOR INTERNAL COLLECTION USE ONLY.
+
+Most ops here are generic (shares, disks, ACLs, group members, event log, filtered log excerpts,
+WMI namespace security, parallel network probes) and may be reused by other modules; the
+ConfigMgr-specific ones are ``dp.read_role`` and ``sms.read_site_systems``.
+
+Path references (``path_refs``): ops that read files or folders take literal ``paths`` (``%VAR%``
+expanded on the host) and ``path_refs``, which the host resolves to local paths, so that ONE batch
+can read, for example, the ACL of the DP content library without first asking where it is:
+
+* ``{"kind": "registry", "key": "SOFTWARE\\Microsoft\\SMS\\DP", "name": "ContentLibraryPath", "append": ""}``:
+  the value under HKLM (a path, or a ``,``/``;`` separated list of paths or drives), each joined
+  with ``append``;
+* ``{"kind": "share", "name": "SCCMContentLib$", "append": ""}``: the local path of a share;
+* ``{"kind": "fixed_drives", "append": "SMS_DP$\\sms\\logs\\smsdpprov.log"}``: ``append`` at the root
+  of every fixed drive, existing ones only;
+* ``{"kind": "site_log", "name": "distmgr.log"}``: a file in the ConfigMgr site log folder
+  (``Installation Directory`` under ``HKLM\\SOFTWARE\\Microsoft\\SMS\\Identification`` + ``\\Logs``).
+
+PowerShell implementations: plugins/module_utils/_FieldkitDpOps.psm1.
+"""
+from __future__ import annotations
+
+from ._ops import Arg, OpSpec, register
+
+PATH_REF_KINDS = ("registry", "share", "fixed_drives", "site_log")
+LOG_SEVERITIES = ("error", "warning")
+DEFAULT_PROBE_PORTS = (135, 445, 80, 443)
+
+_PATH_REFS = Arg("path_refs", "list", default=[], elements="dict",
+                 description="Path references resolved on the host (see the module docstring).")
+
+register(OpSpec(
+    name="dp.read_role",
+    ps_function="Get-FieldkitDpRole",
+    mutating=False,
+    args=(),
+    result={
+        "installed": "bool",
+        "registry_present": "bool",
+        "site_server": "str?",
+        "site_code": "str?",
+        "content_library_path": "str?",
+        "usable_drives": "list",
+        "is_pull_dp": "bool?",
+        "is_pxe": "bool?",
+        "sms_dp_share_path": "str?",
+        "evidence": "list",
+    },
+    description="Distribution point role: HKLM\\SOFTWARE\\Microsoft\\SMS\\DP (SiteServer, ContentLibraryPath, "
+                "ContentLibUsableDrives, IsPullDP, IsPXE), the site code from SMS\\Identification and the SMS_DP$ "
+                "share path.",
+))
+
+register(OpSpec(
+    name="share.list",
+    ps_function="Get-FieldkitShare",
+    mutating=False,
+    args=(
+        Arg("names", "list", default=[], elements="str",
+            description="Share names or wildcard patterns (SMSPKG*$); empty = every share."),
+        Arg("include_access", "bool", default=True, description="Also read the share ACL (Get-SmbShareAccess)."),
+    ),
+    result={"server_service_running": "bool", "shares": "list", "missing": "list"},
+    description="SMB shares (name, path, description, special) and their share ACL entries (account, sid, "
+                "type allow/deny, right full/change/read/custom); names matched by no share are listed in missing.",
+))
+
+register(OpSpec(
+    name="disk.list",
+    ps_function="Get-FieldkitDisk",
+    mutating=False,
+    args=(
+        Arg("drives", "list", default=[], elements="str", description="Drive letters (D: or D:\\); empty = every fixed drive."),
+        Arg("marker_file", "str", description="File name to look for at each drive root, e.g. NO_SMS_ON_DRIVE.SMS."),
+        Arg("timeout_seconds", "int", default=30),
+    ),
+    result={"disks": "list"},
+    description="Fixed drives (Win32_LogicalDisk DriveType=3): drive, size_bytes, free_bytes, free_percent, "
+                "file_system, volume_name and whether the marker file exists at the root.",
+))
+
+register(OpSpec(
+    name="path.test_access",
+    ps_function="Test-FieldkitPathAccess",
+    mutating=False,
+    args=(
+        Arg("paths", "list", required=True, elements="str", description="Local or UNC folder paths."),
+        Arg("timeout_seconds", "int", default=15, description="Per path; UNC paths can hang on SMB timeouts."),
+    ),
+    result={"identity": "str", "paths": "list"},
+    description="For each path, as the identity running the op: exists, readable (a directory listing works), "
+                "free_bytes/total_bytes of the volume behind it, elapsed_ms and the Windows error when not.",
+))
+
+register(OpSpec(
+    name="os.read_info",
+    ps_function="Get-FieldkitOsInfo",
+    mutating=False,
+    args=(
+        Arg("include_hotfixes", "bool", default=True, description="List installed updates (Win32_QuickFixEngineering)."),
+        Arg("max_hotfixes", "int", default=40, description="Keep the newest N hotfixes."),
+        Arg("timeout_seconds", "int", default=60),
+    ),
+    result={
+        "computer_name": "str",
+        "fqdn": "str?",
+        "domain": "str?",
+        "ipv4_addresses": "list",
+        "product_name": "str?",
+        "installation_type": "str?",
+        "display_version": "str?",
+        "build": "int?",
+        "ubr": "int?",
+        "system_drive": "str",
+        "temp_path": "str",
+        "windir": "str",
+        "ansi_code_page": "int?",
+        "ui_culture": "str?",
+        "hotfixes": "list",
+        "hotfixes_collected": "bool",
+    },
+    description="OS identity and servicing level: CurrentBuildNumber, UBR, ProductName, InstallationType, "
+                "DisplayVersion from HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion, FQDN, IPv4 addresses, system drive, "
+                "TEMP of the identity running the op, ANSI code page, and the newest installed hotfixes.",
+))
+
+register(OpSpec(
+    name="registry.read_values",
+    ps_function="Get-FieldkitRegistryValues",
+    mutating=False,
+    args=(
+        Arg("items", "list", required=True, elements="dict",
+            description="[{key: 'SOFTWARE\\\\Microsoft\\\\Ole', names: ['EnableDCOM']}] under HKLM (64-bit view); "
+                        "names omitted = every value of the key."),
+    ),
+    result={"keys": "list"},
+    description="Values of registry keys under HKLM: per key, exists and a name -> value map (REG_BINARY as "
+                "base64, REG_MULTI_SZ as a list, REG_EXPAND_SZ not expanded).",
+))
+
+register(OpSpec(
+    name="time.read",
+    ps_function="Get-FieldkitTimeState",
+    mutating=False,
+    args=(Arg("timeout_seconds", "int", default=15, description="For w32tm.exe /query."),),
+    result={
+        "utc_now": "str",
+        "timezone_id": "str?",
+        "bias_minutes": "int?",
+        "w32time_type": "str?",
+        "ntp_server": "str?",
+        "source": "str?",
+        "last_sync_utc": "str?",
+        "status_lines": "list",
+    },
+    description="Clock (UTC now), time zone and Windows Time configuration (Parameters Type/NtpServer) plus "
+                "w32tm /query /status (source, last successful sync; labels in English or Japanese).",
+))
+
+register(OpSpec(
+    name="wmi.test_namespace",
+    ps_function="Test-FieldkitWmiNamespace",
+    mutating=False,
+    args=(
+        Arg("namespace", "str", required=True, description="e.g. root\\SCCMDP."),
+        Arg("class_name", "str", description="A class to query in the namespace, e.g. SMS_DistributionPoint."),
+        Arg("timeout_seconds", "int", default=30),
+    ),
+    result={
+        "namespace": "str",
+        "connected": "bool",
+        "class_name": "str?",
+        "class_present": "bool?",
+        "instance_count": "int?",
+        "error": "dict?",
+        "elapsed_ms": "int",
+    },
+    description="Connects to a local WMI namespace and queries a class; WMI errors are returned with their "
+                "HRESULT (0x8004100E invalid namespace, 0x80041013 provider load failure ...), never thrown.",
+))
+
+register(OpSpec(
+    name="wmi.read_namespace_security",
+    ps_function="Get-FieldkitWmiNamespaceSecurity",
+    mutating=False,
+    args=(
+        Arg("namespace", "str", default="root"),
+        Arg("timeout_seconds", "int", default=30),
+    ),
+    result={"namespace": "str", "sddl": "str", "owner_sid": "str?", "entries": "list"},
+    description="Security descriptor of a WMI namespace (__SystemSecurity.GetSD) as SDDL plus its DACL entries: "
+                "sid, account, type allow/deny, mask, flags, inherited, container_inherit.",
+))
+
+register(OpSpec(
+    name="acl.read",
+    ps_function="Get-FieldkitAcl",
+    mutating=False,
+    args=(
+        Arg("paths", "list", default=[], elements="str", description="Literal paths (%VAR% expanded)."),
+        _PATH_REFS,
+    ),
+    result={"acls": "list"},
+    description="NTFS ACL of files or folders: path, exists, owner, sddl, protected, and entries (sid, account, "
+                "type, rights as FileSystemRights names, mask, inherited, inheritance flags).",
+))
+
+register(OpSpec(
+    name="group.read_members",
+    ps_function="Get-FieldkitLocalGroupMember",
+    mutating=False,
+    args=(Arg("sid", "str", required=True, description="Well-known SID of a local group, e.g. S-1-5-32-544."),),
+    result={"sid": "str", "name": "str?", "exists": "bool", "members": "list"},
+    description="Direct members of a local group found by SID (never by its localized name): sid, name, "
+                "class (user/group/computer/unknown); orphaned SIDs are listed with name null.",
+))
+
+register(OpSpec(
+    name="event.query",
+    ps_function="Get-FieldkitEvent",
+    mutating=False,
+    args=(
+        Arg("log_name", "str", default="System"),
+        Arg("provider_name", "str", description="e.g. Microsoft-Windows-DistributedCOM."),
+        Arg("event_ids", "list", default=[], elements="int"),
+        Arg("since_hours", "int", default=168),
+        Arg("max_events", "int", default=10, description="Newest events returned."),
+        Arg("max_count", "int", default=1000, description="Events counted at most."),
+        Arg("timeout_seconds", "int", default=30),
+    ),
+    result={"log_name": "str", "count": "int", "count_capped": "bool", "events": "list"},
+    description="Events of one log filtered by provider, ids and age: count (bounded) and the newest events "
+                "(id, time_utc, level, provider, data = insertion strings, message).",
+))
+
+register(OpSpec(
+    name="log.read_filtered",
+    ps_function="Read-FieldkitLogFiltered",
+    mutating=False,
+    args=(
+        Arg("paths", "list", default=[], elements="str", description="Log files (%VAR% expanded)."),
+        _PATH_REFS,
+        Arg("include_rotated", "bool", default=True, description="Also read <name>.lo_ for every <name>.log."),
+        Arg("patterns", "list", default=[], elements="str",
+            description="Keep records containing any of these (case-insensitive), e.g. DP names."),
+        Arg("severities", "list", default=list(LOG_SEVERITIES), elements="str", choices=LOG_SEVERITIES,
+            description="Also keep records with these severity markers."),
+        Arg("since_utc", "str", description="Drop records older than this ISO 8601 UTC time (records without time are kept)."),
+        Arg("max_lines", "int", default=200, description="Per file: keep at most the newest N records."),
+        Arg("max_bytes", "int", default=65536, description="Per file: keep at most N characters of the newest records."),
+        Arg("max_scan_bytes", "int", default=33554432, description="Per file: read at most the last N bytes."),
+        Arg("timeout_seconds", "int", default=60, description="Overall scanning budget."),
+    ),
+    result={"log_dir": "str?", "files": "list", "records": "list", "truncated": "bool"},
+    description="Excerpts of text logs filtered ON THE HOST: records (multi-line SMS trace / CMTrace entries) "
+                "that name a pattern or carry an error/warning marker, newer than since_utc, bounded by lines and "
+                "bytes; encodings detected on the host (BOM, UTF-16, UTF-8, ANSI code page).",
+))
+
+register(OpSpec(
+    name="identity.read",
+    ps_function="Get-FieldkitIdentity",
+    mutating=False,
+    args=(
+        Arg("include_computer_groups", "bool", default=True,
+            description="Read the computer account's domain groups (tokenGroups) from Active Directory."),
+        Arg("timeout_seconds", "int", default=15),
+    ),
+    result={
+        "user": "str",
+        "user_sid": "str",
+        "is_system": "bool",
+        "computer_name": "str",
+        "domain": "str?",
+        "computer_account": "str?",
+        "computer_account_sid": "str?",
+        "computer_groups": "list",
+        "computer_groups_error": "dict?",
+    },
+    description="Who runs the batch, the computer account (DOMAIN\\NAME$) with its SID, and the SIDs of the "
+                "domain groups it belongs to; SYSTEM uses the computer account on the network.",
+))
+
+register(OpSpec(
+    name="net.probe_targets",
+    ps_function="Test-FieldkitNetworkTarget",
+    mutating=False,
+    args=(
+        Arg("targets", "list", required=True, elements="str", description="Host names (FQDN) to probe."),
+        Arg("tcp_ports", "list", default=list(DEFAULT_PROBE_PORTS), elements="int"),
+        Arg("check_epm", "bool", default=True, description="Query the RPC endpoint mapper and connect to one dynamic port."),
+        Arg("check_wmi", "bool", default=True, description="Connect to wmi_namespace over DCOM (not WinRM)."),
+        Arg("wmi_namespace", "str", default="root\\SCCMDP"),
+        Arg("wmi_class", "str", default="SMS_DistributionPoint"),
+        Arg("check_clock", "bool", default=True, description="Read the target's clock (Win32_UTCTime over DCOM, else NTP)."),
+        Arg("connect_timeout_ms", "int", default=3000, description="Per TCP connection."),
+        Arg("timeout_seconds", "int", default=30, description="Per target, for all its probes together."),
+        Arg("max_parallel", "int", default=16, description="Targets probed at the same time (runspace pool)."),
+    ),
+    result={"identity": "str", "targets": "list", "elapsed_ms": "int"},
+    description="Probes many targets in parallel, each with a time budget: DNS forward and reverse, TCP ports, "
+                "RPC endpoint mapper, remote WMI over DCOM as the identity running the op, and the target clock.",
+))
+
+register(OpSpec(
+    name="sms.read_site_systems",
+    ps_function="Get-FieldkitSmsSiteSystem",
+    mutating=False,
+    args=(Arg("timeout_seconds", "int", default=30),),
+    result={
+        "provider_available": "bool",
+        "provider_machine": "str?",
+        "namespace": "str?",
+        "site_code": "str?",
+        "systems": "list",
+        "error": "dict?",
+    },
+    description="Site systems known to the SMS Provider (SMS_SCI_SysResUse): server, roles, and the site system "
+                "installation account (UseMachineAccount / UserName); provider errors are returned, not thrown.",
+))

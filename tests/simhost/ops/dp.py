@@ -1,0 +1,646 @@
+"""Simulated DP diagnosis ops: shares, disks, ACLs, groups, events, filtered logs, WMI security,
+identity and the parallel network probe of a site server (everything simulated).
+
+Host model sections read here (all optional): ``os``, ``registry``, ``services``, ``shares``
+(``{name: {path, description, access: [{account, sid, type, right}]}}``), ``disks``
+(``{"D:": {size_bytes, free_bytes, file_system, volume_name}}``), ``files`` (text) and
+``files_b64`` (raw bytes, e.g. UTF-16 logs), ``directories``, ``acls``
+(``{path: {owner_sid, protected, entries: [...]}}``), ``wmi_security`` (``{"root": {owner_sid,
+entries}}``), ``local_groups`` (``{sid: {name, members: [{sid, name, class}]}}``), ``events``
+(``{"System": [{id, provider, time_utc, level, data, message}]}``), ``identity``,
+``sms_provider``, ``wmi_faults`` (``{namespace: {code, message}}``) and ``network`` (see
+tests/simhost/network.py).
+"""
+from __future__ import annotations
+
+import base64
+import codecs
+import datetime as dt
+import fnmatch
+import re
+import typing as t
+
+from ..model import HostModel, OpContext, SimWindowsError
+from ..network import (
+    Network,
+    error,
+    host_now,
+    service_running,
+)
+from . import sim_op
+
+DP_KEY = "HKLM\\SOFTWARE\\Microsoft\\SMS\\DP"
+IDENT_KEY = "HKLM\\SOFTWARE\\Microsoft\\SMS\\Identification"
+CURRENT_VERSION = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion"
+W32TIME_PARAMS = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\W32Time\\Parameters"
+WBEM_E_INVALID_NAMESPACE = 0x8004100E
+WBEM_E_INVALID_CLASS = 0x80041010
+ERROR_FILE_NOT_FOUND = 0x80070002
+WBEM_RIGHTS_SIMULATED = "simulated"
+
+
+def _network(host: HostModel) -> Network:
+    if host.network is None:
+        return Network([host])
+    return host.network
+
+
+def _ci(mapping: dict[str, t.Any], key: str) -> t.Any:
+    return next((v for k, v in mapping.items() if k.lower() == key.lower()), None)
+
+
+def _utc(value: dt.datetime) -> str:
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- path references (mirrors Resolve-FieldkitPathRef) ------------------------------------------
+def _join(base: str, append: str | None) -> str:
+    if not append:
+        return base
+    return base.rstrip("\\") + "\\" + append.lstrip("\\")
+
+
+def _exists(host: HostModel, path: str) -> bool:
+    low = path.rstrip("\\").lower()
+    pools = [host.state.get("files", {}), host.state.get("files_b64", {}), host.state.get("acls", {})]
+    if any(k.rstrip("\\").lower() == low for pool in pools for k in pool):
+        return True
+    return any(d.rstrip("\\").lower() == low for d in host.state.get("directories", []))
+
+
+def _site_log_dir(host: HostModel) -> str | None:
+    install = host.reg_value(IDENT_KEY, "Installation Directory")
+    return _join(str(install), "Logs") if install else None
+
+
+def resolve_refs(host: HostModel, refs: list[dict[str, t.Any]]) -> list[tuple[str, str]]:
+    """(path, description) pairs; unresolvable references give nothing."""
+    found: list[tuple[str, str]] = []
+    for ref in refs:
+        kind = str(ref.get("kind", "")).lower()
+        append = ref.get("append")
+        if kind == "registry":
+            value = host.reg_value("HKLM\\" + str(ref["key"]), str(ref["name"]))
+            items = value if isinstance(value, list) else re.split(r"[,;]", str(value or ""))
+            for item in (i.strip() for i in items):
+                if item:
+                    found.append((_join(item, append), f"registry {ref['key']}\\{ref['name']}"))
+        elif kind == "share":
+            share = _ci(host.state.get("shares", {}), str(ref["name"]))
+            if share and share.get("path"):
+                found.append((_join(share["path"], append), f"share {ref['name']}"))
+        elif kind == "fixed_drives":
+            for drive in sorted(host.state.get("disks", {})):
+                candidate = _join(drive + "\\", append)
+                if _exists(host, candidate):
+                    found.append((candidate, "fixed drives"))
+        elif kind == "site_log":
+            log_dir = _site_log_dir(host)
+            if log_dir:
+                found.append((_join(log_dir, str(ref["name"])), "site log folder"))
+        else:
+            raise SimWindowsError(0x80070057, f"unknown path reference kind {kind!r}", "path_refs", "InvalidArgument")
+    unique: dict[str, tuple[str, str]] = {}
+    for path, desc in found:
+        unique.setdefault(path.lower(), (path, desc))
+    return list(unique.values())
+
+
+def _expand(host: HostModel, path: str) -> str:
+    env = {"windir": host.windir, "systemroot": host.windir,
+           "systemdrive": host.state.get("os", {}).get("system_drive", "C:"),
+           "programfiles": "C:\\Program Files"}
+    return re.sub(r"%([^%]+)%", lambda m: env.get(m.group(1).lower(), m.group(0)), path)
+
+
+# --- DP role, shares, disks, paths --------------------------------------------------------------
+@sim_op("dp.read_role")
+def read_dp_role(host: HostModel, ctx: OpContext) -> dict[str, t.Any]:
+    key = host.reg_key(DP_KEY)
+    share = _ci(host.state.get("shares", {}), "SMS_DP$")
+    evidence: list[str] = []
+    if key is not None:
+        evidence.append("registry key HKLM\\SOFTWARE\\Microsoft\\SMS\\DP exists")
+    if share is not None:
+        evidence.append("share SMS_DP$ exists")
+    drives_raw = str((key or {}).get("ContentLibUsableDrives", "") or "")
+    drives = [d.strip().rstrip("\\") for d in re.split(r"[,;]", drives_raw) if d.strip()]
+
+    def flag(name: str) -> bool | None:
+        value = (key or {}).get(name)
+        return None if value is None else bool(int(value))
+
+    return {
+        "installed": key is not None and bool(key.get("ContentLibraryPath") or share),
+        "registry_present": key is not None,
+        "site_server": (key or {}).get("SiteServer"),
+        "site_code": host.reg_value(IDENT_KEY, "Site Code"),
+        "content_library_path": (key or {}).get("ContentLibraryPath"),
+        "usable_drives": drives,
+        "is_pull_dp": flag("IsPullDP"),
+        "is_pxe": flag("IsPXE"),
+        "sms_dp_share_path": share.get("path") if share else None,
+        "evidence": evidence,
+    }
+
+
+@sim_op("share.list")
+def share_list(host: HostModel, ctx: OpContext, *, names: list[str] | None = None,
+               include_access: bool = True) -> dict[str, t.Any]:
+    patterns = names or ["*"]
+    shares = []
+    matched: set[str] = set()
+    for name, share in sorted(host.state.get("shares", {}).items(), key=lambda kv: kv[0].lower()):
+        hits = [p for p in patterns if fnmatch.fnmatchcase(name.lower(), p.lower())]
+        if not hits:
+            continue
+        matched.update(hits)
+        shares.append({
+            "name": name,
+            "path": share.get("path"),
+            "description": share.get("description", ""),
+            "special": name.endswith("$"),
+            "access": [dict(a) for a in share.get("access", [])] if include_access else None,
+        })
+    return {"server_service_running": service_running(host, "LanmanServer"), "shares": shares,
+            "missing": [p for p in patterns if p not in matched]}
+
+
+@sim_op("disk.list")
+def disk_list(host: HostModel, ctx: OpContext, *, drives: list[str] | None = None, marker_file: str | None = None,
+              timeout_seconds: int = 30) -> dict[str, t.Any]:
+    wanted = {d.strip().rstrip("\\").upper() for d in drives or []}
+    disks = []
+    for drive, disk in sorted((host.state.get("disks") or {}).items()):
+        if wanted and drive.upper() not in wanted:
+            continue
+        size, free = int(disk["size_bytes"]), int(disk["free_bytes"])
+        disks.append({
+            "drive": drive.upper(),
+            "size_bytes": size,
+            "free_bytes": free,
+            "free_percent": round(free * 100.0 / size, 2) if size else None,
+            "file_system": disk.get("file_system", "NTFS"),
+            "volume_name": disk.get("volume_name", ""),
+            "marker_present": _exists(host, f"{drive}\\{marker_file}") if marker_file else None,
+        })
+    return {"disks": disks}
+
+
+@sim_op("path.test_access")
+def path_test_access(host: HostModel, ctx: OpContext, *, paths: list[str], timeout_seconds: int = 15
+                     ) -> dict[str, t.Any]:
+    identity = Network.network_identity(host, ctx)
+    results = []
+    for path in paths:
+        if path.startswith("\\\\"):
+            entry = _network(host).unc_access(host, ctx, path)
+        else:
+            local = _expand(host, path)
+            drive = (host.state.get("disks") or {}).get(local[:2].upper(), {})
+            exists = _exists(host, local)
+            entry = {"path": path, "exists": exists, "readable": exists,
+                     "free_bytes": drive.get("free_bytes"), "total_bytes": drive.get("size_bytes"),
+                     "error": None if exists else error(0x80070003, path, "Could not find a part of the path.")}
+        entry["elapsed_ms"] = 3
+        results.append(entry)
+    user = "NT AUTHORITY\\SYSTEM" if ctx.as_system else identity["name"]
+    return {"identity": user, "paths": results}
+
+
+# --- OS, registry, time -------------------------------------------------------------------------
+@sim_op("os.read_info")
+def os_read_info(host: HostModel, ctx: OpContext, *, include_hotfixes: bool = True, max_hotfixes: int = 40,
+                 timeout_seconds: int = 60) -> dict[str, t.Any]:
+    os_ = host.state.get("os", {})
+    build = host.reg_value(CURRENT_VERSION, "CurrentBuildNumber") or os_.get("build")
+    ubr = host.reg_value(CURRENT_VERSION, "UBR")
+    ubr = os_.get("ubr") if ubr is None else ubr
+    hotfixes = sorted(os_.get("hotfixes", []), key=lambda h: h.get("installed_on") or "", reverse=True)
+    system_drive = os_.get("system_drive", "C:")
+    temp = f"{host.windir}\\TEMP\\" if ctx.as_system else f"{system_drive}\\Users\\{ctx.winrm_user}\\AppData\\Local\\Temp\\"
+    return {
+        "computer_name": str(os_.get("computer_name", host.name.split(".")[0])).upper(),
+        "fqdn": os_.get("fqdn") or (host.state.get("network") or {}).get("fqdn"),
+        "domain": os_.get("domain"),
+        "ipv4_addresses": list((host.state.get("network") or {}).get("addresses", [])),
+        "product_name": host.reg_value(CURRENT_VERSION, "ProductName") or os_.get("product_name"),
+        "installation_type": host.reg_value(CURRENT_VERSION, "InstallationType") or os_.get("installation_type"),
+        "display_version": host.reg_value(CURRENT_VERSION, "DisplayVersion") or os_.get("display_version"),
+        "build": int(build) if build is not None else None,
+        "ubr": int(ubr) if ubr is not None else None,
+        "system_drive": system_drive,
+        "temp_path": temp,
+        "windir": host.windir,
+        "ansi_code_page": os_.get("ansi_code_page", 1252),
+        "ui_culture": os_.get("ui_culture", "en-US"),
+        "hotfixes": hotfixes[:max_hotfixes] if include_hotfixes else [],
+        "hotfixes_collected": include_hotfixes,
+    }
+
+
+def _reg_json(value: t.Any) -> t.Any:
+    if isinstance(value, dict) and "binary_b64" in value:
+        return value["binary_b64"]
+    return value
+
+
+@sim_op("registry.read_values")
+def registry_read_values(host: HostModel, ctx: OpContext, *, items: list[dict[str, t.Any]]) -> dict[str, t.Any]:
+    keys = []
+    for item in items:
+        subkey = str(item.get("key", "")).strip("\\")
+        if not subkey:
+            raise SimWindowsError(0x80070057, "registry.read_values: every item needs a key", "items", "InvalidArgument")
+        key = host.reg_key("HKLM\\" + subkey)
+        values: dict[str, t.Any] = {}
+        if key is not None:
+            names = item.get("names")
+            for name, value in key.items():
+                if names is None or any(n.lower() == name.lower() for n in names):
+                    values[name] = _reg_json(value)
+        keys.append({"key": subkey, "exists": key is not None, "values": values})
+    return {"keys": keys}
+
+
+@sim_op("time.read")
+def time_read(host: HostModel, ctx: OpContext, *, timeout_seconds: int = 15) -> dict[str, t.Any]:
+    os_ = host.state.get("os", {})
+    tm = host.state.get("time", {})
+    now = host_now(host)
+    last_sync = tm.get("last_sync_age_seconds")
+    return {
+        "utc_now": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z",
+        "timezone_id": os_.get("timezone_id", "UTC"),
+        "bias_minutes": os_.get("bias_minutes", 0),
+        "w32time_type": host.reg_value(W32TIME_PARAMS, "Type"),
+        "ntp_server": host.reg_value(W32TIME_PARAMS, "NtpServer"),
+        "source": tm.get("source"),
+        "last_sync_utc": _utc(now - dt.timedelta(seconds=last_sync)) if last_sync is not None else None,
+        "status_lines": list(tm.get("status_lines", [])),
+    }
+
+
+# --- WMI ----------------------------------------------------------------------------------------
+@sim_op("wmi.test_namespace")
+def wmi_test_namespace(host: HostModel, ctx: OpContext, *, namespace: str, class_name: str | None = None,
+                       timeout_seconds: int = 30) -> dict[str, t.Any]:
+    result: dict[str, t.Any] = {"namespace": namespace, "connected": False, "class_name": class_name,
+                                "class_present": None, "instance_count": None, "error": None, "elapsed_ms": 4}
+    fault = _ci(host.state.get("wmi_faults", {}), namespace)
+    if fault:
+        code = int(fault["code"], 16) if isinstance(fault["code"], str) else int(fault["code"])
+        result["error"] = error(code, namespace, fault.get("message"))
+        return result
+    if host.wmi_namespace(namespace) is None:
+        result["error"] = error(WBEM_E_INVALID_NAMESPACE, namespace)
+        return result
+    result["connected"] = True
+    if class_name:
+        instances = host.wmi_instances(namespace, class_name)
+        result["class_present"] = instances is not None
+        result["instance_count"] = len(instances) if instances is not None else None
+        if instances is None:
+            result["error"] = error(WBEM_E_INVALID_CLASS, f"{namespace}:{class_name}")
+    return result
+
+
+def _sddl(owner: str | None, entries: list[dict[str, t.Any]], protected: bool = False) -> str:
+    aces = []
+    for entry in entries:
+        flags = ""
+        if entry.get("container_inherit", True):
+            flags += "CI"
+        if entry.get("object_inherit"):
+            flags += "OI"
+        if entry.get("inherited"):
+            flags += "ID"
+        aces.append(f"({'D' if entry.get('type') == 'deny' else 'A'};{flags};0x{int(entry.get('mask', 0)):x};;;{entry['sid']})")
+    owner_part = f"O:{owner}G:{owner}" if owner else ""
+    return f"{owner_part}D:{'P' if protected else ''}" + "".join(aces)
+
+
+@sim_op("wmi.read_namespace_security")
+def wmi_read_namespace_security(host: HostModel, ctx: OpContext, *, namespace: str = "root",
+                                timeout_seconds: int = 30) -> dict[str, t.Any]:
+    sd = _ci(host.state.get("wmi_security", {}), namespace)
+    if sd is None:
+        raise SimWindowsError(WBEM_E_INVALID_NAMESPACE, f"Invalid namespace {namespace}", namespace)
+    entries = [{
+        "sid": e["sid"],
+        "account": e.get("account"),
+        "type": e.get("type", "allow"),
+        "mask": int(e.get("mask", 0)),
+        "flags": (0x2 if e.get("container_inherit", True) else 0) | (0x10 if e.get("inherited") else 0),
+        "inherited": bool(e.get("inherited", False)),
+        "container_inherit": bool(e.get("container_inherit", True)),
+    } for e in sd.get("entries", [])]
+    return {"namespace": namespace, "sddl": _sddl(sd.get("owner_sid"), sd.get("entries", [])),
+            "owner_sid": sd.get("owner_sid"), "entries": entries}
+
+
+# --- ACLs, groups, events ------------------------------------------------------------------------
+@sim_op("acl.read")
+def acl_read(host: HostModel, ctx: OpContext, *, paths: list[str] | None = None,
+             path_refs: list[dict[str, t.Any]] | None = None) -> dict[str, t.Any]:
+    targets = [(_expand(host, p), "path") for p in paths or []] + resolve_refs(host, path_refs or [])
+    acls = []
+    for path, source in targets:
+        acl = _ci(host.state.get("acls", {}), path.rstrip("\\"))
+        if acl is None:
+            acls.append({"path": path, "source": source, "exists": _exists(host, path), "owner": None,
+                         "owner_sid": None, "sddl": None, "protected": None, "entries": []})
+            continue
+        entries = [{
+            "sid": e["sid"],
+            "account": e.get("account"),
+            "type": e.get("type", "allow"),
+            "rights": e.get("rights", "FullControl"),
+            "mask": int(e.get("mask", 2032127)),
+            "inherited": bool(e.get("inherited", False)),
+            "inheritance": e.get("inheritance", "ContainerInherit, ObjectInherit"),
+        } for e in acl.get("entries", [])]
+        acls.append({"path": path, "source": source, "exists": True, "owner": acl.get("owner"),
+                     "owner_sid": acl.get("owner_sid"),
+                     "sddl": _sddl(acl.get("owner_sid"), acl.get("entries", []), bool(acl.get("protected"))),
+                     "protected": bool(acl.get("protected", False)), "entries": entries})
+    return {"acls": acls}
+
+
+@sim_op("group.read_members")
+def group_read_members(host: HostModel, ctx: OpContext, *, sid: str) -> dict[str, t.Any]:
+    group = _ci(host.state.get("local_groups", {}), sid)
+    if group is None:
+        return {"sid": sid, "name": None, "exists": False, "members": []}
+    members = [{"sid": m.get("sid"), "name": m.get("name"), "class": m.get("class", "unknown")}
+               for m in group.get("members", [])]
+    return {"sid": sid, "name": group.get("name"), "exists": True, "members": members}
+
+
+@sim_op("event.query")
+def event_query(host: HostModel, ctx: OpContext, *, log_name: str = "System", provider_name: str | None = None,
+                event_ids: list[int] | None = None, since_hours: int = 168, max_events: int = 10,
+                max_count: int = 1000, timeout_seconds: int = 30) -> dict[str, t.Any]:
+    since = host_now(host) - dt.timedelta(hours=since_hours)
+    events = []
+    for event in _ci(host.state.get("events", {}), log_name) or []:
+        if provider_name and str(event.get("provider", "")).lower() != provider_name.lower():
+            continue
+        if event_ids and int(event["id"]) not in event_ids:
+            continue
+        when = _event_time(host, event)
+        if when < since:
+            continue
+        events.append({"id": int(event["id"]), "time_utc": _utc(when), "level": event.get("level", "error"),
+                       "provider": event.get("provider"), "data": list(event.get("data", [])),
+                       "message": event.get("message", "")})
+    events.sort(key=lambda e: e["time_utc"], reverse=True)
+    counted = events[:max_count]
+    return {"log_name": log_name, "count": len(counted), "count_capped": len(events) > max_count,
+            "events": counted[:max_events]}
+
+
+def _event_time(host: HostModel, event: dict[str, t.Any]) -> dt.datetime:
+    if "age_minutes" in event:
+        return host_now(host) - dt.timedelta(minutes=float(event["age_minutes"]))
+    return dt.datetime.fromisoformat(str(event["time_utc"]).replace("Z", "+00:00"))
+
+
+# --- filtered logs (mirrors Read-FieldkitLogFiltered) -------------------------------------------
+SMS_TRAILER = re.compile(r"\$\$<[^<>]*><(\d{1,2})-(\d{1,2})-(\d{4}) (\d{1,2}):(\d{2}):(\d{2})(?:\.\d+)?([+-]\d+)?>")
+CM_END = re.compile(r"\]LOG\]!><.*>\s*$")
+CM_TIME = re.compile(r'time="(\d{1,2}):(\d{2}):(\d{2})(?:\.\d+)?([+-]\d+)?"\s+date="(\d{1,2})-(\d{1,2})-(\d{4})"')
+CM_TYPE = re.compile(r'type="([123])"')
+ERROR_MARK = re.compile(r"\b(?:fail|failed|failure|error|cannot|unable|denied)\b|0x[89a-f][0-9a-f]{7}", re.I)
+WARN_MARK = re.compile(r"\b(?:warn|warning|retry|retrying)\b", re.I)
+MAX_RECORD_LINES = 64
+
+
+def _decode(data: bytes, ansi_code_page: int) -> tuple[str, str]:
+    if data.startswith(codecs.BOM_UTF8):
+        return data[3:].decode("utf-8", errors="replace"), "utf-8-bom"
+    if data.startswith(codecs.BOM_UTF16_LE):
+        return data[2:].decode("utf-16-le", errors="replace"), "utf-16le"
+    if data.startswith(codecs.BOM_UTF16_BE):
+        return data[2:].decode("utf-16-be", errors="replace"), "utf-16be"
+    sample = data[:4096]
+    if sample and sample[1::2].count(0) > len(sample) // 4:
+        return data.decode("utf-16-le", errors="replace"), "utf-16le"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return data.decode(f"cp{ansi_code_page}", errors="replace"), f"cp{ansi_code_page}"
+
+
+def _file_bytes(host: HostModel, path: str) -> bytes | None:
+    raw = _ci(host.state.get("files_b64", {}), path)
+    if raw is not None:
+        return base64.b64decode(raw)
+    text = host.file(path)
+    if text is None:
+        return None
+    encoding = _ci(host.state.get("file_encodings", {}), path) or "utf-8"
+    return text.encode(encoding)
+
+
+def _record_utc(text: str) -> dt.datetime | None:
+    match = SMS_TRAILER.search(text)
+    if match:
+        month, day, year, hour, minute, second, bias = match.groups()
+    else:
+        match = CM_TIME.search(text)
+        if not match:
+            return None
+        hour, minute, second, bias, month, day, year = match.groups()
+    try:
+        local = dt.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=dt.timezone.utc)
+    except ValueError:
+        return None
+    return local + dt.timedelta(minutes=int(bias or 0))
+
+
+def _severity(text: str) -> str:
+    cm_type = CM_TYPE.search(text) if text.lstrip().startswith("<![LOG[") else None
+    if cm_type:
+        return {"3": "error", "2": "warning"}.get(cm_type.group(1), "info")
+    if ERROR_MARK.search(text):
+        return "error"
+    if WARN_MARK.search(text):
+        return "warning"
+    return "info"
+
+
+def split_records(text: str) -> list[tuple[int, str]]:
+    """(first line number, record text) in file order, as the PowerShell reader groups them."""
+    records: list[tuple[int, str]] = []
+    buffer: list[str] = []
+    start = 0
+    for number, line in enumerate(re.split(r"\r\n|\n|\r", text), start=1):
+        if not buffer and not line.strip():
+            continue
+        if line.lstrip().startswith("<![LOG[") and buffer and not buffer[0].lstrip().startswith("<![LOG["):
+            records.append((start, "\n".join(buffer)))
+            buffer = []
+        if not buffer:
+            start = number
+        buffer.append(line)
+        in_cm = buffer[0].lstrip().startswith("<![LOG[")
+        ends = bool(CM_END.search(line)) if in_cm else bool(SMS_TRAILER.search(line))
+        if ends or len(buffer) >= MAX_RECORD_LINES:
+            records.append((start, "\n".join(buffer)))
+            buffer = []
+    if buffer and any(b.strip() for b in buffer):
+        records.append((start, "\n".join(buffer)))
+    return records
+
+
+@sim_op("log.read_filtered")
+def log_read_filtered(host: HostModel, ctx: OpContext, *, paths: list[str] | None = None,
+                      path_refs: list[dict[str, t.Any]] | None = None, include_rotated: bool = True,
+                      patterns: list[str] | None = None, severities: list[str] | None = None,
+                      since_utc: str | None = None, max_lines: int = 200, max_bytes: int = 65536,
+                      max_scan_bytes: int = 33554432, timeout_seconds: int = 60) -> dict[str, t.Any]:
+    targets = [_expand(host, p) for p in paths or []] + [p for p, _ in resolve_refs(host, path_refs or [])]
+    ordered: list[str] = []
+    for path in targets:
+        if include_rotated and path.lower().endswith(".log"):
+            ordered.append(path[:-4] + ".lo_")
+        ordered.append(path)
+    since = dt.datetime.fromisoformat(since_utc.replace("Z", "+00:00")) if since_utc else None
+    needles = [p.lower() for p in patterns or [] if p]
+    wanted = set(severities if severities is not None else ["error", "warning"])
+    code_page = int(host.state.get("os", {}).get("ansi_code_page", 1252))
+    files, records = [], []
+    truncated_any = False
+    for path in ordered:
+        data = _file_bytes(host, path)
+        name = path.rsplit("\\", 1)[-1]
+        if data is None:
+            if not path.lower().endswith(".lo_"):
+                files.append({"path": path, "name": name, "exists": False, "size_bytes": None, "encoding": None,
+                              "partial": False, "records_scanned": 0, "records_matched": 0, "records_returned": 0,
+                              "truncated": False})
+            continue
+        partial = len(data) > max_scan_bytes
+        text, encoding = _decode(data[-max_scan_bytes:] if partial else data, code_page)
+        matched: list[dict[str, t.Any]] = []
+        scanned = 0
+        for line_number, record in split_records(text):
+            scanned += 1
+            if since is not None:
+                when = _record_utc(record)
+                if when is not None and when < since:
+                    continue
+            lowered = record.lower()
+            if not (any(n in lowered for n in needles) or _severity(record) in wanted):
+                continue
+            matched.append({"file": name, "path": path, "line_number": line_number, "text": record})
+        kept = matched[-max_lines:] if max_lines > 0 else []
+        budget, selected = max_bytes, []
+        for item in reversed(kept):
+            if len(item["text"]) > budget:
+                break
+            budget -= len(item["text"])
+            selected.append(item)
+        selected.reverse()
+        truncated = len(selected) < len(matched)
+        truncated_any = truncated_any or truncated
+        files.append({"path": path, "name": name, "exists": True, "size_bytes": len(data), "encoding": encoding,
+                      "partial": partial, "records_scanned": scanned, "records_matched": len(matched),
+                      "records_returned": len(selected), "truncated": truncated})
+        records.extend(selected)
+    return {"log_dir": _site_log_dir(host), "files": files, "records": records, "truncated": truncated_any}
+
+
+# --- identity, probes, SMS provider -----------------------------------------------------------
+@sim_op("identity.read")
+def identity_read(host: HostModel, ctx: OpContext, *, include_computer_groups: bool = True,
+                  timeout_seconds: int = 15) -> dict[str, t.Any]:
+    ident = host.state.get("identity", {})
+    os_ = host.state.get("os", {})
+    computer = str(os_.get("computer_name", host.name.split(".")[0])).upper()
+    domain = ident.get("domain")
+    groups: list[dict[str, t.Any]] = []
+    groups_error = None
+    if include_computer_groups and domain:
+        if ctx.as_system:
+            groups = [dict(g) for g in ident.get("computer_groups", [])]
+        else:
+            # The WinRM logon has no credentials for a second hop to a domain controller.
+            groups_error = error(0x80072020, "tokenGroups", "An operations error occurred.")
+    if ctx.as_system:
+        user, user_sid = "NT AUTHORITY\\SYSTEM", "S-1-5-18"
+    else:
+        user, user_sid = f"{computer}\\{ctx.winrm_user}", ident.get("winrm_user_sid", f"S-1-5-21-1004336348-1177238915-682003330-1001")
+    return {
+        "user": user,
+        "user_sid": user_sid,
+        "is_system": ctx.as_system,
+        "computer_name": computer,
+        "domain": domain,
+        "computer_account": f"{domain}\\{computer}$" if domain else None,
+        "computer_account_sid": ident.get("computer_account_sid") if domain else None,
+        "computer_groups": groups,
+        "computer_groups_error": groups_error,
+    }
+
+
+@sim_op("net.probe_targets")
+def net_probe_targets(host: HostModel, ctx: OpContext, *, targets: list[str], tcp_ports: list[int] | None = None,
+                      check_epm: bool = True, check_wmi: bool = True, wmi_namespace: str = "root\\SCCMDP",
+                      wmi_class: str = "SMS_DistributionPoint", check_clock: bool = True,
+                      connect_timeout_ms: int = 3000, timeout_seconds: int = 30, max_parallel: int = 16
+                      ) -> dict[str, t.Any]:
+    net = _network(host)
+    identity = Network.network_identity(host, ctx)
+    ports = list(tcp_ports if tcp_ports is not None else [135, 445, 80, 443])
+    results = []
+    for target in targets:
+        model = net.find(target)
+        entry: dict[str, t.Any] = {"target": target, "timed_out": False, "elapsed_ms": 0, "dns": None, "tcp": [],
+                                   "epm": None, "wmi": None, "clock": None}
+        if model is not None and (model.state.get("network") or {}).get("hang"):
+            entry.update(timed_out=True, elapsed_ms=timeout_seconds * 1000,
+                         dns={"resolved": None, "addresses": [], "reverse": [],
+                              "error": error(0x800705B4, target)})
+            results.append(entry)
+            continue
+        entry["dns"] = dns = net.dns(target)
+        entry["elapsed_ms"] = 40
+        if not dns["resolved"] or model is None or dns.get("stale"):
+            reason = error(0x80072AF9, target) if not dns["resolved"] else error(0x8007274C, target)
+            entry["tcp"] = [{"port": p, "open": None, "error": reason} for p in ports]
+            if check_epm:
+                entry["epm"] = {"reachable": None, "endpoint_count": None, "dynamic_port": None,
+                                "dynamic_port_open": None, "error": reason}
+            if check_wmi:
+                entry["wmi"] = net.wmi(host, ctx, target, wmi_namespace, wmi_class)
+            if check_clock:
+                entry["clock"] = net.clock(host, target, False)
+            results.append(entry)
+            continue
+        entry["tcp"] = [net.tcp(model, p) for p in ports]
+        if check_epm:
+            entry["epm"] = net.epm(model)
+        if check_wmi:
+            entry["wmi"] = net.wmi(host, ctx, target, wmi_namespace, wmi_class)
+        if check_clock:
+            entry["clock"] = net.clock(host, target, bool(entry["wmi"] and entry["wmi"]["connected"]))
+        results.append(entry)
+    return {"identity": identity["name"] if ctx.as_system else f"{identity['name']} (no delegation)",
+            "targets": results, "elapsed_ms": 120}
+
+
+@sim_op("sms.read_site_systems")
+def sms_read_site_systems(host: HostModel, ctx: OpContext, *, timeout_seconds: int = 30) -> dict[str, t.Any]:
+    provider = host.state.get("sms_provider")
+    if not provider:
+        return {"provider_available": False, "provider_machine": None, "namespace": None, "site_code": None,
+                "systems": [], "error": error(WBEM_E_INVALID_NAMESPACE, "root\\SMS")}
+    if not ctx.as_system and provider.get("requires_system", False):
+        return {"provider_available": False, "provider_machine": provider.get("machine"), "namespace": None,
+                "site_code": None, "systems": [], "error": error(0x80041003, "root\\SMS", "Access denied")}
+    site = provider.get("site_code")
+    return {"provider_available": True, "provider_machine": provider.get("machine"),
+            "namespace": f"root\\SMS\\site_{site}", "site_code": site,
+            "systems": [dict(s) for s in provider.get("systems", [])], "error": None}
