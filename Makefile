@@ -1,7 +1,7 @@
 # mecm.fieldkit developer entry points. Only Python 3.11, pip, git and make are needed:
 # every target creates (once) and reuses the project virtualenv with the pinned requirements.
 
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 REQ_HASH := $(shell sha256sum requirements-dev.txt | cut -c1-16)

@@ -88,6 +88,9 @@ class ActionModule(FieldkitAction):
         result: dict[str, t.Any] = {"changed": False}
         try:
             outcome = self._batch(plan_start(options, check_mode), task_vars)
+            block = outcome.ops.get("block_rule")
+            if block is not None and block.status in ("not_run", "missing") and not outcome.runner_failed:
+                rule_may_exist = False  # the batch stopped before the rule (a guard)
             if outcome.runner_failed:
                 failure = f"the op runner failed on {host}: {outcome.msg}"
                 return result
@@ -104,7 +107,6 @@ class ActionModule(FieldkitAction):
             start = outcome.ops["start"]
             started = bool(start.changed)
             result["changed"] = started
-            block = outcome.ops.get("block_rule")
             if block is not None:
                 result["mp_block_rule"] = {"name": MP_BLOCK_RULE_NAME,
                                            "remote_addresses": (block.after or {}).get("remote_addresses", []),

@@ -83,7 +83,7 @@ SEVERITY_RULES: tuple[tuple[str, str, str], ...] = (
     ("warning", r"\bwarn(?:ing|ings)?\b", "warning"),
     ("warning", r"\bSEV=W\b", "STATMSG with warning severity"),
 )
-_SEVERITY_COMPILED = tuple((sev, re.compile(rx, re.IGNORECASE)) for sev, rx, _ in SEVERITY_RULES)
+_SEVERITY_COMPILED = tuple((rule[0], re.compile(rule[1], re.IGNORECASE)) for rule in SEVERITY_RULES)
 _BENIGN_RE = re.compile(
     r"\b(?:no|0|zero|without)\s+(?:errors?|failures?)\b"
     r"|\b(?:error|hr|result|status)(?:\s+code)?\s*(?:=|:)?\s*(?:0x)?0+\b(?!\.\d)",
@@ -406,7 +406,7 @@ def parse_log_text(text: str) -> list[LogEntry]:
                     while pending and not pending[0][1].strip():
                         pending.pop(0)  # blank lines between entries belong to no entry
                     first = pending[0][0] if pending else number
-                    parts = [p for _, p in pending] + [sms.group("msg")]
+                    parts = [item[1] for item in pending] + [sms.group("msg")]
                     pending.clear()
                     entries.append(_sms_entry(sms, "\n".join(parts).rstrip(), first))
                 else:

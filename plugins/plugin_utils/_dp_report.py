@@ -96,6 +96,7 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "remediation": "Remediation",
         "explanation": "About this check",
         "close": "Close",
+        "details": "Details of the selected cell",
         "not_reported": "The diagnosis contains no result for this check.",
         "noscript": (
             "JavaScript is disabled, so the details of each cell cannot be shown. "
@@ -182,6 +183,7 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "remediation": "対処方法",
         "explanation": "この項目について",
         "close": "閉じる",
+        "details": "選択したセルの詳細",
         "not_reported": "この項目の診断結果はありません。",
         "noscript": (
             "JavaScript が無効なため、各セルの詳細を表示できません。"
@@ -871,7 +873,7 @@ def render_html(diagnosis: dict) -> str:
         add("<noscript><p class=\"banner\">%s</p></noscript>\n" % esc(ui["noscript"]))
 
         # Grid header: number, title, seed heading, per-check counts.
-        per_check = [dict.fromkeys(STATUSES, 0) for _ in CHECK_IDS]
+        per_check = [dict.fromkeys(STATUSES, 0) for _check in CHECK_IDS]
         for _name, _overall_status, findings in dps:
             for index, finding in enumerate(findings):
                 per_check[index][_status(finding.get("status"))] += 1
@@ -895,8 +897,8 @@ def render_html(diagnosis: dict) -> str:
         add('<p class="empty" id="nomatch" hidden>%s</p>\n' % esc(ui["no_match"]))
 
     add("</main>\n")
-    add('<aside id="panel" tabindex="-1" hidden aria-live="polite"><button class="x" id="pclose">%s \u2715</button>'
-        '<div id="pbody"></div></aside>\n' % esc(ui["close"]))
+    add('<aside id="panel" tabindex="-1" hidden role="region" aria-label="%s"><button class="x" id="pclose">%s \u2715</button>'
+        '<div id="pbody"></div></aside>\n' % (esc(ui["details"]), esc(ui["close"])))
     add("<footer>mecm.fieldkit</footer>\n")
     add('<script type="application/json" id="dp-data">%s</script>\n' % _script_json(_blob(diagnosis, lang, dps)))
     add("<script>%s</script>\n</body>\n</html>\n" % _JS)

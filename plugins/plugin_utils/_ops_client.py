@@ -6,7 +6,7 @@ PowerShell implementations: plugins/module_utils/_FieldkitClientOps.psm1.
 """
 from __future__ import annotations
 
-from ._ops import Arg, OpSpec, register
+from ._ops import OpSpec, register
 
 register(OpSpec(
     name="client.read_install",

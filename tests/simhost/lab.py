@@ -135,6 +135,8 @@ class Lab:
         }
         if self.transport == "basic":
             common["ansible_winrm_message_encryption"] = "never"
+        # Lab-wide variables of the lab definition (e.g. role inputs the lab is built for).
+        common.update(self.definition.get("vars", {}))
         hosts = {
             name: {"ansible_port": self.servers[name].port,
                    "sim_control_url": f"http://127.0.0.1:{self.servers[name].port}/sim",

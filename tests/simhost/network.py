@@ -21,6 +21,7 @@ simulated.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import typing as t
 
 from .model import HostModel, OpContext
@@ -77,6 +78,15 @@ def _net(model: HostModel) -> dict[str, t.Any]:
 def fqdn_of(model: HostModel) -> str:
     os_ = model.state.get("os", {})
     return (_net(model).get("fqdn") or os_.get("fqdn") or model.name).lower()
+
+
+def addresses_of(model: HostModel) -> list[str]:
+    """The host's IPv4 addresses: ``network.addresses``, else one derived from its name (stable)."""
+    given = _net(model).get("addresses")
+    if given:
+        return list(given)
+    digest = hashlib.sha256(fqdn_of(model).encode()).digest()
+    return [f"10.20.{digest[0] % 250 + 1}.{digest[1] % 250 + 2}"]
 
 
 def service_running(model: HostModel, name: str) -> bool:
@@ -141,7 +151,7 @@ class Network:
         if net.get("dns") == "stale":
             return {"resolved": True, "addresses": [net.get("stale_address", "10.255.0.1")], "reverse": [],
                     "error": None, "stale": True}
-        return {"resolved": True, "addresses": list(net.get("addresses", ["10.0.0.1"])),
+        return {"resolved": True, "addresses": addresses_of(model),
                 "reverse": [net.get("reverse", fqdn_of(model))], "error": None}
 
     def tcp(self, model: HostModel, port: int) -> dict[str, t.Any]:

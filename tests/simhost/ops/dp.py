@@ -23,6 +23,7 @@ import typing as t
 from ..model import HostModel, OpContext, SimWindowsError
 from ..network import (
     Network,
+    addresses_of,
     error,
     host_now,
     service_running,
@@ -221,9 +222,9 @@ def os_read_info(host: HostModel, ctx: OpContext, *, include_hotfixes: bool = Tr
     temp = f"{host.windir}\\TEMP\\" if ctx.as_system else f"{system_drive}\\Users\\{ctx.winrm_user}\\AppData\\Local\\Temp\\"
     return {
         "computer_name": str(os_.get("computer_name", host.name.split(".")[0])).upper(),
-        "fqdn": os_.get("fqdn") or (host.state.get("network") or {}).get("fqdn"),
+        "fqdn": os_.get("fqdn") or (host.state.get("network") or {}).get("fqdn") or (host.name if "." in host.name else None),
         "domain": os_.get("domain"),
-        "ipv4_addresses": list((host.state.get("network") or {}).get("addresses", [])),
+        "ipv4_addresses": addresses_of(host),
         "product_name": host.reg_value(CURRENT_VERSION, "ProductName") or os_.get("product_name"),
         "installation_type": host.reg_value(CURRENT_VERSION, "InstallationType") or os_.get("installation_type"),
         "display_version": host.reg_value(CURRENT_VERSION, "DisplayVersion") or os_.get("display_version"),
@@ -432,7 +433,31 @@ def _decode(data: bytes, ansi_code_page: int) -> tuple[str, str]:
         return data.decode(f"cp{ansi_code_page}", errors="replace"), f"cp{ansi_code_page}"
 
 
+TIME_TOKEN = re.compile(r"\{\{(sms|cmtime|cmdate):([+-]?\d+(?:\.\d+)?)\}\}")
+
+
+def expand_time_tokens(host: HostModel, text: str) -> str:
+    """Fixture log lines carry times relative to the host clock, so they fall inside the log window:
+    ``{{sms:-95}}`` -> ``08-13-2023 10:15:30.123-540`` (SMS trace trailer), ``{{cmtime:-95}}`` ->
+    ``10:15:30.123-540`` and ``{{cmdate:-95}}`` -> ``08-13-2023`` (CMTrace); minutes from now, local
+    time of the host's ``os.bias_minutes`` (UTC = local + bias)."""
+    bias = int(host.state.get("os", {}).get("bias_minutes", 0))
+    now = host_now(host)
+
+    def render(match: re.Match[str]) -> str:
+        local = (now + dt.timedelta(minutes=float(match.group(2))) - dt.timedelta(minutes=bias)).replace(tzinfo=None)
+        millis = f"{local.microsecond // 1000:03d}"
+        if match.group(1) == "cmdate":
+            return local.strftime("%m-%d-%Y")
+        clock = local.strftime("%H:%M:%S.") + millis + f"{bias:+d}"
+        return clock if match.group(1) == "cmtime" else local.strftime("%m-%d-%Y ") + clock
+
+    return TIME_TOKEN.sub(render, text)
+
+
 def _file_bytes(host: HostModel, path: str) -> bytes | None:
+    """Raw bytes of a file: ``files_b64`` as is, ``files`` text (time tokens expanded) encoded with
+    ``file_encodings[path]`` (default UTF-8; ``utf-16`` writes a BOM, ``cp932`` is Japanese ANSI)."""
     raw = _ci(host.state.get("files_b64", {}), path)
     if raw is not None:
         return base64.b64decode(raw)
@@ -440,7 +465,7 @@ def _file_bytes(host: HostModel, path: str) -> bytes | None:
     if text is None:
         return None
     encoding = _ci(host.state.get("file_encodings", {}), path) or "utf-8"
-    return text.encode(encoding)
+    return expand_time_tokens(host, text).encode(encoding)
 
 
 def _record_utc(text: str) -> dt.datetime | None:

@@ -1,0 +1,107 @@
+# Copyright (c) 2026 mecm.fieldkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of mecm.fieldkit.win_sccm_site_facts: one batch on the site server probes every DP."""
+from __future__ import annotations
+
+import re
+import typing as t
+
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.mecm.fieldkit.plugins.action.win_sccm_dp_facts import check_ranges
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._action_base import FieldkitAction, runner_failure
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._batch import BatchOutcome
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._dp_facts import (
+    HOST_NAME_RE,
+    SITE_LOG_PATHS,
+    SITE_LOGS,
+    UNC_RE,
+    plan_site_facts,
+    shape_site_facts,
+    utc_now,
+    window_start_utc,
+)
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._ops import PlannedOp
+
+_RANGES = {
+    "probe_timeout": (1, 600),
+    "connect_timeout_ms": (100, 60000),
+    "max_parallel": (1, 64),
+    "log_window_hours": (1, 8760),
+    "log_max_lines": (0, 5000),
+    "log_max_bytes": (0, 4194304),
+    "event_window_hours": (1, 8760),
+    "max_events": (0, 1000),
+}
+_LOG_NAME_RE = r"^[^\\/:*?\"<>|]+$"
+
+
+class ActionModule(FieldkitAction):
+    argument_spec: dict[str, t.Any] = {
+        "distribution_points": {"type": "list", "elements": "str", "default": []},
+        "source_shares": {"type": "list", "elements": "str", "default": []},
+        "tcp_ports": {"type": "list", "elements": "int", "default": [135, 445, 80, 443]},
+        "probe_timeout": {"type": "int", "default": 30},
+        "connect_timeout_ms": {"type": "int", "default": 3000},
+        "max_parallel": {"type": "int", "default": 16},
+        "site_logs": {"type": "list", "elements": "str", "default": list(SITE_LOGS)},
+        "log_paths": {"type": "list", "elements": "str", "default": list(SITE_LOG_PATHS)},
+        "log_window_hours": {"type": "int", "default": 72},
+        "log_max_lines": {"type": "int", "default": 200},
+        "log_max_bytes": {"type": "int", "default": 65536},
+        "event_window_hours": {"type": "int", "default": 168},
+        "max_events": {"type": "int", "default": 10},
+        "gather_hotfixes": {"type": "bool", "default": True},
+    }
+
+    def validate_params(self, params: dict[str, t.Any]) -> None:
+        check_ranges(params, _RANGES)
+        for name in params["distribution_points"]:
+            if not HOST_NAME_RE.match(name):
+                raise AnsibleActionFail(f"option distribution_points: {name!r} is not a host name; allowed: "
+                                        "DNS names such as dp01.contoso.local (letters, digits, '-' and '.')")
+        lowered = [n.lower().rstrip(".") for n in params["distribution_points"]]
+        duplicates = sorted({n for n in lowered if lowered.count(n) > 1})
+        if duplicates:
+            raise AnsibleActionFail(f"option distribution_points lists {', '.join(duplicates)} more than once")
+        for path in params["source_shares"]:
+            if not UNC_RE.match(path):
+                raise AnsibleActionFail(f"option source_shares: {path!r} is not a UNC path; allowed: "
+                                        "\\\\server\\share or \\\\server\\share\\folder")
+        for port in params["tcp_ports"]:
+            if not 1 <= port <= 65535:
+                raise AnsibleActionFail(f"option tcp_ports: {port!r} is not a TCP port; allowed: 1 to 65535")
+        for name in params["site_logs"]:
+            if not re.match(_LOG_NAME_RE, name):
+                raise AnsibleActionFail(f"option site_logs: {name!r} is not a file name; allowed: names such as "
+                                        "distmgr.log, without folders")
+
+    def plan(self, params: dict[str, t.Any], task_vars: dict[str, t.Any]) -> list[PlannedOp]:
+        self._now = utc_now()
+        return plan_site_facts(params, self._now)
+
+    def run_batch(self, plan: list[PlannedOp], task_vars: dict[str, t.Any]) -> BatchOutcome:
+        self._started = utc_now()
+        outcome = super().run_batch(plan, task_vars)
+        self._finished = utc_now()
+        return outcome
+
+    def shape(self, params: dict[str, t.Any], outcome: BatchOutcome) -> dict[str, t.Any]:
+        failure = runner_failure(outcome)
+        if failure:
+            return failure
+        facts = shape_site_facts(outcome, params, started=self._started, finished=self._finished,
+                                 since_utc=window_start_utc(self._now, params["log_window_hours"]))
+        result: dict[str, t.Any] = {"changed": False, "ansible_facts": {"sccm_site": facts}}
+        warnings = [f"could not read {e['step']} ({e['op']}): {e['hresult']} {e['message']}" for e in facts["errors"]]
+        identity = facts["probe_identity"]
+        if identity["as_system"] is False:
+            warnings.append(
+                f"win_sccm_site_facts ran as {identity['user']}, not as SYSTEM: remote WMI and share tests used that "
+                "account (and no credentials on the second hop), not the site server's computer account that "
+                "ConfigMgr uses; run it with become: true, become_method: runas, become_user: SYSTEM")
+        if facts["site_code"] is None:
+            warnings.append("no ConfigMgr site found on this host (HKLM\\SOFTWARE\\Microsoft\\SMS\\Identification)")
+        if warnings:
+            result["warnings"] = warnings
+        return result

@@ -1,0 +1,104 @@
+# Copyright (c) 2026 mecm.fieldkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""win_sccm_client_generalize with the runner replaced (the ansible.windows win_updates seam: patch
+``_execute_module`` on the plugin instance) by the simulator's runner over a host model."""
+from __future__ import annotations
+
+import typing as t
+from unittest.mock import MagicMock
+
+import pytest
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
+from ansible.playbook.task import Task
+
+from ansible_collections.mecm.fieldkit.plugins.action.win_sccm_client_generalize import ActionModule
+from tests.simhost.host import Faults
+from tests.simhost.model import HostModel, OpContext
+from tests.simhost.runner import run_batch
+
+
+def _plugin(args: dict[str, t.Any] | None = None, check_mode: bool = False, diff: bool = False) -> ActionModule:
+    task = MagicMock(Task)
+    task.args = args or {}
+    task.check_mode = check_mode
+    task.async_val = 0
+    task.diff = diff
+    connection = MagicMock()
+    connection._shell.tmpdir = None
+    play_context = MagicMock()
+    play_context.check_mode = check_mode
+    return ActionModule(task, connection, play_context, loader=None, templar=None, shared_loader_obj=None)
+
+
+def _replay(model: HostModel, check_mode: bool = False) -> MagicMock:
+    def execute(module_name: str, module_args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
+        assert module_name == "mecm.fieldkit.sccm_op_runner"
+        body, _rc = run_batch(model, dict(module_args, _ansible_check_mode=check_mode), OpContext(),
+                              Faults(model.state["faults"]))
+        return body
+
+    return MagicMock(side_effect=execute)
+
+
+def test_whole_procedure_is_one_runner_call() -> None:
+    model = HostModel.from_fixture("ref_assigned")
+    plugin = _plugin()
+    plugin._execute_module = _replay(model)
+    result = plugin.run(task_vars={"inventory_hostname": "ref-01"})
+    assert plugin._execute_module.call_count == 1
+    assert result["changed"] is True and not result.get("failed")
+    assert result["invocation"]["module_args"]["scenario"] == "recapture"
+    assert "ops" not in result["invocation"]["module_args"]
+    assert result["msg"].startswith("prepared for capture: stop_service")
+
+
+def test_check_and_diff_mode() -> None:
+    model = HostModel.from_fixture("ref_assigned")
+    before = model.dump()
+    plugin = _plugin(check_mode=True, diff=True)
+    plugin._execute_module = _replay(model, check_mode=True)
+    result = plugin.run(task_vars={"inventory_hostname": "ref-01"})
+    assert model.dump() == before
+    assert result["diff"]["before_header"] == "ref-01: client identity"
+    assert result["diff"]["after"]["smscfg_present"] is False
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ({"scenario": "both"}, "scenario"),
+    ({"steps": {"wipe_disk": True}}, "wipe_disk"),
+    ({"pki_certificate_filter": {"thumbprints": ["xyz"]}}, "pki_certificate_filter.thumbprints: 'XYZ' is not a SHA-1"),
+    ({"steps": {"remove_pki_certificates": True}}, "needs pki_certificate_filter"),
+    ({"service_stop_timeout": 9999}, "service_stop_timeout=9999"),
+    ({"ccmcache_path": "D:\\Data"}, "ccmcache_path='D:\\\\Data' must be a folder named ccmcache"),
+])
+def test_bad_input_fails_before_any_remote_call(args: dict[str, t.Any], message: str) -> None:
+    plugin = _plugin(args)
+    plugin._execute_module = MagicMock()
+    with pytest.raises(Exception, match=None) as err:
+        plugin.run(task_vars={})
+    assert message in str(err.value)
+    plugin._execute_module.assert_not_called()
+
+
+def test_option_errors_are_action_failures() -> None:
+    plugin = _plugin({"steps": {"remove_pki_certificates": True}})
+    plugin._execute_module = MagicMock()
+    with pytest.raises(AnsibleActionFail, match="invalid options for win_sccm_client_generalize"):
+        plugin.run(task_vars={})
+
+
+def test_connection_failure_propagates() -> None:
+    plugin = _plugin()
+    plugin._execute_module = MagicMock(side_effect=AnsibleConnectionFailure("connection refused"))
+    with pytest.raises(AnsibleConnectionFailure):
+        plugin.run(task_vars={})
+
+
+def test_module_failure_is_a_runner_failure() -> None:
+    plugin = _plugin()
+    plugin._execute_module = MagicMock(return_value={"failed": True, "msg": "MODULE FAILURE", "rc": 1,
+                                                     "module_stdout": "boom"})
+    result = plugin.run(task_vars={"inventory_hostname": "ref-01"})
+    assert result["failed"] is True
+    assert result["msg"] == "the op runner failed on ref-01: MODULE FAILURE"
+    assert result["module_stdout"] == "boom"
