@@ -22,8 +22,9 @@ from ansible_collections.mecm.fieldkit.plugins.plugin_utils._generalize import (
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._ops import PlannedOp
 
 
-class ActionModule(FieldkitAction):
-    argument_spec: dict[str, t.Any] = {
+def argument_spec() -> dict[str, t.Any]:
+    """A fresh argument spec: Ansible's validator fills the default dicts of suboptions in place."""
+    return {
         "scenario": {"type": "str", "default": "recapture", "choices": list(SCENARIOS)},
         "steps": {"type": "dict", "default": {}, "options": {step: {"type": "bool"} for step in STEPS}},
         "pki_certificate_filter": {"type": "dict", "options": {
@@ -43,6 +44,12 @@ class ActionModule(FieldkitAction):
         }},
     }
 
+
+class ActionModule(FieldkitAction):
+    @property  # type: ignore[override]
+    def argument_spec(self) -> dict[str, t.Any]:  # pylint: disable=invalid-overridden-method
+        return argument_spec()
+
     _options: GeneralizeOptions | None = None
     _inventory_hostname: str | None = None
 
@@ -52,13 +59,16 @@ class ActionModule(FieldkitAction):
         except OptionError as err:
             raise AnsibleActionFail(f"invalid options for win_sccm_client_generalize: {err}") from err
 
+    def _validated(self) -> GeneralizeOptions:
+        if self._options is None:
+            raise AnsibleActionFail("internal error: the options were not validated")
+        return self._options
+
     def plan(self, params: dict[str, t.Any], task_vars: dict[str, t.Any]) -> list[PlannedOp]:
-        assert self._options is not None
-        return plan_generalize(self._options)
+        return plan_generalize(self._validated())
 
     def shape(self, params: dict[str, t.Any], outcome: BatchOutcome) -> dict[str, t.Any]:
-        assert self._options is not None
-        return shape_generalize(outcome, self._options, check_mode=bool(self._task.check_mode),
+        return shape_generalize(outcome, self._validated(), check_mode=bool(self._task.check_mode),
                                 diff_mode=bool(self._task.diff), host=self._host_name())
 
     def _host_name(self) -> str:

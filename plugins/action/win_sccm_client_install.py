@@ -7,6 +7,7 @@ counted in the result (``module_executions``).
 """
 from __future__ import annotations
 
+import copy
 import time
 import typing as t
 
@@ -62,7 +63,7 @@ class ActionModule(FieldkitAction):
         self._supports_async = False
         result = ActionBase.run(self, tmp, task_vars)
         task_vars = task_vars or {}
-        _validation, params = self.validate_argument_spec(argument_spec=self.argument_spec)
+        _validation, params = self.validate_argument_spec(argument_spec=copy.deepcopy(self.argument_spec))
         try:
             options, warnings = build_install_options(params)
         except InstallOptionError as err:

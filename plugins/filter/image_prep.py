@@ -37,6 +37,13 @@ def image_prep_summary(records: t.Any) -> dict[str, t.Any]:
     return report.summary(records)
 
 
+def image_prep_report_files(records: t.Any) -> dict[str, t.Any]:
+    """The files of the image-prep report: ``<host>.json`` per host, ``summary.json`` and the JUnit XML."""
+    if not isinstance(records, t.Mapping):
+        raise AnsibleFilterError("image_prep_report_files: expects the dict returned by image_prep_records")
+    return report.report_files(records)
+
+
 def sccm_identity_audit(hostvars: t.Any, hosts: t.Any) -> dict[str, t.Any]:
     """Duplicated SMS Unique Identifiers and SMS certificate thumbprints across the hosts' client facts."""
     if not isinstance(hosts, (list, tuple)):
@@ -66,6 +73,7 @@ class FilterModule:
             "image_prep_records": image_prep_records,
             "image_prep_junit": image_prep_junit,
             "image_prep_summary": image_prep_summary,
+            "image_prep_report_files": image_prep_report_files,
             "sccm_identity_audit": sccm_identity_audit,
             "sccm_identity_audit_markdown": sccm_identity_audit_markdown,
         }

@@ -58,7 +58,8 @@ namespace Fieldkit
         private const int RPC_X_NO_MORE_ENTRIES = 1772;
 
         [DllImport("rpcrt4.dll", CharSet = CharSet.Unicode, EntryPoint = "RpcStringBindingComposeW")]
-        private static extern int RpcStringBindingCompose(string objUuid, string protSeq, string networkAddr, string endpoint, string options, out IntPtr stringBinding);
+        private static extern int RpcStringBindingCompose(
+            string objUuid, string protSeq, string networkAddr, string endpoint, string options, out IntPtr stringBinding);
 
         [DllImport("rpcrt4.dll", CharSet = CharSet.Unicode, EntryPoint = "RpcBindingFromStringBindingW")]
         private static extern int RpcBindingFromStringBinding(IntPtr stringBinding, out IntPtr binding);
@@ -73,7 +74,8 @@ namespace Fieldkit
         private static extern int RpcMgmtSetComTimeout(IntPtr binding, uint timeout);
 
         [DllImport("rpcrt4.dll")]
-        private static extern int RpcMgmtEpEltInqBegin(IntPtr epBinding, uint inquiryType, IntPtr ifId, uint versOption, IntPtr objectUuid, out IntPtr inquiryContext);
+        private static extern int RpcMgmtEpEltInqBegin(
+            IntPtr epBinding, uint inquiryType, IntPtr ifId, uint versOption, IntPtr objectUuid, out IntPtr inquiryContext);
 
         [DllImport("rpcrt4.dll", CharSet = CharSet.Unicode, EntryPoint = "RpcMgmtEpEltInqNextW")]
         private static extern int RpcMgmtEpEltInqNext(IntPtr inquiryContext, IntPtr ifId, out IntPtr binding, IntPtr objectUuid, out IntPtr annotation);
@@ -175,6 +177,7 @@ param (
 )
 
 Set-StrictMode -Version 2.0
+$ErrorActionPreference = 'Stop'
 $Shared[$Target] = [DateTime]::UtcNow
 $watch = [System.Diagnostics.Stopwatch]::StartNew()
 $win32Facility = [int64]2147942400
@@ -185,27 +188,33 @@ function ConvertTo-ProbeError {
         [string]$Where
     )
 
-    $code = [int64]0
+    # The real Windows error sits at the bottom of the chain (a MethodInvocationException wraps it).
+    $chain = [System.Collections.Generic.List[object]]::new()
     $current = $Exception
-    while ($null -ne $current -and $code -eq 0) {
-        if ($current -is [System.Net.Sockets.SocketException]) {
-            $code = $win32Facility + [int64]$current.NativeErrorCode
-        }
-        elseif ($current -is [System.ComponentModel.Win32Exception]) {
-            $code = $win32Facility + [int64]$current.NativeErrorCode
-        }
-        elseif ($current -is [System.Management.ManagementException]) {
-            $code = [int64]$current.ErrorCode
-        }
-        elseif ($current.HResult -ne 0 -and $current.HResult -ne -2146233088) {
-            $code = [int64]$current.HResult
-        }
+    while ($null -ne $current) {
+        $chain.Insert(0, $current)
         $current = $current.InnerException
+    }
+    $generic = @([int64]-2146233088, [int64]-2146233087, [int64]-2147467259, [int64]0)
+    $code = [int64]0
+    foreach ($item in $chain) {
+        if ($item -is [System.Net.Sockets.SocketException] -or $item -is [System.ComponentModel.Win32Exception]) {
+            $code = $win32Facility + [int64]$item.NativeErrorCode
+        }
+        elseif ($item -is [System.Management.ManagementException]) {
+            $code = [int64]$item.ErrorCode
+        }
+        elseif ($generic -notcontains [int64]$item.HResult) {
+            $code = [int64]$item.HResult
+        }
+        if ($code -ne 0) {
+            break
+        }
     }
     if ($code -lt 0) {
         $code = $code + [int64]4294967296
     }
-    $message = [string]$Exception.Message
+    $message = [string]$chain[0].Message
     return @{ code = $code; hresult = ('0x{0:X8}' -f $code); message = $message; target = $Where }
 }
 
@@ -230,7 +239,8 @@ function Test-ProbePort {
         $async = $client.BeginConnect($Address, $Port, $null, $null)
         if (-not $async.AsyncWaitHandle.WaitOne($TimeoutMs)) {
             $code = $win32Facility + 10060
-            return @{ port = $Port; open = $false; error = @{ code = $code; hresult = ('0x{0:X8}' -f $code); message = "no answer within $TimeoutMs ms"; target = [string]$Port } }
+            $timeout = @{ code = $code; hresult = ('0x{0:X8}' -f $code); message = "no answer within $TimeoutMs ms"; target = [string]$Port }
+            return @{ port = $Port; open = $false; error = $timeout }
         }
         $client.EndConnect($async)
         return @{ port = $Port; open = $true; error = $null }
@@ -362,7 +372,8 @@ if ($CheckClock) {
         $before = [DateTime]::UtcNow
         $utc = @($searcher.Get()) | Select-Object -First 1
         $after = [DateTime]::UtcNow
-        $remote = New-Object -TypeName DateTime -ArgumentList @([int]$utc.Year, [int]$utc.Month, [int]$utc.Day, [int]$utc.Hour, [int]$utc.Minute, [int]$utc.Second, [DateTimeKind]::Utc)
+        $parts = @([int]$utc.Year, [int]$utc.Month, [int]$utc.Day, [int]$utc.Hour, [int]$utc.Minute, [int]$utc.Second)
+        $remote = New-Object -TypeName DateTime -ArgumentList ($parts + @([DateTimeKind]::Utc))
         $middle = $before.AddTicks([int64](($after - $before).Ticks / 2))
         $clock.offset_seconds = [Math]::Round(($remote - $middle).TotalSeconds, 3)
         $clock.method = 'wmi'
@@ -370,27 +381,32 @@ if ($CheckClock) {
     }
     catch {
         $clock.error = ConvertTo-ProbeError -Exception $_.Exception -Where 'Win32_UTCTime'
-        $startInfo = New-Object -TypeName System.Diagnostics.ProcessStartInfo
-        $startInfo.FileName = Join-Path -Path ([Environment]::SystemDirectory) -ChildPath 'w32tm.exe'
-        $startInfo.Arguments = '/stripchart /computer:' + $Target + ' /samples:1 /dataonly'
-        $startInfo.UseShellExecute = $false
-        $startInfo.RedirectStandardOutput = $true
-        $startInfo.CreateNoWindow = $true
-        $process = [System.Diagnostics.Process]::Start($startInfo)
-        $outputTask = $process.StandardOutput.ReadToEndAsync()
-        if ($process.WaitForExit(10000)) {
-            $match = [regex]::Match($outputTask.Result, '([+-]\d+[.,]\d+)s')
-            if ($match.Success) {
-                $text = $match.Groups[1].Value.Replace(',', '.')
-                $clock.offset_seconds = [Math]::Round([double]::Parse($text, [System.Globalization.CultureInfo]::InvariantCulture), 3)
-                $clock.method = 'ntp'
-                $clock.error = $null
+        try {
+            $startInfo = New-Object -TypeName System.Diagnostics.ProcessStartInfo
+            $startInfo.FileName = Join-Path -Path ([Environment]::SystemDirectory) -ChildPath 'w32tm.exe'
+            $startInfo.Arguments = '/stripchart /computer:' + $Target + ' /samples:1 /dataonly'
+            $startInfo.UseShellExecute = $false
+            $startInfo.RedirectStandardOutput = $true
+            $startInfo.CreateNoWindow = $true
+            $process = [System.Diagnostics.Process]::Start($startInfo)
+            $outputTask = $process.StandardOutput.ReadToEndAsync()
+            if ($process.WaitForExit(10000)) {
+                $match = [regex]::Match($outputTask.Result, '([+-]\d+[.,]\d+)s')
+                if ($match.Success) {
+                    $text = $match.Groups[1].Value.Replace(',', '.')
+                    $clock.offset_seconds = [Math]::Round([double]::Parse($text, [System.Globalization.CultureInfo]::InvariantCulture), 3)
+                    $clock.method = 'ntp'
+                    $clock.error = $null
+                }
             }
+            else {
+                $process.Kill()
+            }
+            $process.Dispose()
         }
-        else {
-            $process.Kill()
+        catch {
+            $clock.error = ConvertTo-ProbeError -Exception $_.Exception -Where 'w32tm /stripchart'
         }
-        $process.Dispose()
     }
     $result.clock = $clock
 }
@@ -441,6 +457,48 @@ Function Get-FieldkitDictValue {
     return $null
 }
 
+Function Get-FieldkitInnerErrorCode {
+    <#
+    .SYNOPSIS
+    The Windows error code of the innermost meaningful exception of a chain, as an unsigned HRESULT; 0 when none.
+    .DESCRIPTION
+    .NET method calls reach PowerShell wrapped in MethodInvocationException (COR_E_SYSTEM); the Win32,
+    socket, WMI or COM exception that says what happened is at the bottom of the chain.
+    #>
+    [CmdletBinding()]
+    [OutputType([int64])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [System.Exception]
+        $Exception
+    )
+
+    $chain = [System.Collections.Generic.List[object]]::new()
+    $current = $Exception
+    while ($null -ne $current) {
+        $chain.Insert(0, $current)
+        $current = $current.InnerException
+    }
+    # COR_E_EXCEPTION, COR_E_SYSTEM and E_FAIL say nothing.
+    $generic = @([int64]-2146233088, [int64]-2146233087, [int64]-2147467259, [int64]0)
+    foreach ($item in $chain) {
+        $code = [int64]0
+        if ($item -is [System.Net.Sockets.SocketException] -or $item -is [System.ComponentModel.Win32Exception]) {
+            $code = ConvertTo-FieldkitHResult -Code ([int64]$item.NativeErrorCode)
+        }
+        elseif ($item -is [System.Management.ManagementException]) {
+            $code = ConvertTo-FieldkitHResult -Code ([int64]$item.ErrorCode)
+        }
+        elseif ($generic -notcontains [int64]$item.HResult) {
+            $code = ConvertTo-FieldkitHResult -Code ([int64]$item.HResult)
+        }
+        if ($code -ne 0) {
+            return $code
+        }
+    }
+    return [int64]0
+}
+
 Function ConvertTo-FieldkitErrorInfo {
     <#
     .SYNOPSIS
@@ -458,14 +516,18 @@ Function ConvertTo-FieldkitErrorInfo {
         $Target = ''
     )
 
-    $code = Get-FieldkitErrorCode -ErrorRecord $ErrorRecord
-    if ($code -eq 0 -and $ErrorRecord.Exception -is [System.Management.ManagementException]) {
-        $code = ConvertTo-FieldkitHResult -Code ([int64]$ErrorRecord.Exception.ErrorCode)
+    $code = Get-FieldkitInnerErrorCode -Exception $ErrorRecord.Exception
+    if ($code -eq 0) {
+        $code = Get-FieldkitErrorCode -ErrorRecord $ErrorRecord
+    }
+    $inner = $ErrorRecord.Exception
+    while ($null -ne $inner.InnerException) {
+        $inner = $inner.InnerException
     }
     return @{
         code = $code
         hresult = ('0x{0:X8}' -f $code)
-        message = $ErrorRecord.Exception.Message
+        message = $inner.Message
         target = $Target
     }
 }
@@ -636,7 +698,8 @@ Function Resolve-FieldkitPathRef {
             }
         }
         else {
-            throw (New-FieldkitErrorRecord -Code 0x80070057 -Message "unknown path reference kind '$kind'; allowed: registry, share, fixed_drives, site_log" -Target 'path_refs')
+            $message = "unknown path reference kind '$kind'; allowed: registry, share, fixed_drives, site_log"
+            throw (New-FieldkitErrorRecord -Code 0x80070057 -Message $message -Target 'path_refs')
         }
     }
     $seen = @{}
@@ -881,14 +944,31 @@ Function Test-FieldkitPathAccess {
     $script = @'
 param ([string]$Path)
 Set-StrictMode -Version 2.0
+$ErrorActionPreference = 'Stop'
 $entry = @{ path = $Path; exists = $false; readable = $false; free_bytes = $null; total_bytes = $null; error = $null }
-$entry.exists = [System.IO.Directory]::Exists($Path)
-$enumerator = [System.IO.Directory]::EnumerateFileSystemEntries($Path).GetEnumerator()
-[void]$enumerator.MoveNext()
-$entry.readable = $true
-$space = [Fieldkit.DiskSpace]::Get($Path)
-$entry.free_bytes = $space[0]
-$entry.total_bytes = $space[1]
+try {
+    $entry.exists = [System.IO.Directory]::Exists($Path)
+    $enumerator = [System.IO.Directory]::EnumerateFileSystemEntries($Path).GetEnumerator()
+    [void]$enumerator.MoveNext()
+    $entry.readable = $true
+    $space = [Fieldkit.DiskSpace]::Get($Path)
+    $entry.free_bytes = $space[0]
+    $entry.total_bytes = $space[1]
+}
+catch {
+    $inner = $_.Exception
+    while ($null -ne $inner.InnerException) {
+        $inner = $inner.InnerException
+    }
+    $code = [int64]$inner.HResult
+    if ($inner -is [System.ComponentModel.Win32Exception]) {
+        $code = [int64]2147942400 + [int64]$inner.NativeErrorCode
+    }
+    if ($code -lt 0) {
+        $code = $code + [int64]4294967296
+    }
+    $entry.error = @{ code = $code; hresult = ('0x{0:X8}' -f $code); message = [string]$inner.Message; target = $Path }
+}
 $entry
 '@
     $results = [System.Collections.Generic.List[object]]::new()
@@ -1154,7 +1234,8 @@ Function Get-FieldkitTimeState {
         }
         elseif ($syncLabels -contains $label) {
             $parsed = [DateTime]::MinValue
-            if ([DateTime]::TryParse($value, [System.Globalization.CultureInfo]::CurrentCulture, [System.Globalization.DateTimeStyles]::AssumeLocal, [ref]$parsed)) {
+            $culture = [System.Globalization.CultureInfo]::CurrentCulture
+            if ([DateTime]::TryParse($value, $culture, [System.Globalization.DateTimeStyles]::AssumeLocal, [ref]$parsed)) {
                 $result.last_sync_utc = ConvertTo-FieldkitUtcString -Value $parsed
             }
         }
@@ -1248,7 +1329,8 @@ Function Get-FieldkitWmiNamespaceSecurity {
 
     $answer = Invoke-CimMethod -Namespace $Namespace -ClassName '__SystemSecurity' -MethodName 'GetSD' -OperationTimeoutSec $TimeoutSeconds -ErrorAction Stop
     if ($answer.ReturnValue -ne 0) {
-        throw (New-FieldkitErrorRecord -Code ([int64]$answer.ReturnValue) -Message "__SystemSecurity.GetSD on $Namespace returned $($answer.ReturnValue)" -Target $Namespace)
+        $message = "__SystemSecurity.GetSD on $Namespace returned $($answer.ReturnValue)"
+        throw (New-FieldkitErrorRecord -Code ([int64]$answer.ReturnValue) -Message $message -Target $Namespace)
     }
     $descriptor = New-Object -TypeName System.Security.AccessControl.RawSecurityDescriptor -ArgumentList @([byte[]]$answer.SD, 0)
     $entries = [System.Collections.Generic.List[object]]::new()
@@ -1312,7 +1394,16 @@ Function Get-FieldkitAcl {
     }
     $acls = [System.Collections.Generic.List[object]]::new()
     foreach ($target in $targets) {
-        $item = @{ path = $target.path; source = $target.source; exists = $false; owner = $null; owner_sid = $null; sddl = $null; protected = $null; entries = @() }
+        $item = @{
+            path = $target.path
+            source = $target.source
+            exists = $false
+            owner = $null
+            owner_sid = $null
+            sddl = $null
+            protected = $null
+            entries = @()
+        }
         if (-not (Test-Path -LiteralPath $target.path)) {
             $acls.Add($item)
             continue
@@ -1534,7 +1625,8 @@ Function Test-FieldkitLogRecord {
             if ($g[7].Success) {
                 $bias = [int]$g[7].Value
             }
-            $when = (New-Object -TypeName DateTime -ArgumentList @([int]$g[3].Value, [int]$g[1].Value, [int]$g[2].Value, [int]$g[4].Value, [int]$g[5].Value, [int]$g[6].Value)).AddMinutes($bias)
+            $parts = @([int]$g[3].Value, [int]$g[1].Value, [int]$g[2].Value, [int]$g[4].Value, [int]$g[5].Value, [int]$g[6].Value)
+            $when = (New-Object -TypeName DateTime -ArgumentList $parts).AddMinutes($bias)
         }
         else {
             $match = $Rules.cm_time.Match($Text)
@@ -1544,7 +1636,8 @@ Function Test-FieldkitLogRecord {
                 if ($g[4].Success) {
                     $bias = [int]$g[4].Value
                 }
-                $when = (New-Object -TypeName DateTime -ArgumentList @([int]$g[7].Value, [int]$g[5].Value, [int]$g[6].Value, [int]$g[1].Value, [int]$g[2].Value, [int]$g[3].Value)).AddMinutes($bias)
+                $parts = @([int]$g[7].Value, [int]$g[5].Value, [int]$g[6].Value, [int]$g[1].Value, [int]$g[2].Value, [int]$g[3].Value)
+                $when = (New-Object -TypeName DateTime -ArgumentList $parts).AddMinutes($bias)
             }
         }
         if ($null -ne $when -and $when -lt $Rules.since) {
@@ -1676,10 +1769,21 @@ Function Read-FieldkitLogFiltered {
     $records = [System.Collections.Generic.List[object]]::new()
     $truncatedAny = $false
     foreach ($path in $ordered) {
-        $name = Split-Path -Path $path -Leaf
+        $name = [System.IO.Path]::GetFileName($path)
         if (-not (Test-Path -LiteralPath $path -PathType Leaf)) {
             if (-not $path.EndsWith('.lo_', [StringComparison]::OrdinalIgnoreCase)) {
-                $files.Add(@{ path = $path; name = $name; exists = $false; size_bytes = $null; encoding = $null; partial = $false; records_scanned = 0; records_matched = 0; records_returned = 0; truncated = $false })
+                $files.Add(@{
+                    path = $path
+                    name = $name
+                    exists = $false
+                    size_bytes = $null
+                    encoding = $null
+                    partial = $false
+                    records_scanned = 0
+                    records_matched = 0
+                    records_returned = 0
+                    truncated = $false
+                })
             }
             continue
         }
@@ -1854,6 +1958,7 @@ Function Get-FieldkitIdentity {
     $script = @'
 param ([string]$Sid)
 Set-StrictMode -Version 2.0
+$ErrorActionPreference = 'Stop'
 $entry = New-Object -TypeName System.DirectoryServices.DirectoryEntry -ArgumentList ('LDAP://<SID=' + $Sid + '>')
 $entry.RefreshCache([string[]]@('tokenGroups'))
 foreach ($bytes in $entry.Properties['tokenGroups']) {
@@ -1863,7 +1968,8 @@ $entry.Dispose()
 '@
     $run = Invoke-FieldkitIsolated -Script $script -ArgumentList @($accountSid) -TimeoutSeconds $TimeoutSeconds
     if ($run.timed_out) {
-        $result.computer_groups_error = @{ code = 2147943860; hresult = '0x800705B4'; message = "tokenGroups not read within $TimeoutSeconds s"; target = 'tokenGroups' }
+        $message = "tokenGroups not read within $TimeoutSeconds s"
+        $result.computer_groups_error = @{ code = 2147943860; hresult = '0x800705B4'; message = $message; target = 'tokenGroups' }
     }
     elseif ($run.errors.Count -gt 0) {
         $result.computer_groups_error = ConvertTo-FieldkitErrorInfo -ErrorRecord $run.errors[0] -Target 'tokenGroups'
@@ -1979,7 +2085,17 @@ Function Test-FieldkitNetworkTarget {
                     }
                 }
                 catch {
-                    $job.result = @{ target = $job.target; timed_out = $false; elapsed_ms = 0; dns = $null; tcp = @(); epm = $null; wmi = $null; clock = $null; error = (ConvertTo-FieldkitErrorInfo -ErrorRecord $_ -Target $job.target) }
+                    $job.result = @{
+                        target = $job.target
+                        timed_out = $false
+                        elapsed_ms = 0
+                        dns = $null
+                        tcp = @()
+                        epm = $null
+                        wmi = $null
+                        clock = $null
+                        error = (ConvertTo-FieldkitErrorInfo -ErrorRecord $_ -Target $job.target)
+                    }
                 }
                 $job.shell.Dispose()
                 $job.done = $true
@@ -1989,7 +2105,16 @@ Function Test-FieldkitNetworkTarget {
             $overdue = ($null -ne $startedAt) -and (([DateTime]::UtcNow - $startedAt).TotalSeconds -gt $TimeoutSeconds)
             if ($overdue -or [DateTime]::UtcNow -gt $ceiling) {
                 [void]$job.shell.BeginStop($null, $null)
-                $job.result = @{ target = $job.target; timed_out = $true; elapsed_ms = $TimeoutSeconds * 1000; dns = $null; tcp = @(); epm = $null; wmi = $null; clock = $null }
+                $job.result = @{
+                    target = $job.target
+                    timed_out = $true
+                    elapsed_ms = $TimeoutSeconds * 1000
+                    dns = $null
+                    tcp = @()
+                    epm = $null
+                    wmi = $null
+                    clock = $null
+                }
                 $job.done = $true
                 $abandoned = $true
                 continue
@@ -2042,7 +2167,8 @@ Function Get-FieldkitSmsSiteSystem {
         $machineShort = $result.provider_machine.Split('.')[0]
         if ($local -notcontains $machineShort) {
             $option = New-CimSessionOption -Protocol Dcom
-            $cimArgs.CimSession = New-CimSession -ComputerName $result.provider_machine -SessionOption $option -OperationTimeoutSec $TimeoutSeconds -ErrorAction Stop
+            $sessionArgs = @{ ComputerName = $result.provider_machine; SessionOption = $option; OperationTimeoutSec = $TimeoutSeconds }
+            $cimArgs.CimSession = New-CimSession @sessionArgs -ErrorAction Stop
         }
         $filter = "RoleName = 'SMS Site System' OR RoleName = 'SMS Distribution Point'"
         $uses = @(Get-CimInstance @cimArgs -ClassName 'SMS_SCI_SysResUse' -Filter $filter)

@@ -167,6 +167,7 @@ notes:
     clone, finds no C(SMSCFG.ini) and creates a new one; RV(client_state.wmi_client_id) shows it.
 extends_documentation_fragment:
   - action_common_attributes
+  - action_common_attributes.flow
 attributes:
   action:
     support: full
@@ -315,7 +316,12 @@ removed_identity:
       description: Certificates removed from C(LocalMachine\SMS) and by the PKI filter.
       type: list
       elements: dict
-      sample: [{store: LocalMachine\SMS, thumbprint: 5A0C1F3E9B7D2A4C6E8F0A1B3C5D7E9F1A2B3C4D, subject: "CN=SMS, CN=REF-W10-01", issuer: "CN=SMS, CN=REF-W10-01", template: null}]
+      sample:
+        - store: LocalMachine\SMS
+          thumbprint: 5A0C1F3E9B7D2A4C6E8F0A1B3C5D7E9F1A2B3C4D
+          subject: "CN=SMS, CN=REF-W10-01"
+          issuer: "CN=SMS, CN=REF-W10-01"
+          template: null
     site_code:
       description: The site assignment removed by C(reset_site_assignment).
       type: str
@@ -332,7 +338,12 @@ removed_identity:
     sms_unique_id: GUID:8F2E1B4C-3D5A-4E6F-9A7B-1C2D3E4F5A6B
     previous_sms_unique_id: GUID:00000000-0000-0000-0000-000000000000
     smscfg_path: C:\Windows\SMSCFG.ini
-    certificates: [{store: LocalMachine\SMS, thumbprint: 5A0C1F3E9B7D2A4C6E8F0A1B3C5D7E9F1A2B3C4D, subject: "CN=SMS, CN=REF-W10-01", issuer: "CN=SMS, CN=REF-W10-01", template: null}]
+    certificates:
+      - store: LocalMachine\SMS
+        thumbprint: 5A0C1F3E9B7D2A4C6E8F0A1B3C5D7E9F1A2B3C4D
+        subject: "CN=SMS, CN=REF-W10-01"
+        issuer: "CN=SMS, CN=REF-W10-01"
+        template: null
     site_code: PS1
     management_point: CM01.contoso.local
     trusted_root_keys: 1
@@ -424,6 +435,16 @@ diff:
   returned: in diff mode
   type: dict
   sample:
-    before: {sms_unique_id: GUID:8F2E1B4C-3D5A-4E6F-9A7B-1C2D3E4F5A6B, smscfg_present: true, assigned_site: PS1, trusted_root_keys: 1, ccmexec: running / delayed_auto}
-    after: {sms_unique_id: null, smscfg_present: false, assigned_site: null, trusted_root_keys: 0, ccmexec: stopped / delayed_auto}
+    before:
+      sms_unique_id: GUID:8F2E1B4C-3D5A-4E6F-9A7B-1C2D3E4F5A6B
+      smscfg_present: true
+      assigned_site: PS1
+      trusted_root_keys: 1
+      ccmexec: running / delayed_auto
+    after:
+      sms_unique_id: null
+      smscfg_present: false
+      assigned_site: null
+      trusted_root_keys: 0
+      ccmexec: stopped / delayed_auto
 """

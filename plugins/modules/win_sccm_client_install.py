@@ -78,6 +78,7 @@ notes:
   - Progress is printed on the controller after every poll.
 extends_documentation_fragment:
   - action_common_attributes
+  - action_common_attributes.flow
 attributes:
   action:
     support: full
@@ -95,6 +96,7 @@ attributes:
 seealso:
   - module: mecm.fieldkit.win_sccm_client_generalize
   - name: About client installation parameters and properties
+    description: Microsoft Learn, the ccmsetup switches and client.msi properties and the ccmsetup return codes.
     link: https://learn.microsoft.com/mem/configmgr/core/clients/deploy/about-client-installation-properties
 author:
   - mecm.fieldkit contributors

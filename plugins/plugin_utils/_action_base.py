@@ -12,6 +12,7 @@ task executor reports the host as unreachable rather than failed.
 """
 from __future__ import annotations
 
+import copy
 import typing as t
 
 from ansible.errors import AnsibleActionFail
@@ -55,7 +56,8 @@ class FieldkitAction(ActionBase):
         task_vars = task_vars or {}
 
         _validation, params = self.validate_argument_spec(
-            argument_spec=self.argument_spec,
+            # Ansible's validator fills the default dicts of suboptions in place: give it a copy.
+            argument_spec=copy.deepcopy(self.argument_spec),
             mutually_exclusive=self.mutually_exclusive,
             required_together=self.required_together,
             required_if=self.required_if,
@@ -67,9 +69,14 @@ class FieldkitAction(ActionBase):
             return {"unreachable": True, "msg": outcome.raw.get("msg", "host unreachable"), "changed": False}
         shaped = self.shape(params, outcome)
         result.update(shaped)
-        for key in ("exception", "module_stderr", "module_stdout", "rc"):
-            if key in outcome.raw and result.get("failed"):
-                result.setdefault(key, outcome.raw[key])
+        if result.get("failed"):
+            for key in ("module_stderr", "module_stdout", "rc"):
+                if key in outcome.raw:
+                    result.setdefault(key, outcome.raw[key])
+            if "exception" in outcome.raw:
+                # Ansible displays a result's "exception" in place of its "msg": lead with our message
+                # (step, op and Windows error code); the runner's ErrorRecord follows for -vvv.
+                result["exception"] = f"{result.get('msg', '')}\n{runner_error_text(outcome.raw['exception'])}"
         # Users see the arguments they gave, never the internal batch.
         result["invocation"] = {"module_args": params}
         return result
@@ -90,6 +97,15 @@ class FieldkitAction(ActionBase):
             task_vars=task_vars,
         )
         return parse_runner_result(raw, plan)
+
+
+def runner_error_text(exception: t.Any) -> str:
+    """The runner's error detail (an ansible-core 2.19 error summary or a string) as text."""
+    event = getattr(exception, "event", None)
+    if event is not None:
+        parts = (getattr(event, "msg", ""), getattr(event, "formatted_traceback", ""))
+        return "\n".join(str(part) for part in parts if part)
+    return str(exception or "")
 
 
 def runner_failure(outcome: BatchOutcome) -> dict[str, t.Any] | None:

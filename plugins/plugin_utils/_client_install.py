@@ -136,8 +136,8 @@ def plan_poll(wait: int) -> list[PlannedOp]:
 
 def plan_cleanup() -> list[PlannedOp]:
     """Remove the MP block rule."""
-    return [PlannedOp("remove_block_rule", "firewall.ensure_block_rule", {"name": MP_BLOCK_RULE_NAME,
-                                                                           "state": "absent"})]
+    args = {"name": MP_BLOCK_RULE_NAME, "state": "absent"}
+    return [PlannedOp("remove_block_rule", "firewall.ensure_block_rule", args)]
 
 
 def _assigned_site(site: dict[str, t.Any]) -> str | None:

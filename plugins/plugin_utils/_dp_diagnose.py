@@ -99,7 +99,7 @@ _MSG: dict[str, tuple[str, str]] = {
                       "TCP 445 が閉じており、配布ポイントの Server サービス (LanmanServer) は {state} です"),
     # free space
     "fs.pass": ("Enough free space on all {count} checked drive(s)", "確認した {count} 個のドライブすべてに十分な空き容量があります"),
-    "fs.low": ("{where}: {free} free ({percent}%)", "{where}: 空き {free} ({percent}%)"),
+    "fs.low": ("{where} has {free} free ({percent}%)", "{where} の空き容量は {free} ({percent}%) です"),
     "fs.part_missing": ("Free space not known for: {parts}", "空き容量を確認できなかった場所: {parts}"),
     # smb
     "smb.pass": ("All DP shares exist and the source share(s) are shared", "配布ポイントの共有フォルダとソース共有フォルダがすべて存在します"),
@@ -853,9 +853,52 @@ def _finding(status: str, summary: str, evidence: list[dict[str, t.Any]]) -> dic
 # ---------------------------------------------------------------------------------------------
 # Log evidence
 # ---------------------------------------------------------------------------------------------
-def _name_regex(names: t.Iterable[str]) -> re.Pattern[str]:
-    alternatives = sorted({re.escape(n.lower()) for n in names if n}, key=len, reverse=True)
-    return re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])", re.IGNORECASE)
+_HOST_TOKEN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*")
+# A host a log line talks about: a UNC server (\\host\) or a dotted name ending in a domain label
+# (dp07.contoso.local), not a version (PS100012.3) or a file (filelib.cpp).
+_HOST_MENTION_RE = re.compile(r"\\\\([A-Za-z0-9][A-Za-z0-9.-]*)|(?<![\w.-])((?:[A-Za-z0-9-]+\.){2,}[A-Za-z]{2,})(?![\w-])")
+
+
+class NameIndex:
+    """DP names by FQDN and by short name (lower case), for lookups that stay linear in fleet size."""
+
+    def __init__(self, names: t.Iterable[str]) -> None:
+        self.by_token: dict[str, list[str]] = {}
+        for name in names:
+            for token in {_norm(name), short_name(name)}:
+                if token and name not in self.by_token.setdefault(token, []):
+                    self.by_token[token].append(name)
+
+    def named_in(self, text: str) -> list[str]:
+        """DPs a text names: a host-name token equal to a DP's FQDN or short name, or whose first label is one."""
+        found: list[str] = []
+        for match in _HOST_TOKEN_RE.finditer(text):
+            token = match.group(0).rstrip(".").lower()
+            for candidate in (token, token.split(".", 1)[0]) if "." in token else (token,):
+                for name in self.by_token.get(candidate, ()):
+                    if name not in found:
+                        found.append(name)
+                if candidate in self.by_token:
+                    break
+        return found
+
+    def mentions_other_host(self, text: str) -> bool:
+        """Whether a text names a host (UNC server or FQDN) that is not one of the indexed DPs."""
+        for match in _HOST_MENTION_RE.finditer(text):
+            host = (match.group(1) or match.group(2)).rstrip(".").lower()
+            if host not in self.by_token and host.split(".", 1)[0] not in self.by_token:
+                return True
+        return False
+
+    def lookup(self, *candidates: str) -> list[str]:
+        """Names matching any candidate, by FQDN first, then by short name."""
+        for candidate in candidates:
+            if candidate and _norm(candidate) in self.by_token:
+                return self.by_token[_norm(candidate)]
+        for candidate in candidates:
+            if candidate and short_name(candidate) in self.by_token:
+                return self.by_token[short_name(candidate)]
+        return []
 
 
 def parse_log_records(records: t.Iterable[dict[str, t.Any]]) -> list[tuple[str, _cmlog.LogEntry]]:
@@ -870,15 +913,17 @@ def parse_log_records(records: t.Iterable[dict[str, t.Any]]) -> list[tuple[str, 
 
 def attribute_log_entries(entries: list[tuple[str, _cmlog.LogEntry]], dps: t.Iterable[str],
                           window_minutes: float = 15.0) -> dict[str, list[tuple[str, _cmlog.LogEntry]]]:
-    """Entries per DP: those naming the DP (FQDN or short name), and error lines of the same log and thread
-    that follow such a line within ``window_minutes`` (PkgXferMgr names the DP once per job)."""
+    """Entries per DP: those naming the DP (FQDN or short name), and lines of the same log and thread that
+    follow such a line within ``window_minutes`` and name no host at all (PkgXferMgr names the DP once
+    per job). A line about another host (a DP not asked for, the site server) is nobody's and ends the
+    thread's current DP."""
     dp_list = list(dps)
-    regexes = {dp: _name_regex([dp, short_name(dp)]) for dp in dp_list}
+    index = NameIndex(dp_list)
     result: dict[str, list[tuple[str, _cmlog.LogEntry]]] = {dp: [] for dp in dp_list}
     last: dict[tuple[str, int], tuple[str, _dt.datetime | None]] = {}
     for log, entry in entries:
         stream = log.lower().replace(".lo_", ".log")
-        named = [dp for dp, rx in regexes.items() if rx.search(entry.message)]
+        named = index.named_in(entry.message)
         when = parse_utc(entry.time_utc)
         if named:
             for dp in named:
@@ -887,6 +932,9 @@ def attribute_log_entries(entries: list[tuple[str, _cmlog.LogEntry]], dps: t.Ite
                 last[(stream, entry.thread)] = (named[0], when)
             continue
         if entry.thread is None or (stream, entry.thread) not in last:
+            continue
+        if index.mentions_other_host(entry.message):
+            del last[(stream, entry.thread)]
             continue
         dp, seen = last[(stream, entry.thread)]
         if when is not None and seen is not None and abs((when - seen).total_seconds()) > window_minutes * 60:
@@ -951,15 +999,10 @@ def _norm(name: str) -> str:
     return name.strip().rstrip(".").lower()
 
 
-def _match_probe(dp: str, facts: dict[str, t.Any] | None, probes: dict[str, t.Any]) -> dict[str, t.Any] | None:
-    candidates = [dp, (facts or {}).get("fqdn") or ""]
-    by_name = {_norm(k): v for k, v in probes.items()}
-    for candidate in candidates:
-        if candidate and _norm(candidate) in by_name:
-            return by_name[_norm(candidate)]
-    wanted = {short_name(c) for c in candidates if c}
-    matches = [v for k, v in probes.items() if short_name(k) in wanted]
-    return matches[0] if len(matches) == 1 else None
+def _match_probe(dp: str, facts: dict[str, t.Any] | None, probes: NameIndex) -> str | None:
+    """The probe entry name of a DP: by its name or FQDN, then by short name when that is unambiguous."""
+    found = probes.lookup(dp, (facts or {}).get("fqdn") or "")
+    return found[0] if len(found) == 1 else None
 
 
 def diagnose_dp(dp: str, site: dict[str, t.Any] | None, facts: dict[str, t.Any] | None,
@@ -979,11 +1022,8 @@ def diagnose_dp(dp: str, site: dict[str, t.Any] | None, facts: dict[str, t.Any] 
     findings["time_sync"] = check_time_sync(ctx)
     findings["patch_level"] = check_patch_level(ctx)
     findings["wmi"] = check_wmi(ctx, {k: v["status"] for k, v in findings.items()})
-    dp_log = [("smsdpprov.log" if "smsdpprov" in str(r.get("log", "")).lower() else str(r.get("log")), e)
-              for r in (((facts or {}).get("smsdpprov_log") or {}).get("lines") or [])
-              for e in parse_log_records([r])]
-    attach_log_evidence(findings, log_entries + [(log, entry) for log, entry in dp_log], lang,
-                        int(th["max_log_lines_per_finding"]))
+    dp_log = parse_log_records(((facts or {}).get("smsdpprov_log") or {}).get("lines") or [])
+    attach_log_evidence(findings, log_entries + dp_log, lang, int(th["max_log_lines_per_finding"]))
     ordered = []
     for check in CHECK_IDS:
         finding = findings[check]
@@ -1038,23 +1078,24 @@ def diagnose(site_facts: dict[str, t.Any] | None, dp_facts: dict[str, dict[str, 
         raise ValueError(f"unknown threshold(s) {', '.join(unknown)}; allowed: {', '.join(DEFAULT_THRESHOLDS)}")
     th = dict(DEFAULT_THRESHOLDS, **(thresholds or {}))
     probes = (site_facts or {}).get("dps") or {}
+    probe_index = NameIndex(probes)
     names: list[str] = list(dps) if dps is not None else list(dp_facts)
     if dps is None:
-        known = {_norm(n) for n in names} | {short_name(n) for n in names}
-        for target in probes:
-            if _norm(target) not in known and short_name(target) not in known:
-                names.append(target)
+        known = NameIndex(names)
+        names += [target for target in probes if not known.lookup(target)]
+    facts_index = NameIndex(dp_facts)
+    fqdns = {_norm(str(v.get("fqdn"))): k for k, v in dp_facts.items() if v and v.get("fqdn")}
     entries = parse_log_records(((site_facts or {}).get("logs") or {}).get("lines") or [])
     per_dp = attribute_log_entries(entries, names, th["thread_window_minutes"])
     results = []
     for name in names:
         facts = dp_facts.get(name)
         if facts is None:
-            facts = next((v for k, v in dp_facts.items() if _norm(k) == _norm(name) or
-                          (v and _norm(str(v.get("fqdn") or "")) == _norm(name))), None)
-        probe = _match_probe(name, facts, probes)
+            key = (facts_index.by_token.get(_norm(name)) or [fqdns.get(_norm(name))])[0]
+            facts = dp_facts.get(key) if key else None
+        probe_name = _match_probe(name, facts, probe_index)
         results.append(diagnose_dp(name, site_facts, facts, per_dp.get(name, []), lang=language, thresholds=th,
-                                   probe=probe))
+                                   probe=probes.get(probe_name) if probe_name else None))
     counts = {"dps": len(results), "pass": 0, "warn": 0, "fail": 0, "unknown": 0}
     for result in results:
         counts[result["overall"].lower()] += 1

@@ -271,7 +271,7 @@ def shape_dp_facts(outcome: BatchOutcome, *, started: str | None = None, finishe
     library_drives = sorted({d for d in [drive_of(role.get("content_library_path")) if role else None,
                                           *[drive_of(u) or u.upper() for u in usable]] if d})
     return {
-        "collected_at": (time_info or {}).get("utc_now") or finished,
+        "collected_at": finished or (time_info or {}).get("utc_now"),
         "computer_name": os_info["computer_name"] if os_info else None,
         "fqdn": os_info["fqdn"] if os_info else None,
         "role": None if role is None else {
@@ -476,7 +476,7 @@ def shape_site_facts(outcome: BatchOutcome, params: dict[str, t.Any], *, started
     install_dir = ident.get("Installation Directory")
     system_drive = (os_info or {}).get("system_drive")
     return {
-        "collected_at": (time_info or {}).get("utc_now") or finished,
+        "collected_at": finished or (time_info or {}).get("utc_now"),
         "computer_name": (os_info or {}).get("computer_name") or (identity or {}).get("computer_name"),
         "fqdn": (os_info or {}).get("fqdn"),
         "site_code": ident.get("Site Code") or (sms or {}).get("site_code"),

@@ -26,7 +26,6 @@ import typing as t
 from ._batch import BatchOutcome, OpOutcome
 from ._client_facts import HEALTH_TASK_NAME, HEALTH_TASK_PATH, TRUSTED_ROOT_KEY_CLASS, TRUSTED_ROOT_KEY_NAMESPACE
 from ._ops import PlannedOp
-from ._ops_image import GUARD_ERROR_CODES
 
 SCENARIOS = ("recapture", "new")
 
@@ -171,7 +170,8 @@ def build_options(params: dict[str, t.Any]) -> GeneralizeOptions:
 
     raw_filter = params.get("pki_certificate_filter") or {}
     pki_filter: PkiFilter | None = None
-    if raw_filter:
+    filter_given = bool(raw_filter)
+    if filter_given:
         thumbprints = tuple(tp.replace(" ", "").upper() for tp in _clean_list(raw_filter.get("thumbprints")))
         bad = [tp for tp in thumbprints if not _THUMBPRINT_RE.match(tp)]
         if bad:
@@ -194,7 +194,7 @@ def build_options(params: dict[str, t.Any]) -> GeneralizeOptions:
     for step, value in overrides.items():
         if step in STEPS:
             steps[step] = bool(value)
-    if steps["remove_pki_certificates"] and pki_filter is None and "pki_certificate_filter" not in " ".join(problems):
+    if steps["remove_pki_certificates"] and not filter_given:
         problems.append("steps.remove_pki_certificates=true needs pki_certificate_filter with at least one of "
                         "thumbprints, issuer, template; removing all certificates is never done")
 
@@ -285,7 +285,8 @@ def step_ops(step: str, options: GeneralizeOptions) -> list[PlannedOp]:
         return [PlannedOp(step, "cert.remove", {"store_name": "SMS", "remove_all": True, "require_client_auth": False})]
     if step == "remove_pki_certificates":
         pki = options.pki_filter
-        assert pki is not None
+        if pki is None:
+            raise ValueError("remove_pki_certificates needs a pki_certificate_filter")
         args: dict[str, t.Any] = {"store_name": pki.store_name, "require_client_auth": True}
         if pki.thumbprints:
             args["thumbprints"] = list(pki.thumbprints)
@@ -381,8 +382,9 @@ def _predicted_after(before: dict[str, t.Any], outcome: BatchOutcome, options: G
         op = outcome.ops.get(op_id)
         return op.after if op is not None and op.succeeded else None
 
-    if op_after("leave_provisioning_mode"):
-        after["provisioning_mode"] = op_after("leave_provisioning_mode")["registry_value"]  # type: ignore[index]
+    provisioning = op_after("leave_provisioning_mode")
+    if provisioning:
+        after["provisioning_mode"] = provisioning["registry_value"]
     for step in ("final_start_mode", "stop_service"):
         svc = op_after(step)
         if svc:
@@ -612,8 +614,8 @@ def shape_steps(outcome: BatchOutcome, options: GeneralizeOptions, check_mode: b
             reports.append(report)
             continue
         if not ops or any(op.status in ("not_run", "missing") for op in ops):
-            if guard_tripped:
-                report.detail = f"not run: guard {GUARDS[failed.op][0]} stopped the run"  # type: ignore[union-attr]
+            if guard_tripped and failed is not None:
+                report.detail = f"not run: guard {GUARDS[failed.op][0]} stopped the run"
             elif failed is not None:
                 report.detail = f"not run: {failed.id} failed"
             else:

@@ -50,9 +50,9 @@ def host_record(host: str, generalize: t.Any = None, install: t.Any = None, fail
         "simulated": None,
     }
     if inst is not None:
-        record["install"] = {k: inst.get(k) for k in ("changed", "msg", "ccmsetup", "client", "polls",
-                                                       "elapsed_seconds", "module_executions", "mp_block_rule",
-                                                       "failed", "unreachable")}
+        keys = ("changed", "msg", "ccmsetup", "client", "polls", "elapsed_seconds", "module_executions",
+                "mp_block_rule", "failed", "unreachable")
+        record["install"] = {k: inst.get(k) for k in keys}
     unreachable = any(bool(r.get("unreachable")) for r in (gen, inst, fail) if r)
     failed_by = next((r for r in (gen, inst, fail) if r and (r.get("failed") or r.get("unreachable"))), None)
     if failed_by is not None:
@@ -164,6 +164,18 @@ def summary(records: t.Mapping[str, t.Mapping[str, t.Any]]) -> dict[str, t.Any]:
         "ready_for_capture": sorted(h for h, r in records.items()
                                     if (r.get("client_state") or {}).get("ready_for_capture") and not r.get("failed")),
     }
+
+
+JUNIT_FILE = "client_image_prep-junit.xml"
+SUMMARY_FILE = "summary.json"
+
+
+def report_files(records: t.Mapping[str, t.Mapping[str, t.Any]]) -> dict[str, t.Any]:
+    """File name -> content of the image-prep report directory."""
+    files: dict[str, t.Any] = {f"{host}.json": dict(record) for host, record in sorted(records.items())}
+    files[SUMMARY_FILE] = summary(records)
+    files[JUNIT_FILE] = junit_xml(records)
+    return files
 
 
 # --- identity audit ---------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import typing as t
 
+from .demo_image_prep import image_prep_demo
 from .lab import BANNER, Lab
 from .paths import REPO_ROOT, collections_path
 
@@ -81,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         failures += _run_playbook(inventory, "mecm.fieldkit.client_facts", "-e", f"fieldkit_report_dir={report_dir}") != 0
         _client_facts_table(report_dir, lab.hosts)
         _accounting(lab)
+        lab.reset_stats()
+        print(f"\n{BANNER} === Client image prep (seed 000: new capture and recapture) ===")
+        failures += image_prep_demo(lab, inventory, report_dir, _run_playbook) != 0
     print(f"\n{BANNER} lab stopped. Reports: {report_dir}")
     return 1 if failures else 0
 

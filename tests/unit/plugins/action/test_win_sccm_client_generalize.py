@@ -102,3 +102,13 @@ def test_module_failure_is_a_runner_failure() -> None:
     assert result["failed"] is True
     assert result["msg"] == "the op runner failed on ref-01: MODULE FAILURE"
     assert result["module_stdout"] == "boom"
+
+
+def test_runs_do_not_share_mutable_defaults() -> None:
+    for _ in range(2):
+        plugin = _plugin({"steps": {"empty_ccmcache": True}})
+        plugin._execute_module = _replay(HostModel.from_fixture("ref_assigned"))
+        plugin.run(task_vars={})
+    plugin = _plugin()
+    assert plugin.argument_spec["steps"]["default"] == {}
+    assert plugin.argument_spec is not plugin.argument_spec

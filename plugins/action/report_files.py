@@ -1,0 +1,75 @@
+# Copyright (c) 2026 mecm.fieldkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of mecm.fieldkit.report_files: write report files on the controller in one task."""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import pathlib
+import re
+import tempfile
+import typing as t
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,200}$")
+
+
+def render(content: t.Any) -> str:
+    """Text as is; anything else as indented JSON with a final newline."""
+    if isinstance(content, str):
+        return content
+    return json.dumps(content, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    argument_spec: dict[str, t.Any] = {
+        "dest": {"type": "path", "required": True},
+        "files": {"type": "dict", "required": True},
+        "mode": {"type": "str", "default": "0644"},
+    }
+
+    def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+        self._supports_check_mode = True
+        result = super().run(tmp, task_vars)
+        _validation, params = self.validate_argument_spec(argument_spec=copy.deepcopy(self.argument_spec))
+        if not re.match(r"^0?[0-7]{3}$", params["mode"]):
+            raise AnsibleActionFail(f"mode={params['mode']!r} must be an octal file mode such as 0644")
+        bad = [name for name in params["files"] if not _NAME_RE.match(str(name)) or ".." in str(name)]
+        if bad:
+            raise AnsibleActionFail(f"files: {bad[0]!r} is not a plain file name (letters, digits, . _ @ -; no "
+                                    "path separators)")
+        dest = pathlib.Path(params["dest"]).expanduser().resolve()
+        mode = int(params["mode"], 8)
+        written: list[str] = []
+        changed: list[str] = []
+        for name, content in params["files"].items():
+            path = dest / str(name)
+            text = render(content)
+            written.append(str(path))
+            try:
+                current = path.read_text(encoding="utf-8")
+            except (FileNotFoundError, UnicodeDecodeError):
+                current = None
+            if current == text:
+                continue
+            changed.append(str(path))
+            if self._task.check_mode:
+                continue
+            dest.mkdir(parents=True, exist_ok=True)
+            handle, temp = tempfile.mkstemp(dir=dest, prefix=f".{name}.", suffix=".tmp")
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+                    stream.write(text)
+                os.chmod(temp, mode)
+                os.replace(temp, path)
+            except BaseException:
+                pathlib.Path(temp).unlink(missing_ok=True)
+                raise
+        result.update(changed=bool(changed), dest=str(dest), files=written, changed_files=changed)
+        return result

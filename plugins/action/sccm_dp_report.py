@@ -1,0 +1,131 @@
+# Copyright (c) 2026 mecm.fieldkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of mecm.fieldkit.sccm_dp_report: writes DP diagnosis and inventory reports on the controller."""
+from __future__ import annotations
+
+import os
+import tempfile
+import typing as t
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.mecm.fieldkit.plugins.action.sccm_dp_diagnose import facts_from_hostvars
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._dp_inventory import inventory_rows
+
+REPORT_FORMATS = {"html": ".html", "markdown": ".md", "json": ".json", "junit": ".junit.xml"}
+INVENTORY_FORMATS = {"csv": ".csv", "json": ".json", "html": ".html"}
+
+
+def _renderers() -> t.Any:
+    try:
+        from ansible_collections.mecm.fieldkit.plugins.plugin_utils import _dp_report  # pylint: disable=import-outside-toplevel
+    except ImportError as err:  # pragma: no cover - only when the collection is incomplete
+        raise AnsibleActionFail(f"the report renderer plugin_utils/_dp_report.py cannot be loaded: {err}") from err
+    return _dp_report
+
+
+def write_if_changed(path: str, text: str, check_mode: bool) -> bool:
+    """Write ``text`` (UTF-8) atomically unless the file already holds it; return whether it changed."""
+    data = text.encode("utf-8")
+    try:
+        with open(path, "rb") as handle:
+            if handle.read() == data:
+                return False
+    except FileNotFoundError:
+        pass
+    if check_mode:
+        return True
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return True
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    argument_spec: dict[str, t.Any] = {
+        "dest": {"type": "path", "required": True},
+        "diagnosis": {"type": "dict"},
+        "formats": {"type": "list", "elements": "str", "default": list(REPORT_FORMATS),
+                    "choices": list(REPORT_FORMATS)},
+        "basename": {"type": "str", "default": "dp_diagnosis"},
+        "dp_facts": {"type": "dict"},
+        "dp_hosts": {"type": "list", "elements": "str"},
+        "site_facts": {"type": "dict"},
+        "site_host": {"type": "str"},
+        "inventory_formats": {"type": "list", "elements": "str", "default": list(INVENTORY_FORMATS),
+                              "choices": list(INVENTORY_FORMATS)},
+        "inventory_basename": {"type": "str", "default": "dp_inventory"},
+        "language": {"type": "str", "choices": ["en", "ja"]},
+    }
+
+    def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+        self._supports_check_mode = True
+        self._supports_async = False
+        result = super().run(tmp, task_vars)
+        task_vars = task_vars or {}
+        _validation, params = self.validate_argument_spec(
+            argument_spec=self.argument_spec,
+            mutually_exclusive=[["dp_facts", "dp_hosts"], ["site_facts", "site_host"]],
+            required_one_of=[["diagnosis", "dp_facts", "dp_hosts"]],
+        )
+        for option in ("basename", "inventory_basename"):
+            name = params[option]
+            if not name or name in (".", "..") or any(c in name for c in "/\\:*?\"<>|"):
+                raise AnsibleActionFail(f"option {option}={name!r} is not a file name; allowed: letters, digits, "
+                                        "'-', '_' and '.', without folders")
+        # Like files written with delegate_to: localhost, a relative dest is relative to the
+        # controller's current directory.
+        dest = os.path.abspath(params["dest"])
+        if os.path.exists(dest) and not os.path.isdir(dest):
+            raise AnsibleActionFail(f"option dest={params['dest']!r} exists and is not a directory")
+        if not self._task.check_mode:
+            os.makedirs(dest, exist_ok=True)
+        renderer = _renderers()
+        language = params["language"] or (params["diagnosis"] or {}).get("language") or "en"
+        files: dict[str, str] = {}
+        changed = False
+        diagnosis = params["diagnosis"]
+        if diagnosis is not None:
+            render = {"html": renderer.render_html, "markdown": renderer.render_markdown,
+                      "json": renderer.render_json, "junit": renderer.render_junit}
+            for fmt in params["formats"]:
+                path = os.path.join(dest, params["basename"] + REPORT_FORMATS[fmt])
+                changed |= write_if_changed(path, render[fmt](diagnosis), self._task.check_mode)
+                files[fmt] = path
+        inventory_files: dict[str, str] = {}
+        rows = None
+        if params["dp_facts"] is not None or params["dp_hosts"] is not None:
+            if params["dp_hosts"] is not None:
+                dp_facts = {h: facts_from_hostvars(task_vars, h, "sccm_dp") for h in params["dp_hosts"]}
+            else:
+                dp_facts = dict(params["dp_facts"])
+            site = params["site_facts"]
+            if params["site_host"]:
+                site = facts_from_hostvars(task_vars, params["site_host"], "sccm_site")
+            rows = inventory_rows(dp_facts, site_facts=site)
+            render_inv = {"csv": renderer.render_inventory_csv, "json": renderer.render_inventory_json,
+                          "html": lambda r: renderer.render_inventory_html(r, language)}
+            for fmt in params["inventory_formats"]:
+                path = os.path.join(dest, params["inventory_basename"] + INVENTORY_FORMATS[fmt])
+                changed |= write_if_changed(path, render_inv[fmt](rows), self._task.check_mode)
+                inventory_files[fmt] = path
+        result.update(changed=changed, dest=dest, files=files, inventory_files=inventory_files)
+        if rows is not None:
+            result["inventory_rows"] = rows
+        if diagnosis is not None:
+            result["summary"] = diagnosis.get("summary")
+        result["invocation"] = {"module_args": {k: v for k, v in params.items()
+                                                if k not in ("diagnosis", "dp_facts", "site_facts")}}
+        return result

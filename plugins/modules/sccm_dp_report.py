@@ -1,0 +1,147 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright (c) 2026 mecm.fieldkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: sccm_dp_report
+short_description: Write DP diagnosis reports and the DP fleet table on the controller
+version_added: 0.1.0
+description:
+  - Writes the result of M(mecm.fieldkit.sccm_dp_diagnose) as a self-contained HTML dashboard (DPs x checks, each
+    cell opening its evidence and fix), Markdown for tickets, JSON and JUnit XML (one test case per DP and check).
+  - Writes the DP fleet table (DP, site, OS build, patched or not, content library drives and free space, shares OK,
+    WMI OK, last seen) as CSV (UTF-8 with BOM, for Excel on Japanese Windows), JSON and HTML from
+    C(ansible_facts.sccm_dp).
+  - Runs on the controller only. A file is rewritten only when its content changes; in check mode nothing is written
+    and C(changed) tells what would change.
+options:
+  dest:
+    description: Directory on the controller; created when missing. A relative path is relative to the current directory.
+    type: path
+    required: true
+  diagnosis:
+    description: RV(mecm.fieldkit.sccm_dp_diagnose#module:diagnosis).
+    type: dict
+  formats:
+    description: Diagnosis report formats to write.
+    type: list
+    elements: str
+    choices: [html, markdown, json, junit]
+    default: [html, markdown, json, junit]
+  basename:
+    description: File name of the diagnosis reports, without extension.
+    type: str
+    default: dp_diagnosis
+  dp_facts:
+    description: DP name -> C(ansible_facts.sccm_dp), for the fleet table. Mutually exclusive with O(dp_hosts).
+    type: dict
+  dp_hosts:
+    description: Inventory names of the DPs whose C(ansible_facts.sccm_dp) make the fleet table.
+    type: list
+    elements: str
+  site_facts:
+    description: C(ansible_facts.sccm_site), used for the site code and the remote WMI result of the fleet table.
+    type: dict
+  site_host:
+    description: Inventory name of the site server whose C(ansible_facts.sccm_site) to use.
+    type: str
+  inventory_formats:
+    description: Fleet table formats to write.
+    type: list
+    elements: str
+    choices: [csv, json, html]
+    default: [csv, json, html]
+  inventory_basename:
+    description: File name of the fleet table, without extension.
+    type: str
+    default: dp_inventory
+  language:
+    description: Language of the fleet table HTML; default the language of O(diagnosis), else C(en).
+    type: str
+    choices: [en, ja]
+extends_documentation_fragment:
+  - action_common_attributes
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+seealso:
+  - module: mecm.fieldkit.sccm_dp_diagnose
+  - module: mecm.fieldkit.win_sccm_dp_facts
+author:
+  - mecm.fieldkit contributors
+"""
+
+EXAMPLES = r"""
+- name: Write the diagnosis reports and the fleet table
+  mecm.fieldkit.sccm_dp_report:
+    dest: reports/dp_diagnose
+    diagnosis: "{{ diagnosis_result.diagnosis }}"
+    dp_hosts: "{{ ansible_play_hosts }}"
+  run_once: true
+  register: report
+
+- name: Only the fleet table, in Japanese
+  mecm.fieldkit.sccm_dp_report:
+    dest: reports/dp_inventory
+    dp_hosts: "{{ groups['distribution_points'] }}"
+    language: ja
+  run_once: true
+"""
+
+RETURN = r"""
+dest:
+  description: Absolute path of the report directory.
+  returned: always
+  type: str
+  sample: /home/admin/reports/dp_diagnose
+files:
+  description: Diagnosis report paths by format; empty without O(diagnosis).
+  returned: always
+  type: dict
+  sample:
+    html: /home/admin/reports/dp_diagnose/dp_diagnosis.html
+    markdown: /home/admin/reports/dp_diagnose/dp_diagnosis.md
+    json: /home/admin/reports/dp_diagnose/dp_diagnosis.json
+    junit: /home/admin/reports/dp_diagnose/dp_diagnosis.junit.xml
+inventory_files:
+  description: Fleet table paths by format; empty without O(dp_facts) or O(dp_hosts).
+  returned: always
+  type: dict
+  sample:
+    csv: /home/admin/reports/dp_diagnose/dp_inventory.csv
+    json: /home/admin/reports/dp_diagnose/dp_inventory.json
+    html: /home/admin/reports/dp_diagnose/dp_inventory.html
+inventory_rows:
+  description: The fleet table rows; values the facts cannot prove are null.
+  returned: when O(dp_facts) or O(dp_hosts) is given
+  type: list
+  elements: dict
+  sample:
+    - dp: dp01.contoso.local
+      site_code: PS1
+      os_product: Windows Server 2019 Datacenter
+      os_build: "17763.6532"
+      patched: true
+      content_library_drives: [{drive: "D:", free_percent: 62.5, free_bytes: 687194767360, size_bytes: 1099511627776}]
+      shares_ok: true
+      wmi_ok: true
+      last_seen_utc: "2026-11-21T12:31:14.159Z"
+summary:
+  description: Number of DPs by overall status, from O(diagnosis).
+  returned: when O(diagnosis) is given
+  type: dict
+  sample: {dps: 13, pass: 1, warn: 0, fail: 12, unknown: 0}
+"""

@@ -1,0 +1,105 @@
+"""The image-prep part of ``make demo`` (simulated lab support code, not packaged).
+
+``image_prep_demo(lab, inventory, report_dir, run_playbook)`` runs, against the default lab:
+
+1. ``mecm.fieldkit.client_identity_audit`` on group ``deployed_clients`` - the master and a clone of it
+   share an SMS Unique Identifier and SMS certificates (the problem the seed warns about);
+2. ``mecm.fieldkit.client_image_prep`` in check mode on group ``image_prep`` - the plan per host;
+3. the same for real - recapture (ref-assigned), steps already done by another tool (ref-mcs), new
+   capture with the client installed unassigned and the MP blocked (ref-new, variables from
+   ``tests/simhost/labs/imageprep_vars.yml``);
+
+and prints the per-host result, the JUnit file and the module executions per host. Standalone:
+``python -m tests.simhost.demo_image_prep``. Everything here runs against SIMULATED hosts.
+"""
+from __future__ import annotations
+
+import json
+import pathlib
+import sys
+import typing as t
+from xml.etree import ElementTree as ET
+
+from .lab import BANNER, Lab
+from .paths import LABS_DIR, REPO_ROOT
+
+HOST_VARS = LABS_DIR / "imageprep_vars.yml"
+PREP_GROUP = "image_prep"
+AUDIT_GROUP = "deployed_clients"
+
+RunPlaybook = t.Callable[..., int]
+
+
+def _print_audit(path: pathlib.Path) -> None:
+    audit = json.loads(path.read_text(encoding="utf-8"))
+    print(f"\n{BANNER} client identity audit: {audit['duplicate_count']} duplicated identities")
+    for kind, items in audit["duplicates"].items():
+        for item in items:
+            print(f"  {kind:<27} {item['value']:<46} shared by {', '.join(item['hosts'])}")
+
+
+def _print_results(report_dir: pathlib.Path, hosts: t.Iterable[str], lab: Lab) -> None:
+    print(f"\n{BANNER} image prep per host (JSON in {report_dir})")
+    header = (f"{'host':<14} {'scenario':<10} {'status':<8} {'ready':<6} {'executions':>10}  "
+              f"{'removed SMS Unique Identifier':<46} changed steps")
+    print(header)
+    print("-" * len(header))
+    for host in hosts:
+        path = report_dir / f"{host}.json"
+        if not path.exists():
+            print(f"{host:<14} (no result)")
+            continue
+        record = json.loads(path.read_text(encoding="utf-8"))
+        changed = [s["name"] for s in record["steps"] if s["status"] == "changed"]
+        if record.get("install"):
+            changed.insert(0, "install_client")
+        ready = (record.get("client_state") or {}).get("ready_for_capture")
+        guid = (record.get("removed_identity") or {}).get("sms_unique_id") or "-"
+        print(f"{host:<14} {str(record['scenario']):<10} {record['status']:<8} {str(bool(ready)):<6} "
+              f"{lab.stats(host)['module_executions']:>10}  {guid:<46} {', '.join(changed) or '-'}")
+        if record.get("failed"):
+            print(f"{'':<14} {record['msg']}")
+    junit = report_dir / "client_image_prep-junit.xml"
+    if junit.exists():
+        root = ET.parse(junit).getroot()
+        print(f"\n{BANNER} JUnit: {junit} - {root.get('tests')} test cases (one per verified step per host), "
+              f"{root.get('failures')} failures, {root.get('errors')} errors, {root.get('skipped')} skipped")
+        for suite in root.findall("testsuite"):
+            names = [c.get("name") for c in suite.findall("testcase")]
+            print(f"  {suite.get('name'):<36} {', '.join(t.cast(list[str], names))}")
+
+
+def image_prep_demo(lab: Lab, inventory: pathlib.Path, report_dir: pathlib.Path, run_playbook: RunPlaybook) -> int:
+    """Run the image-prep jobs of the demo; returns the number of failed playbook runs."""
+    failures = 0
+    audit_dir = report_dir / "client_identity_audit"
+    failures += run_playbook(inventory, "mecm.fieldkit.client_identity_audit",
+                             "-e", f"client_identity_audit_hosts={AUDIT_GROUP}",
+                             "-e", f"client_identity_audit_report_dir={audit_dir}") != 0
+    _print_audit(audit_dir / "client_identity_audit.json")
+
+    prep_dir = report_dir / "client_image_prep"
+    common = ("-i", str(HOST_VARS), "-e", f"client_image_prep_hosts={PREP_GROUP}")
+    failures += run_playbook(inventory, "mecm.fieldkit.client_image_prep", *common,
+                             "-e", f"client_image_prep_report_dir={prep_dir / 'check'}", "--check") != 0
+    lab.reset_stats()
+    failures += run_playbook(inventory, "mecm.fieldkit.client_image_prep", *common,
+                             "-e", f"client_image_prep_report_dir={prep_dir}") != 0
+    members = lab.definition["groups"][PREP_GROUP]
+    _print_results(prep_dir, members, lab)
+    return failures
+
+
+def main() -> int:
+    from .demo import _run_playbook  # pylint: disable=import-outside-toplevel
+
+    report_dir = (REPO_ROOT / "reports" / "demo").resolve()
+    report_dir.mkdir(parents=True, exist_ok=True)
+    with Lab.named("default") as lab:
+        inventory = lab.write_inventory(report_dir / "inventory-default.yml")
+        failures = image_prep_demo(lab, inventory, report_dir, _run_playbook)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+# Copyright (c) 2026 mecm.fieldkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The DP action plugins: one runner call per facts task (``_execute_module`` replaced by the
+simulator's runner, the ansible.windows win_updates seam), option validation with messages naming
+option, value and what is allowed, docs that match the argument specs, and report writing."""
+from __future__ import annotations
+
+import importlib
+import json
+import typing as t
+from unittest.mock import MagicMock
+
+import pytest
+import yaml
+from ansible.errors import AnsibleActionFail
+from ansible.playbook.task import Task
+
+from tests.simhost.host import Faults
+from tests.simhost.model import OpContext
+from tests.simhost.paths import REPO_ROOT
+from tests.simhost.runner import run_batch
+from tests.unit.plugins.plugin_utils import dp_lab
+
+DP = "dp01.contoso.local"
+ACTIONS = ("win_sccm_dp_facts", "win_sccm_site_facts", "sccm_dp_diagnose", "sccm_dp_report")
+
+
+def _plugin(name: str, args: dict[str, t.Any] | None = None, check_mode: bool = False):
+    module = importlib.import_module(f"ansible_collections.mecm.fieldkit.plugins.action.{name}")
+    task = MagicMock(Task)
+    task.args = args or {}
+    task.check_mode = check_mode
+    task.async_val = 0
+    task.diff = False
+    connection = MagicMock()
+    connection._shell.tmpdir = None
+    play_context = MagicMock()
+    play_context.check_mode = check_mode
+    return module.ActionModule(task, connection, play_context, loader=None, templar=None, shared_loader_obj=None)
+
+
+def _replay(model, ctx: OpContext) -> MagicMock:
+    def execute(module_name: str, module_args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
+        assert module_name == "mecm.fieldkit.sccm_op_runner"
+        body, _rc = run_batch(model, module_args, ctx, Faults([]))
+        return json.loads(json.dumps(body))
+
+    return MagicMock(side_effect=execute)
+
+
+@pytest.mark.parametrize("name", ACTIONS)
+def test_documented_options_match_the_argument_spec(name: str) -> None:
+    plugin = _plugin(name)
+    stub = (REPO_ROOT / "plugins" / "modules" / f"{name}.py").read_text(encoding="utf-8")
+    namespace: dict[str, t.Any] = {}
+    exec(compile(stub, name, "exec"), namespace)  # pylint: disable=exec-used
+    options = yaml.safe_load(namespace["DOCUMENTATION"])["options"]
+    spec = plugin.argument_spec
+    assert set(options) == set(spec)
+    for option, doc in options.items():
+        assert doc["type"] == spec[option]["type"], option
+        assert doc.get("default") == spec[option].get("default"), option
+        assert doc.get("choices") == spec[option].get("choices"), option
+        assert doc.get("elements") == spec[option].get("elements"), option
+    for part in ("EXAMPLES", "RETURN"):
+        assert yaml.safe_load(namespace[part])
+
+
+def test_dp_facts_is_one_runner_call() -> None:
+    _site, hosts = dp_lab.lab({DP: "dp_healthy"})
+    plugin = _plugin("win_sccm_dp_facts")
+    plugin._execute_module = _replay(hosts[DP], dp_lab.SYSTEM)
+    result = plugin.run(task_vars={})
+    assert plugin._execute_module.call_count == 1
+    facts = result["ansible_facts"]["sccm_dp"]
+    assert result["changed"] is False and not result.get("warnings") and facts["errors"] == []
+    assert facts["time"]["controller_offset_seconds"] is not None
+    assert result["invocation"]["module_args"]["log_window_hours"] == 72
+
+
+def test_dp_facts_warns_without_the_role() -> None:
+    _site, hosts = dp_lab.lab({DP: "dp_healthy"})
+    host = hosts[DP]
+    del host.state["registry"]["HKLM\\SOFTWARE\\Microsoft\\SMS\\DP"]
+    del host.state["shares"]["SMS_DP$"]
+    plugin = _plugin("win_sccm_dp_facts")
+    plugin._execute_module = _replay(host, dp_lab.SYSTEM)
+    result = plugin.run(task_vars={})
+    assert any("role is not installed" in w for w in result["warnings"])
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ({"log_window_hours": 0}, "option log_window_hours=0 is out of range; allowed: 1 to 8760"),
+    ({"max_events": 5000}, "option max_events=5000 is out of range; allowed: 0 to 1000"),
+])
+def test_dp_facts_option_ranges(args: dict, message: str) -> None:
+    with pytest.raises(AnsibleActionFail, match=message):
+        _plugin("win_sccm_dp_facts", args).run(task_vars={})
+
+
+def test_site_facts_as_system_and_as_winrm_user() -> None:
+    site, _hosts = dp_lab.lab({DP: "dp_healthy"})
+    plugin = _plugin("win_sccm_site_facts", {"distribution_points": [DP]})
+    plugin._execute_module = _replay(site, dp_lab.SYSTEM)
+    result = plugin.run(task_vars={})
+    assert plugin._execute_module.call_count == 1
+    assert result["ansible_facts"]["sccm_site"]["dps"][DP]["wmi"]["connected"] is True
+    assert not result.get("warnings")
+    plugin = _plugin("win_sccm_site_facts", {"distribution_points": [DP]})
+    plugin._execute_module = _replay(site, dp_lab.WINRM_USER)
+    result = plugin.run(task_vars={})
+    assert any("not as SYSTEM" in w and "become_user: SYSTEM" in w for w in result["warnings"])
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ({"distribution_points": ["dp01;calc.exe"]}, r"option distribution_points: 'dp01;calc.exe' is not a host name"),
+    ({"distribution_points": ["dp01", "DP01"]}, "option distribution_points lists dp01 more than once"),
+    ({"source_shares": ["C:\\Sources"]}, r"option source_shares: 'C:\\\\Sources' is not a UNC path"),
+    ({"tcp_ports": [0]}, "option tcp_ports: 0 is not a TCP port; allowed: 1 to 65535"),
+    ({"site_logs": ["..\\x.log"]}, r"option site_logs: '..\\\\x.log' is not a file name"),
+    ({"max_parallel": 0}, "option max_parallel=0 is out of range; allowed: 1 to 64"),
+])
+def test_site_facts_option_validation(args: dict, message: str) -> None:
+    with pytest.raises(AnsibleActionFail, match=message):
+        _plugin("win_sccm_site_facts", args).run(task_vars={})
+
+
+def test_diagnose_from_hostvars_and_from_facts() -> None:
+    site, hosts = dp_lab.lab({DP: "dp_healthy"})
+    site_facts = dp_lab.site_facts(site, [DP])
+    dp_facts = dp_lab.dp_facts(hosts[DP])
+    hostvars = {"cm01": {"ansible_facts": {"sccm_site": site_facts}}, DP: {"ansible_facts": {"sccm_dp": dp_facts}},
+                "dp99": {}}
+    plugin = _plugin("sccm_dp_diagnose", {"site_host": "cm01", "dp_hosts": [DP, "dp99"], "language": "ja"})
+    result = plugin.run(task_vars={"hostvars": hostvars})
+    diagnosis = result["diagnosis"]
+    assert [d["overall"] for d in diagnosis["dps"]] == ["PASS", "UNKNOWN"] and diagnosis["language"] == "ja"
+    assert "site_facts" not in result["invocation"]["module_args"] and not result.get("warnings")
+    plugin = _plugin("sccm_dp_diagnose", {"site_facts": site_facts, "dp_facts": {DP: dp_facts}})
+    assert plugin.run(task_vars={})["diagnosis"]["summary"]["pass"] == 1
+    with pytest.raises(AnsibleActionFail, match="host 'nope' is not in the inventory"):
+        _plugin("sccm_dp_diagnose", {"dp_hosts": ["nope"]}).run(task_vars={"hostvars": hostvars})
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ({"free_space_fail_percent": 20}, "option free_space_fail_percent=20.0 must not be above free_space_warn_percent=15.0"),
+    ({"free_space_warn_percent": 150}, "option free_space_warn_percent=150.0 is out of range; allowed: 0 to 100"),
+    ({"language": "fr"}, "value of language must be one of: en, ja, got: fr"),
+])
+def test_diagnose_option_validation(args: dict, message: str) -> None:
+    with pytest.raises(AnsibleActionFail, match=message):
+        _plugin("sccm_dp_diagnose", dict({"dp_facts": {}}, **args)).run(task_vars={})
+
+
+def test_report_writes_every_format_once(tmp_path) -> None:
+    site, hosts = dp_lab.lab({DP: "dp_healthy", "dp13.contoso.local": "dp_disk_full"})
+    site_facts = dp_lab.site_facts(site, sorted(hosts))
+    dp_facts = {n: dp_lab.dp_facts(h) for n, h in hosts.items()}
+    from ansible_collections.mecm.fieldkit.plugins.plugin_utils._dp_diagnose import diagnose  # pylint: disable=import-outside-toplevel
+
+    diagnosis = diagnose(site_facts, dp_facts)
+    args = {"dest": str(tmp_path / "out"), "diagnosis": diagnosis, "dp_facts": dp_facts, "site_facts": site_facts}
+    checked = _plugin("sccm_dp_report", args, check_mode=True).run(task_vars={})
+    assert checked["changed"] is True and not (tmp_path / "out").exists()
+    result = _plugin("sccm_dp_report", args).run(task_vars={})
+    assert result["changed"] is True
+    assert {k: v.rsplit("/", 1)[1] for k, v in result["files"].items()} == {
+        "html": "dp_diagnosis.html", "markdown": "dp_diagnosis.md", "json": "dp_diagnosis.json",
+        "junit": "dp_diagnosis.junit.xml"}
+    assert set(result["inventory_files"]) == {"csv", "json", "html"}
+    assert json.loads((tmp_path / "out" / "dp_diagnosis.json").read_text(encoding="utf-8"))["summary"]["fail"] == 1
+    assert [r["dp"] for r in result["inventory_rows"]] == [DP, "dp13.contoso.local"]
+    assert _plugin("sccm_dp_report", args).run(task_vars={})["changed"] is False
+    with pytest.raises(AnsibleActionFail, match=r"option basename='\.\./x' is not a file name"):
+        _plugin("sccm_dp_report", dict(args, basename="../x")).run(task_vars={})

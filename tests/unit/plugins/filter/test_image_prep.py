@@ -1,0 +1,44 @@
+# Copyright (c) 2026 mecm.fieldkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The image-prep filters are thin: they check their input and delegate to plugin_utils."""
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.mecm.fieldkit.plugins.filter.image_prep import FilterModule
+
+
+FILTERS = FilterModule().filters()
+
+
+def test_all_filters_are_exported() -> None:
+    assert set(FILTERS) == {"image_prep_host_record", "image_prep_records", "image_prep_junit", "image_prep_summary",
+                            "image_prep_report_files", "sccm_identity_audit", "sccm_identity_audit_markdown"}
+
+
+def test_records_to_report_files() -> None:
+    hostvars = {"a": {"client_image_prep_result": FILTERS["image_prep_host_record"]("a", {"changed": False,
+                                                                                        "msg": "ok", "steps": []})}}
+    records = FILTERS["image_prep_records"](hostvars, ["a", "b"])
+    files = FILTERS["image_prep_report_files"](records)
+    assert sorted(files) == ["a.json", "b.json", "client_image_prep-junit.xml", "summary.json"]
+    assert files["summary.json"]["failed"] == 1
+
+
+def test_identity_audit_reads_ansible_facts() -> None:
+    facts = {"installed": True, "identity": {"smscfg_unique_id": "GUID:1", "smscfg_present": True},
+             "service": {"state": "running"}, "sms_certificates": {"certificates": []}}
+    hostvars = {"a": {"ansible_facts": {"sccm_client": facts}}, "b": {"ansible_facts": {"sccm_client": facts}}}
+    audit = FILTERS["sccm_identity_audit"](hostvars, ["a", "b"])
+    assert audit["duplicates"]["sms_unique_id"] == [{"value": "GUID:1", "hosts": ["a", "b"]}]
+    assert "GUID:1" in FILTERS["sccm_identity_audit_markdown"](audit)
+
+
+@pytest.mark.parametrize(("name", "args"), [
+    ("image_prep_records", ({}, "a")), ("image_prep_junit", ([],)), ("image_prep_summary", ("x",)),
+    ("image_prep_report_files", (None,)), ("sccm_identity_audit", ({}, None)), ("sccm_identity_audit_markdown", ({},)),
+])
+def test_wrong_input_is_a_filter_error(name: str, args: tuple) -> None:
+    with pytest.raises(AnsibleFilterError, match=name):
+        FILTERS[name](*args)
