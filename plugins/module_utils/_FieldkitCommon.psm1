@@ -262,6 +262,104 @@ Function Test-FieldkitRegistryKey {
     }
 }
 
+Function Get-FieldkitRunnerSpec {
+    <#
+    .SYNOPSIS
+    The Ansible.Basic argument spec shared by every op runner module.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param ()
+
+    return @{
+        options = @{
+            ops = @{
+                type = 'list'
+                elements = 'dict'
+                required = $true
+                options = @{
+                    id = @{ type = 'str'; required = $true }
+                    name = @{ type = 'str'; required = $true }
+                    function = @{ type = 'str'; required = $true }
+                    mutating = @{ type = 'bool'; required = $true }
+                    always = @{ type = 'bool'; default = $false }
+                    args = @{ type = 'raw'; default = @{} }
+                }
+            }
+            protocol = @{ type = 'int'; required = $true }
+        }
+        supports_check_mode = $true
+    }
+}
+
+Function Invoke-FieldkitBatch {
+    <#
+    .SYNOPSIS
+    Runs the batch of an op runner module and exits the module with one typed result per op.
+    .DESCRIPTION
+    Ops run in order; check mode is passed to mutating ops only. The batch stops at the first failed
+    op; ops flagged "always" still run afterwards (cleanup). FailJson gets the failed op's ErrorRecord.
+    #>
+    [CmdletBinding()]
+    param (
+        [Parameter(Mandatory = $true)]
+        [object]
+        $Module
+    )
+
+    $protocolVersion = 1
+    if ($Module.Params.protocol -ne $protocolVersion) {
+        $Module.FailJson("sccm_op_runner speaks protocol $protocolVersion but the controller sent protocol $($Module.Params.protocol); install the same mecm.fieldkit version on the controller")
+    }
+
+    $results = [System.Collections.Generic.List[object]]::new()
+    $completed = [System.Collections.Generic.List[string]]::new()
+    $failure = $null
+    $failureRecord = $null
+    $completedBeforeFailure = 'none'
+    foreach ($op in $Module.Params.ops) {
+        if ($null -ne $failure -and -not $op.always) {
+            $results.Add(@{ id = $op.id; name = $op.name; status = 'not_run'; changed = $false })
+            continue
+        }
+        $result = Invoke-FieldkitOp -Op $op -CheckMode $Module.CheckMode
+        if ($result.status -ne 'failed') {
+            $completed.Add($op.id)
+        }
+        elseif ($null -eq $failure) {
+            $failure = $result
+            $failureRecord = $result.ErrorRecord
+            if ($completed.Count -gt 0) {
+                $completedBeforeFailure = $completed -join ', '
+            }
+        }
+        if ($result.ContainsKey('ErrorRecord')) {
+            $result.Remove('ErrorRecord')
+        }
+        $results.Add($result)
+        if ($result.changed) {
+            $Module.Result.changed = $true
+        }
+    }
+
+    $Module.Result.protocol = $protocolVersion
+    $Module.Result.results = $results.ToArray()
+    $Module.Result.completed = $completed.ToArray()
+    $Module.Result.failed_op = $null
+    if ($null -ne $failure) {
+        $Module.Result.failed_op = $failure.id
+        $message = 'op {0} ({1}) failed: {2} ({3}); completed before it: {4}' -f @(
+            $failure.id,
+            $failure.name,
+            $failure.error.message,
+            $failure.error.hresult,
+            $completedBeforeFailure
+        )
+        $Module.FailJson($message, $failureRecord)
+    }
+    $Module.ExitJson()
+}
+
 Export-ModuleMember -Function @(
     'ConvertTo-FieldkitHResult',
     'New-FieldkitErrorRecord',
@@ -269,5 +367,7 @@ Export-ModuleMember -Function @(
     'Invoke-FieldkitOp',
     'ConvertTo-FieldkitUtcString',
     'Get-FieldkitRegistryValue',
-    'Test-FieldkitRegistryKey'
+    'Test-FieldkitRegistryKey',
+    'Get-FieldkitRunnerSpec',
+    'Invoke-FieldkitBatch'
 )

@@ -16,51 +16,10 @@ description:
   - Runs the operations in order, honours check mode (mutating operations report what they would
     change and change nothing) and returns one typed result per operation.
   - Stops at the first failed operation; operations flagged O(ops[].always) still run afterwards.
+  - This runner loads the generic and the ConfigMgr client operations.
   - Its options and return values may change in any release without notice.
-options:
-  ops:
-    description:
-      - The ordered batch, as built by the collection's op registry.
-    type: list
-    elements: dict
-    required: true
-    suboptions:
-      id:
-        description: Name of the step inside the batch.
-        type: str
-        required: true
-      name:
-        description: Registry name of the operation.
-        type: str
-        required: true
-      function:
-        description: PowerShell function that implements the operation.
-        type: str
-        required: true
-      mutating:
-        description: Whether the operation changes the host.
-        type: bool
-        required: true
-      always:
-        description: Run even after an earlier operation failed.
-        type: bool
-        default: false
-      args:
-        description: Arguments of the operation, keyed by PowerShell parameter name.
-        type: raw
-        default: {}
-  protocol:
-    description: Version of the controller/runner protocol; must match the runner.
-    type: int
-    required: true
-attributes:
-  check_mode:
-    support: full
-    description: Mutating operations report what they would change and change nothing.
-  diff_mode:
-    support: none
-  platform:
-    platforms: windows
+extends_documentation_fragment:
+  - mecm.fieldkit.op_runner
 author:
   - mecm.fieldkit contributors
 """

@@ -24,7 +24,7 @@ description:
   - Read-only; runs the same in check mode. A reading that fails does not stop the others; it is listed in
     RV(ansible_facts.sccm_dp.errors) and its fact is null.
   - This is an action plugin; the work on the host is done by the internal module
-    M(mecm.fieldkit.sccm_op_runner) in a single execution.
+    M(mecm.fieldkit.sccm_op_runner_dp) in a single execution.
 options:
   log_window_hours:
     description: C(smsdpprov.log) lines older than this many hours are not returned.

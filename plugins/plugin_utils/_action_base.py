@@ -21,10 +21,10 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._batch import BatchOutcome, parse_runner_result
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._ops import (
     PROTOCOL_VERSION,
-    RUNNER_MODULE,
     OpError,
     PlannedOp,
     build_batch,
+    runner_for,
 )
 
 
@@ -89,10 +89,11 @@ class FieldkitAction(ActionBase):
         """
         try:
             batch = build_batch(plan)
+            runner = runner_for(plan)
         except OpError as err:
             raise AnsibleActionFail(f"internal error while planning the batch: {err}") from err
         raw = self._execute_module(
-            module_name=RUNNER_MODULE,
+            module_name=runner,
             module_args={"ops": batch, "protocol": PROTOCOL_VERSION},
             task_vars=task_vars,
         )

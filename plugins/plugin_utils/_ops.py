@@ -19,10 +19,21 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 import typing as t
 
 PROTOCOL_VERSION = 1
 RUNNER_MODULE = "mecm.fieldkit.sccm_op_runner"
+
+# The runner modules, smallest first, with the op modules (plugins/module_utils) each one loads.
+# Every runner is the same few lines around Invoke-FieldkitBatch; they differ only in what they ship,
+# because each module execution carries its PowerShell to the host (about 1.8 bytes on the wire per
+# byte of source). A batch goes to the smallest runner that has all of its ops.
+RUNNERS: dict[str, tuple[str, ...]] = {
+    "mecm.fieldkit.sccm_op_runner": ("_FieldkitSystemOps", "_FieldkitClientOps"),
+    "mecm.fieldkit.sccm_op_runner_dp": ("_FieldkitSystemOps", "_FieldkitDpOps"),
+    "mecm.fieldkit.sccm_op_runner_image": ("_FieldkitSystemOps", "_FieldkitClientOps", "_FieldkitImageOps"),
+}
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "str": (str,),
@@ -89,6 +100,7 @@ class PlannedOp:
 
 
 REGISTRY: dict[str, OpSpec] = {}
+OP_MODULE_UTIL: dict[str, str] = {}
 
 
 def snake_to_pascal(name: str) -> str:
@@ -101,12 +113,32 @@ def pascal_to_snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+def module_util_for(declaring_module: str) -> str:
+    """``..._ops_system`` -> ``_FieldkitSystemOps``: where the PowerShell of a registry module lives."""
+    domain = declaring_module.rsplit(".", 1)[-1].removeprefix("_ops_")
+    return f"_Fieldkit{domain[:1].upper()}{domain[1:]}Ops"
+
+
 def register(spec: OpSpec) -> OpSpec:
-    """Add an op to the registry; names must be unique."""
+    """Add an op to the registry; names must be unique.
+
+    The op's PowerShell is expected in the module_utils file named after the declaring registry module
+    (``_ops_<domain>.py`` -> ``_Fieldkit<Domain>Ops.psm1``); the contract test checks it.
+    """
     if spec.name in REGISTRY:
         raise OpError(f"op {spec.name!r} is declared twice")
     REGISTRY[spec.name] = spec
+    OP_MODULE_UTIL[spec.name] = module_util_for(sys._getframe(1).f_globals["__name__"])  # pylint: disable=protected-access
     return spec
+
+
+def runner_for(plan: t.Sequence[PlannedOp]) -> str:
+    """The smallest runner module that loads the PowerShell of every op in ``plan``."""
+    needed = {OP_MODULE_UTIL[get_op(p.op).name] for p in plan}
+    for runner, utils in RUNNERS.items():
+        if needed <= set(utils):
+            return runner
+    raise OpError(f"no runner module loads all of {', '.join(sorted(needed))}")
 
 
 def get_op(name: str) -> OpSpec:

@@ -3,10 +3,11 @@
 It never runs PowerShell. For each module execution it (1) parses every PowerShell script in the
 payload with tree-sitter-powershell and fails on a syntax error, (2) applies host-level faults
 (slow answer), and (3) hands the module to a Python handler: the op runner emulation for
-``mecm.fieldkit.sccm_op_runner``, a pong for the lab's baseline module.
+the ``mecm.fieldkit.sccm_op_runner*`` modules, a pong for the lab's baseline module.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -14,13 +15,12 @@ import typing as t
 
 from .model import HostModel, OpContext, SimWindowsError
 from .payload import Execution
-from .psparse import check_payload_scripts
-from .runner import run_batch
+from .psparse import check_payload_scripts, function_parameters
+from .runner import RUNNER_MODULES, run_batch
 from .winrm_server import ExecResult, default_result_for
 
 LOG = logging.getLogger("simhost.host")
 
-RUNNER_FQCN = "mecm.fieldkit.sccm_op_runner"
 BASELINE_FQCN = "simlab.baseline.ping"
 
 
@@ -65,6 +65,17 @@ class Faults:
         return None
 
 
+@functools.lru_cache(maxsize=64)
+def _functions_in(text: str) -> frozenset[str]:
+    return frozenset(name.lower() for name in function_parameters(text))
+
+
+def _loaded_functions(execution: Execution) -> set[str]:
+    """Functions defined by the PowerShell module_utils the payload carries (lower-case names)."""
+    return {name for script_name, text in execution.scripts.items() if script_name.lower().endswith(".psm1")
+            for name in _functions_in(text)}
+
+
 class SimHost:
     """Dispatcher of one simulated host (plugs into :class:`tests.simhost.winrm_server.WinRMServer`)."""
 
@@ -91,8 +102,8 @@ class SimHost:
             listed = "; ".join(str(i) for i in issues[:5])
             return self._fail(f"[simulated] PowerShell syntax error in the module payload: {listed}")
         ctx = OpContext(become_user=(execution.become or {}).get("BecomeUser"), winrm_user=self.username)
-        if execution.module_fqcn == RUNNER_FQCN:
-            body, rc = run_batch(self.model, execution.module_args, ctx, self.faults)
+        if execution.module_fqcn in RUNNER_MODULES:
+            body, rc = run_batch(self.model, execution.module_args, ctx, self.faults, _loaded_functions(execution))
         elif execution.module_fqcn == BASELINE_FQCN:
             body, rc = {"changed": False, "ping": "pong", "simulated": True}, 0
         else:

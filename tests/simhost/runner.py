@@ -20,6 +20,7 @@ from ansible_collections.mecm.fieldkit.plugins.plugin_utils import _ops  # noqa:
 # Load both registries before any request thread runs.
 _ops.all_ops()
 load_all()
+RUNNER_MODULES = frozenset(_ops.RUNNERS)
 
 PROTOCOL_VERSION = 1
 _RUNNER_OPTIONS = {"ops", "protocol"}
@@ -46,14 +47,15 @@ def _validate_top(params: dict[str, t.Any]) -> str | None:
 
 
 def _invoke(host: HostModel, ctx: OpContext, op: dict[str, t.Any], check_mode: bool,
-            faults: FaultTable) -> dict[str, t.Any]:
+            faults: FaultTable, loaded_functions: set[str] | None) -> dict[str, t.Any]:
     result: dict[str, t.Any] = {"id": op["id"], "name": op["name"], "status": "ok", "changed": False}
     started = time.perf_counter()
     impls = load_all()
     try:
         spec = _ops.all_ops().get(op["name"])
         impl = impls.get(op["name"])
-        if spec is None or impl is None or spec.ps_function != op.get("function"):
+        loaded = loaded_functions is None or str(op.get("function", "")).lower() in loaded_functions
+        if spec is None or impl is None or spec.ps_function != op.get("function") or not loaded:
             raise SimWindowsError(0x80070032, f"op {op['name']}: PowerShell function {op.get('function')} is not loaded",
                                   op["name"])
         args = _ops.wire_args_to_snake(op.get("args") or {})
@@ -81,8 +83,12 @@ def _invoke(host: HostModel, ctx: OpContext, op: dict[str, t.Any], check_mode: b
 
 
 def run_batch(host: HostModel, module_args: dict[str, t.Any], ctx: OpContext,
-              faults: FaultTable) -> tuple[dict[str, t.Any], int]:
-    """Run the runner module's batch; returns (module result, rc)."""
+              faults: FaultTable, loaded_functions: set[str] | None = None) -> tuple[dict[str, t.Any], int]:
+    """Run the runner module's batch; returns (module result, rc).
+
+    ``loaded_functions`` (lower-case names) are the PowerShell functions the payload really carries;
+    an op whose function is not among them fails as it would on Windows ("is not loaded").
+    """
     check_mode = bool(module_args.get("_ansible_check_mode"))
     params = {k: v for k, v in module_args.items() if not k.startswith("_ansible_")}
     problem = _validate_top(params)
@@ -100,7 +106,7 @@ def run_batch(host: HostModel, module_args: dict[str, t.Any], ctx: OpContext,
         if failure is not None and not op.get("always"):
             results.append({"id": op["id"], "name": op["name"], "status": "not_run", "changed": False})
             continue
-        result = _invoke(host, ctx, op, check_mode, faults)
+        result = _invoke(host, ctx, op, check_mode, faults, loaded_functions)
         if result["status"] != "failed":
             completed.append(op["id"])
         elif failure is None:

@@ -14,13 +14,20 @@ import re
 
 import pytest
 
-from ansible_collections.mecm.fieldkit.plugins.plugin_utils._ops import all_ops
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._ops import (
+    OP_MODULE_UTIL,
+    RUNNERS,
+    PlannedOp,
+    all_ops,
+    runner_for,
+)
 from tests.simhost.ops import load_all
 from tests.simhost.paths import REPO_ROOT
 from tests.simhost.psparse import check_syntax, exported_functions, function_parameters
 
 MODULE_UTILS = REPO_ROOT / "plugins" / "module_utils"
-RUNNER = REPO_ROOT / "plugins" / "modules" / "sccm_op_runner.ps1"
+MODULES_DIR = REPO_ROOT / "plugins" / "modules"
+RUNNER_FILES = {f"mecm.fieldkit.{p.stem}": p for p in MODULES_DIR.glob("sccm_op_runner*.ps1")}
 OPS = all_ops()
 SIM_OPS = load_all()
 
@@ -48,15 +55,34 @@ def _sim_params(func) -> list[str]:
     return [p.name for p in params]
 
 
-def test_every_psm1_parses_cleanly() -> None:
-    for path in [*_psm1_files(), RUNNER]:
+def _requires(path: pathlib.Path) -> set[str]:
+    text = path.read_text(encoding="utf-8")
+    return set(re.findall(r"#AnsibleRequires -PowerShell \.{1,2}(?:module_utils\.)?(\S+)", text))
+
+
+def test_every_psm1_and_runner_parses_cleanly() -> None:
+    for path in [*_psm1_files(), *RUNNER_FILES.values()]:
         assert check_syntax(path.read_text(encoding="utf-8-sig"), path.name) == []
 
 
-def test_runner_imports_every_op_module() -> None:
-    runner = RUNNER.read_text(encoding="utf-8")
-    required = set(re.findall(r"#AnsibleRequires -PowerShell \.\.module_utils\.(\S+)", runner))
-    assert {p.stem for p in _psm1_files()} <= required
+def test_runner_modules_load_exactly_the_declared_op_modules() -> None:
+    assert set(RUNNER_FILES) == set(RUNNERS)
+    for runner, path in RUNNER_FILES.items():
+        assert _requires(path) == {"_FieldkitCommon", *RUNNERS[runner]}, runner
+
+
+def test_op_module_dependencies_are_loaded_by_every_runner_that_loads_them() -> None:
+    for runner, utils in RUNNERS.items():
+        for util in utils:
+            missing = _requires(MODULE_UTILS / f"{util}.psm1") - {"_FieldkitCommon", *utils}
+            assert not missing, f"{runner} loads {util}, which needs {missing}"
+
+
+@pytest.mark.parametrize("op_name", sorted(OPS))
+def test_op_function_lives_in_the_module_util_named_after_its_registry_module(op_name: str) -> None:
+    path, _params = PS_FUNCTIONS[OPS[op_name].ps_function]
+    assert path.stem == OP_MODULE_UTIL[op_name]
+    assert runner_for([PlannedOp("x", op_name)]) in RUNNERS
 
 
 @pytest.mark.parametrize("op_name", sorted(OPS))

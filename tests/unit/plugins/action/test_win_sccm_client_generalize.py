@@ -32,7 +32,7 @@ def _plugin(args: dict[str, t.Any] | None = None, check_mode: bool = False, diff
 
 def _replay(model: HostModel, check_mode: bool = False) -> MagicMock:
     def execute(module_name: str, module_args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
-        assert module_name == "mecm.fieldkit.sccm_op_runner"
+        assert module_name == "mecm.fieldkit.sccm_op_runner_image"
         body, _rc = run_batch(model, dict(module_args, _ansible_check_mode=check_mode), OpContext(),
                               Faults(model.state["faults"]))
         return body

@@ -1,0 +1,18 @@
+#!powershell
+
+# Copyright (c) 2026 mecm.fieldkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# FOR INTERNAL COLLECTION USE ONLY: the action plugins of mecm.fieldkit build the batch.
+# Runs an ordered batch of typed ops (see plugins/plugin_utils/_ops.py) and returns one result per
+# op. Loads the generic and the distribution point / site server ops.
+# The batch logic is Invoke-FieldkitBatch in _FieldkitCommon.psm1; runner modules differ only in the
+# op modules they load (and so ship to the host).
+
+#AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell ..module_utils._FieldkitCommon
+#AnsibleRequires -PowerShell ..module_utils._FieldkitSystemOps
+#AnsibleRequires -PowerShell ..module_utils._FieldkitDpOps
+
+$module = [Ansible.Basic.AnsibleModule]::Create($args, (Get-FieldkitRunnerSpec))
+Invoke-FieldkitBatch -Module $module
