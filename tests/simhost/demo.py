@@ -57,6 +57,20 @@ def _client_facts_table(report_dir: pathlib.Path, hosts: t.Iterable[str]) -> Non
     print(f"{BANNER} facts written as JSON to {report_dir / 'client_facts'}")
 
 
+def _dp_summary(dp_dir: pathlib.Path) -> None:
+    path = dp_dir / "dp_diagnosis.json"
+    if not path.exists():
+        print(f"{BANNER} no DP diagnosis written (see the playbook output above)")
+        return
+    diagnosis = json.loads(path.read_text(encoding="utf-8"))
+    print(f"\n{BANNER} DP diagnosis from site server {diagnosis.get('site_server')} (site {diagnosis.get('site_code')})")
+    for dp in diagnosis["dps"]:
+        failing = [f"{f['check']}={f['status']}" for f in dp["findings"] if f["status"] != "PASS"]
+        print(f"  {dp['dp']:<30} {dp['overall']:<8} {', '.join(failing) or 'all checks PASS'}")
+    print(f"{BANNER} HTML dashboard: {dp_dir / 'dp_diagnosis.html'}")
+    print(f"{BANNER} also: dp_diagnosis.md, dp_diagnosis.json, dp_diagnosis.junit.xml and the fleet table in {dp_dir}")
+
+
 def _accounting(lab: Lab) -> None:
     print(f"\n{BANNER} lab accounting (per simulated host)")
     for host in lab.hosts:
@@ -85,6 +99,15 @@ def main(argv: list[str] | None = None) -> int:
         lab.reset_stats()
         print(f"\n{BANNER} === Client image prep (seed 000: new capture and recapture) ===")
         failures += image_prep_demo(lab, inventory, report_dir, _run_playbook) != 0
+    print(f"\n{BANNER} === Distribution point diagnosis (seed 003: the nine checklist items) ===")
+    with Lab.named("dp") as lab:
+        inventory = lab.write_inventory(report_dir / "inventory-dp.yml")
+        for name, host in lab.hosts.items():
+            print(f"{BANNER} {name:<28} {host.model.state.get('description', '')[:100]}")
+        failures += _run_playbook(inventory, "mecm.fieldkit.dp_diagnose", "-f", "20",
+                                  "-e", f"fieldkit_report_dir={report_dir}") != 0
+        _dp_summary(report_dir / "dp_diagnose")
+        _accounting(lab)
     print(f"\n{BANNER} lab stopped. Reports: {report_dir}")
     return 1 if failures else 0
 
