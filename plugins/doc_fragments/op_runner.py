@@ -50,6 +50,9 @@ attributes:
     description: Mutating operations report what they would change and change nothing.
   diff_mode:
     support: none
+    description: Diff mode is shown by the public modules, which know what the operations mean.
   platform:
+    support: full
     platforms: windows
+    description: Windows hosts with Windows PowerShell 5.1.
 """

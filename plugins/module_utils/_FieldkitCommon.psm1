@@ -85,8 +85,10 @@ Function Get-FieldkitErrorCode {
         $ErrorRecord
     )
 
-    # COR_E_EXCEPTION and E_FAIL say nothing; keep looking in inner exceptions.
-    $meaningless = @([int64]2148734208, [int64]2147500037)
+    # Codes of .NET wrappers say nothing about the Windows failure; keep looking in inner exceptions:
+    # COR_E_EXCEPTION 0x80131500, COR_E_SYSTEM 0x80131501 (MethodInvocationException and other
+    # RuntimeExceptions), COR_E_INVALIDOPERATION 0x80131509, COR_E_APPLICATION 0x80131600, E_FAIL 0x80004005.
+    $meaningless = @([int64]2148734208, [int64]2148734209, [int64]2148734217, [int64]2148734464, [int64]2147500037)
     $exception = $ErrorRecord.Exception
     while ($null -ne $exception) {
         $code = [int64]0

@@ -48,7 +48,7 @@ attributes:
   platform:
     platforms: posix
 author:
-  - mecm.fieldkit contributors
+  - mecm.fieldkit contributors (@mecm-fieldkit)
 """
 
 EXAMPLES = r"""

@@ -72,6 +72,7 @@ options:
     default: 10
 extends_documentation_fragment:
   - action_common_attributes
+  - action_common_attributes.flow
 attributes:
   action:
     support: full
@@ -90,7 +91,7 @@ seealso:
   - module: mecm.fieldkit.win_sccm_dp_facts
   - module: mecm.fieldkit.sccm_dp_report
 author:
-  - mecm.fieldkit contributors
+  - mecm.fieldkit contributors (@mecm-fieldkit)
 """
 
 EXAMPLES = r"""

@@ -64,6 +64,7 @@ options:
     choices: [en, ja]
 extends_documentation_fragment:
   - action_common_attributes
+  - action_common_attributes.flow
 attributes:
   action:
     support: full
@@ -81,7 +82,7 @@ seealso:
   - module: mecm.fieldkit.sccm_dp_diagnose
   - module: mecm.fieldkit.win_sccm_dp_facts
 author:
-  - mecm.fieldkit contributors
+  - mecm.fieldkit contributors (@mecm-fieldkit)
 """
 
 EXAMPLES = r"""

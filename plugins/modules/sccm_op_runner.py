@@ -21,7 +21,7 @@ description:
 extends_documentation_fragment:
   - mecm.fieldkit.op_runner
 author:
-  - mecm.fieldkit contributors
+  - mecm.fieldkit contributors (@mecm-fieldkit)
 """
 
 EXAMPLES = r"""

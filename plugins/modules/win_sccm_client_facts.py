@@ -27,10 +27,11 @@ notes:
   - Needs local administrator rights on the host (WMI C(root\ccm) and the COM object).
   - Names are read by service name, registry value and WMI class, never by display names, so the
     module behaves the same on Japanese and English Windows.
-  - Facts are computed from the raw readings on the controller; RV(ansible_facts.sccm_client.identity.consistent)
+  - Facts are computed from the raw readings on the controller; C(ansible_facts.sccm_client.identity.consistent)
     tells whether C(SMSCFG.ini) and WMI agree.
 extends_documentation_fragment:
   - action_common_attributes
+  - action_common_attributes.flow
   - action_common_attributes.facts
 attributes:
   action:
@@ -50,7 +51,7 @@ attributes:
 seealso:
   - module: mecm.fieldkit.sccm_op_runner
 author:
-  - mecm.fieldkit contributors
+  - mecm.fieldkit contributors (@mecm-fieldkit)
 """
 
 EXAMPLES = r"""

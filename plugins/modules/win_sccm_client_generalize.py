@@ -193,7 +193,7 @@ seealso:
     description: Microsoft Learn, Configuration Manager client deployment.
     link: https://learn.microsoft.com/mem/configmgr/core/clients/deploy/deploy-clients-to-windows-computers
 author:
-  - mecm.fieldkit contributors
+  - mecm.fieldkit contributors (@mecm-fieldkit)
 """
 
 EXAMPLES = r"""

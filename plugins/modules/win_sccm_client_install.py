@@ -99,7 +99,7 @@ seealso:
     description: Microsoft Learn, the ccmsetup switches and client.msi properties and the ccmsetup return codes.
     link: https://learn.microsoft.com/mem/configmgr/core/clients/deploy/about-client-installation-properties
 author:
-  - mecm.fieldkit contributors
+  - mecm.fieldkit contributors (@mecm-fieldkit)
 """
 
 EXAMPLES = r"""

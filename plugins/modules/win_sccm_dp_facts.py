@@ -58,6 +58,7 @@ notes:
     controller parses them (M(mecm.fieldkit.sccm_dp_diagnose)).
 extends_documentation_fragment:
   - action_common_attributes
+  - action_common_attributes.flow
   - action_common_attributes.facts
 attributes:
   action:
@@ -79,7 +80,7 @@ seealso:
   - module: mecm.fieldkit.sccm_dp_diagnose
   - module: mecm.fieldkit.sccm_dp_report
 author:
-  - mecm.fieldkit contributors
+  - mecm.fieldkit contributors (@mecm-fieldkit)
 """
 
 EXAMPLES = r"""

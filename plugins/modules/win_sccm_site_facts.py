@@ -97,12 +97,13 @@ notes:
   - B(Run it as SYSTEM) (C(become=true), C(become_method=runas), C(become_user=SYSTEM)), as the checklist does
     with PsExec. SYSTEM uses the site server's computer account on the network, which is the account ConfigMgr uses
     by default, and avoids the WinRM double hop. Run as the WinRM user, remote WMI and share tests use that account
-    without credentials for the second hop; RV(ansible_facts.sccm_site.probe_identity.trusted) is then false, the
+    without credentials for the second hop; C(ansible_facts.sccm_site.probe_identity.trusted) is then false, the
     module warns, and M(mecm.fieldkit.sccm_dp_diagnose) marks the remote tests as wrong identity (UNKNOWN).
   - Needs local administrator rights on the site server and read access to the SMS Provider for the installation
     account.
 extends_documentation_fragment:
   - action_common_attributes
+  - action_common_attributes.flow
   - action_common_attributes.facts
 attributes:
   action:
@@ -123,7 +124,7 @@ seealso:
   - module: mecm.fieldkit.win_sccm_dp_facts
   - module: mecm.fieldkit.sccm_dp_diagnose
 author:
-  - mecm.fieldkit contributors
+  - mecm.fieldkit contributors (@mecm-fieldkit)
 """
 
 EXAMPLES = r"""

@@ -740,8 +740,9 @@ def check_time_sync(ctx: Context) -> dict[str, t.Any]:
         running = bool(svc and svc.get("state") == "running")
         unsynced = src.strip().lower() in UNSYNCED_SOURCES
         ok = running and not unsynced
-        ev.append(_ev(ctx.m("ev.w32time", host=host), {"state": (svc or {}).get("state"), "source": src or None,
-                                                         "last_sync_utc": time_facts.get("last_sync_utc")}, source, ok))
+        w32time = {"state": (svc or {}).get("state"), "source": src or None,
+                   "last_sync_utc": time_facts.get("last_sync_utc")}
+        ev.append(_ev(ctx.m("ev.w32time", host=host), w32time, source, ok))
         if not ok:
             detail = f"W32Time {(svc or {}).get('state') or 'missing'}" if not running else src
             parts.append(_Part("WARN", ctx.m("time.ntp", host=host, detail=detail)))
@@ -865,7 +866,7 @@ class NameIndex:
     def __init__(self, names: t.Iterable[str]) -> None:
         self.by_token: dict[str, list[str]] = {}
         for name in names:
-            for token in {_norm(name), short_name(name)}:
+            for token in (_norm(name), short_name(name)):
                 if token and name not in self.by_token.setdefault(token, []):
                     self.by_token[token].append(name)
 

@@ -198,8 +198,9 @@ def _time(data: dict[str, t.Any] | None, started: str | None, finished: str | No
     """Host clock facts plus an estimate of its offset to the controller clock."""
     if data is None:
         return None
-    result = {key: data.get(key) for key in ("utc_now", "timezone_id", "bias_minutes", "w32time_type", "ntp_server",
-                                            "source", "last_sync_utc", "status_lines")}
+    keys = ("utc_now", "timezone_id", "bias_minutes", "w32time_type", "ntp_server", "source", "last_sync_utc",
+            "status_lines")
+    result = {key: data.get(key) for key in keys}
     host = parse_utc(data.get("utc_now"))
     before, after = parse_utc(started), parse_utc(finished)
     result["controller_offset_seconds"] = None
@@ -268,8 +269,9 @@ def shape_dp_facts(outcome: BatchOutcome, *, started: str | None = None, finishe
     admins = outcome.data("administrators")
     smsdpprov = outcome.data("smsdpprov")
     usable = role.get("usable_drives", []) if role else []
-    library_drives = sorted({d for d in [drive_of(role.get("content_library_path")) if role else None,
-                                          *[drive_of(u) or u.upper() for u in usable]] if d})
+    candidates = [drive_of(role.get("content_library_path")) if role else None,
+                  *[drive_of(u) or u.upper() for u in usable]]
+    library_drives = sorted({d for d in candidates if d})
     return {
         "collected_at": finished or (time_info or {}).get("utc_now"),
         "computer_name": os_info["computer_name"] if os_info else None,
