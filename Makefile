@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(REQ_HASH)
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.ansible/collections:$(CURDIR)/tests/simhost/collections
 
-.PHONY: venv demo test unit e2e molecule lint sanity build bench clean
+.PHONY: venv demo test unit e2e integration molecule lint sanity build bench clean
 
 $(STAMP): requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (set PYTHON=...)"; exit 1; }
@@ -26,7 +26,7 @@ demo: venv
 	$(BIN)/python -m tests.simhost.demo
 
 ## make test: everything CI runs
-test: venv unit e2e molecule lint sanity build
+test: venv unit e2e integration molecule lint sanity build
 	@echo "make test: all gates passed"
 
 unit: venv
@@ -34,6 +34,9 @@ unit: venv
 
 e2e: venv
 	$(BIN)/python -m pytest tests/e2e -q
+
+integration: venv
+	$(BIN)/python tests/integration/run_against_lab.py
 
 molecule: venv
 	cd extensions && $(BIN)/molecule test --all

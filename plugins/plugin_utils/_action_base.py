@@ -55,6 +55,9 @@ class FieldkitAction(ActionBase):
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
 
+        if not self.argument_spec and self._task.args:
+            given = ", ".join(sorted(self._task.args))
+            raise AnsibleActionFail(f"{self._task.action} takes no options; remove: {given}")
         _validation, params = self.validate_argument_spec(
             # Ansible's validator fills the default dicts of suboptions in place: give it a copy.
             argument_spec=copy.deepcopy(self.argument_spec),

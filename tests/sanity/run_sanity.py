@@ -11,12 +11,14 @@ from __future__ import annotations
 import os
 import pathlib
 import re
-import shutil
 import subprocess
 import sys
-import tarfile
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from tests.build.collection_tree import unpack_build  # noqa: E402
+
 WORK = REPO / "build" / "sanity"
 TARGET = WORK / "ansible_collections" / "mecm" / "fieldkit"
 
@@ -60,24 +62,6 @@ def _install_get_pip_shim() -> None:
         cache.write_text(GET_PIP_SHIM, encoding="utf-8")
 
 
-def _unpack_build(bin_dir: pathlib.Path) -> None:
-    if WORK.exists():
-        shutil.rmtree(WORK)
-    dist = WORK / "dist"
-    subprocess.run([str(bin_dir / "ansible-galaxy"), "collection", "build", "--output-path", str(dist), "--force"],
-                   cwd=REPO, check=True, stdout=subprocess.DEVNULL)
-    tarball = next(dist.glob("mecm-fieldkit-*.tar.gz"))
-    TARGET.mkdir(parents=True)
-    with tarfile.open(tarball) as archive:
-        archive.extractall(TARGET, filter="data")
-    for generated in ("MANIFEST.json", "FILES.json"):
-        (TARGET / generated).unlink()
-    # ansible-test lists files through git when it finds a repository; its own output stays untracked.
-    (TARGET / ".gitignore").write_text("tests/output/\n", encoding="utf-8")
-    subprocess.run(["git", "init", "-q"], cwd=TARGET, check=True)
-    subprocess.run(["git", "add", "-A"], cwd=TARGET, check=True)
-
-
 def _ansible_test(bin_dir: pathlib.Path, *args: str) -> int:
     python_version = f"{sys.version_info.major}.{sys.version_info.minor}"
     cmd = [str(bin_dir / "ansible-test"), "sanity", "--python", python_version, "--venv", "--color", "no", *args]
@@ -87,7 +71,7 @@ def _ansible_test(bin_dir: pathlib.Path, *args: str) -> int:
 
 def main() -> int:
     bin_dir = pathlib.Path(sys.executable).parent
-    _unpack_build(bin_dir)
+    unpack_build(WORK, bin_dir)
     _install_get_pip_shim()
     skips: list[str] = []
     for test, reason in SKIPPED.items():
