@@ -30,16 +30,11 @@ Function Get-FieldkitCimInstanceOrNull {
         $ClassName
     )
 
-    try {
-        return , @(Get-CimInstance -Namespace $Namespace -ClassName $ClassName -OperationTimeoutSec $script:CimTimeoutSeconds -ErrorAction Stop)
+    $set = Get-FieldkitCimInstanceSet -Namespace $Namespace -ClassName $ClassName -TimeoutSeconds $script:CimTimeoutSeconds
+    if (-not $set.class_present) {
+        return $null
     }
-    catch [Microsoft.Management.Infrastructure.CimException] {
-        $native = [string]$_.Exception.NativeErrorCode
-        if ($native -eq 'InvalidNamespace' -or $native -eq 'InvalidClass') {
-            return $null
-        }
-        throw
-    }
+    return , $set.instances
 }
 
 Function Get-FieldkitClientInstall {

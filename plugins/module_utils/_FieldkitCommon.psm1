@@ -264,6 +264,71 @@ Function Test-FieldkitRegistryKey {
     }
 }
 
+Function Get-FieldkitCimInstanceSet {
+    <#
+    .SYNOPSIS
+    Instances of a WMI class, telling an absent namespace or class apart from an empty class.
+    .DESCRIPTION
+    Returns @{ namespace_present; class_present; instances }. Other CIM errors are thrown.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Namespace,
+
+        [Parameter(Mandatory = $true)]
+        [string]
+        $ClassName,
+
+        [Parameter()]
+        [int]
+        $TimeoutSeconds = 30
+    )
+
+    $set = @{ namespace_present = $true; class_present = $true; instances = @() }
+    try {
+        $set.instances = @(Get-CimInstance -Namespace $Namespace -ClassName $ClassName -OperationTimeoutSec $TimeoutSeconds -ErrorAction Stop)
+    }
+    catch [Microsoft.Management.Infrastructure.CimException] {
+        $native = [string]$_.Exception.NativeErrorCode
+        if ($native -eq 'InvalidNamespace') {
+            $set.namespace_present = $false
+            $set.class_present = $false
+        }
+        elseif ($native -eq 'InvalidClass') {
+            $set.class_present = $false
+        }
+        else {
+            throw
+        }
+    }
+    return $set
+}
+
+Function Get-FieldkitCertificateTemplate {
+    <#
+    .SYNOPSIS
+    The certificate template of a certificate (Template Information v2 or Template Name v1), or $null.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [System.Security.Cryptography.X509Certificates.X509Certificate2]
+        $Certificate
+    )
+
+    foreach ($oid in @('1.3.6.1.4.1.311.21.7', '1.3.6.1.4.1.311.20.2')) {
+        $extension = $Certificate.Extensions | Where-Object { $_.Oid.Value -eq $oid } | Select-Object -First 1
+        if ($null -ne $extension) {
+            return $extension.Format($false)
+        }
+    }
+    return $null
+}
+
 Function Get-FieldkitRunnerSpec {
     <#
     .SYNOPSIS
@@ -370,6 +435,8 @@ Export-ModuleMember -Function @(
     'ConvertTo-FieldkitUtcString',
     'Get-FieldkitRegistryValue',
     'Test-FieldkitRegistryKey',
+    'Get-FieldkitCimInstanceSet',
+    'Get-FieldkitCertificateTemplate',
     'Get-FieldkitRunnerSpec',
     'Invoke-FieldkitBatch'
 )

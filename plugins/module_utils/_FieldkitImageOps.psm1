@@ -370,19 +370,11 @@ Function Get-FieldkitMatchingWmiInstance {
     )
 
     # Returns $null when the namespace is absent; an absent class has no instances.
-    try {
-        $instances = @(Get-CimInstance -Namespace $Namespace -ClassName $ClassName -OperationTimeoutSec $TimeoutSeconds -ErrorAction Stop)
+    $set = Get-FieldkitCimInstanceSet -Namespace $Namespace -ClassName $ClassName -TimeoutSeconds $TimeoutSeconds
+    if (-not $set.namespace_present) {
+        return $null
     }
-    catch [Microsoft.Management.Infrastructure.CimException] {
-        $native = [string]$_.Exception.NativeErrorCode
-        if ($native -eq 'InvalidNamespace') {
-            return $null
-        }
-        if ($native -eq 'InvalidClass') {
-            return , @()
-        }
-        throw
-    }
+    $instances = $set.instances
     $matching = [System.Collections.Generic.List[object]]::new()
     foreach ($instance in $instances) {
         if (-not $PropertyName) {
@@ -588,24 +580,6 @@ Function Set-FieldkitClientProvisioningMode {
     return @{ changed = $changed; before = @{ registry_value = $current }; after = $after }
 }
 
-Function Get-FieldkitImageCertificateTemplate {
-    [CmdletBinding()]
-    [OutputType([string])]
-    param (
-        [Parameter(Mandatory = $true)]
-        [System.Security.Cryptography.X509Certificates.X509Certificate2]
-        $Certificate
-    )
-
-    foreach ($oid in @('1.3.6.1.4.1.311.21.7', '1.3.6.1.4.1.311.20.2')) {
-        $extension = $Certificate.Extensions | Where-Object { $_.Oid.Value -eq $oid } | Select-Object -First 1
-        if ($null -ne $extension) {
-            return $extension.Format($false)
-        }
-    }
-    return $null
-}
-
 Function Test-FieldkitCertificateMatch {
     [CmdletBinding()]
     [OutputType([bool])]
@@ -642,7 +616,7 @@ Function Test-FieldkitCertificateMatch {
         return $false
     }
     if ($Template) {
-        $name = [string](Get-FieldkitImageCertificateTemplate -Certificate $Certificate)
+        $name = [string](Get-FieldkitCertificateTemplate -Certificate $Certificate)
         if ($name.IndexOf($Template, [System.StringComparison]::OrdinalIgnoreCase) -lt 0) {
             return $false
         }
@@ -738,7 +712,7 @@ Function Remove-FieldkitCertificate {
                     thumbprint = $_.Thumbprint
                     subject = $_.Subject
                     issuer = $_.Issuer
-                    template = Get-FieldkitImageCertificateTemplate -Certificate $_
+                    template = Get-FieldkitCertificateTemplate -Certificate $_
                 }
             })
         if ($matching.Count -gt 0 -and -not $CheckMode) {

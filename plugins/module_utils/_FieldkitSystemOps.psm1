@@ -244,25 +244,6 @@ Function Get-FieldkitScheduledTask {
     }
 }
 
-Function Get-FieldkitCertificateTemplate {
-    [CmdletBinding()]
-    [OutputType([string])]
-    param (
-        [Parameter(Mandatory = $true)]
-        [System.Security.Cryptography.X509Certificates.X509Certificate2]
-        $Certificate
-    )
-
-    # Certificate Template Information (v2) or Certificate Template Name (v1).
-    foreach ($oid in @('1.3.6.1.4.1.311.21.7', '1.3.6.1.4.1.311.20.2')) {
-        $extension = $Certificate.Extensions | Where-Object { $_.Oid.Value -eq $oid } | Select-Object -First 1
-        if ($null -ne $extension) {
-            return $extension.Format($false)
-        }
-    }
-    return $null
-}
-
 Function Get-FieldkitCertificate {
     <#
     .SYNOPSIS
@@ -336,25 +317,14 @@ Function Measure-FieldkitWmiInstance {
         $TimeoutSeconds = 30
     )
 
-    $result = @{ namespace = $Namespace; class_name = $ClassName; namespace_present = $true; class_present = $true; count = 0 }
-    try {
-        $instances = @(Get-CimInstance -Namespace $Namespace -ClassName $ClassName -OperationTimeoutSec $TimeoutSeconds -ErrorAction Stop)
-        $result.count = $instances.Count
+    $set = Get-FieldkitCimInstanceSet -Namespace $Namespace -ClassName $ClassName -TimeoutSeconds $TimeoutSeconds
+    return @{
+        namespace = $Namespace
+        class_name = $ClassName
+        namespace_present = $set.namespace_present
+        class_present = $set.class_present
+        count = $set.instances.Count
     }
-    catch [Microsoft.Management.Infrastructure.CimException] {
-        $native = [string]$_.Exception.NativeErrorCode
-        if ($native -eq 'InvalidNamespace') {
-            $result.namespace_present = $false
-            $result.class_present = $false
-        }
-        elseif ($native -eq 'InvalidClass') {
-            $result.class_present = $false
-        }
-        else {
-            throw
-        }
-    }
-    return $result
 }
 
 Function Get-FieldkitProcess {
