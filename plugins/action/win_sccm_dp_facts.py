@@ -8,8 +8,8 @@ import typing as t
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._action_base import FieldkitAction, runner_failure
-from ansible_collections.mecm.fieldkit.plugins.plugin_utils._batch import BatchOutcome
-from ansible_collections.mecm.fieldkit.plugins.plugin_utils._dp_facts import plan_dp_facts, shape_dp_facts, utc_now
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._batch import BatchOutcome, utc_now
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._dp_facts import plan_dp_facts, shape_dp_facts
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._ops import PlannedOp
 
 # option -> (minimum, maximum)
@@ -46,18 +46,11 @@ class ActionModule(FieldkitAction):
     def plan(self, params: dict[str, t.Any], task_vars: dict[str, t.Any]) -> list[PlannedOp]:
         return plan_dp_facts(params, utc_now())
 
-    def run_batch(self, plan: list[PlannedOp], task_vars: dict[str, t.Any]) -> BatchOutcome:
-        # The controller clock around the execution bounds the host's clock offset (time_sync fallback).
-        self._started = utc_now()
-        outcome = super().run_batch(plan, task_vars)
-        self._finished = utc_now()
-        return outcome
-
     def shape(self, params: dict[str, t.Any], outcome: BatchOutcome) -> dict[str, t.Any]:
         failure = runner_failure(outcome)
         if failure:
             return failure
-        facts = shape_dp_facts(outcome, started=self._started, finished=self._finished)
+        facts = shape_dp_facts(outcome, started=outcome.started_utc, finished=outcome.finished_utc)
         result: dict[str, t.Any] = {"changed": False, "ansible_facts": {"sccm_dp": facts}}
         warnings = [f"could not read {e['step']} ({e['op']}): {e['hresult']} {e['message']}" for e in facts["errors"]]
         if facts["role"] is not None and not facts["role"]["installed"]:

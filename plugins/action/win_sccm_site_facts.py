@@ -10,7 +10,7 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.mecm.fieldkit.plugins.action.win_sccm_dp_facts import check_ranges
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._action_base import FieldkitAction, runner_failure
-from ansible_collections.mecm.fieldkit.plugins.plugin_utils._batch import BatchOutcome
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._batch import BatchOutcome, utc_now
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._dp_facts import (
     HOST_NAME_RE,
     SITE_LOG_PATHS,
@@ -18,7 +18,6 @@ from ansible_collections.mecm.fieldkit.plugins.plugin_utils._dp_facts import (
     UNC_RE,
     plan_site_facts,
     shape_site_facts,
-    utc_now,
     window_start_utc,
 )
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._ops import PlannedOp
@@ -80,17 +79,11 @@ class ActionModule(FieldkitAction):
         self._now = utc_now()
         return plan_site_facts(params, self._now)
 
-    def run_batch(self, plan: list[PlannedOp], task_vars: dict[str, t.Any]) -> BatchOutcome:
-        self._started = utc_now()
-        outcome = super().run_batch(plan, task_vars)
-        self._finished = utc_now()
-        return outcome
-
     def shape(self, params: dict[str, t.Any], outcome: BatchOutcome) -> dict[str, t.Any]:
         failure = runner_failure(outcome)
         if failure:
             return failure
-        facts = shape_site_facts(outcome, params, started=self._started, finished=self._finished,
+        facts = shape_site_facts(outcome, params, started=outcome.started_utc, finished=outcome.finished_utc,
                                  since_utc=window_start_utc(self._now, params["log_window_hours"]))
         result: dict[str, t.Any] = {"changed": False, "ansible_facts": {"sccm_site": facts}}
         warnings = [f"could not read {e['step']} ({e['op']}): {e['hresult']} {e['message']}" for e in facts["errors"]]

@@ -18,7 +18,7 @@ import typing as t
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.mecm.fieldkit.plugins.plugin_utils._batch import BatchOutcome, parse_runner_result
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._batch import BatchOutcome, parse_runner_result, utc_now
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._ops import (
     PROTOCOL_VERSION,
     OpError,
@@ -95,12 +95,15 @@ class FieldkitAction(ActionBase):
             runner = runner_for(plan)
         except OpError as err:
             raise AnsibleActionFail(f"internal error while planning the batch: {err}") from err
+        started = utc_now()
         raw = self._execute_module(
             module_name=runner,
             module_args={"ops": batch, "protocol": PROTOCOL_VERSION},
             task_vars=task_vars,
         )
-        return parse_runner_result(raw, plan)
+        outcome = parse_runner_result(raw, plan)
+        outcome.started_utc, outcome.finished_utc = started, utc_now()
+        return outcome
 
 
 def runner_error_text(exception: t.Any) -> str:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as _dt
 import typing as t
 
 from ._ops import PROTOCOL_VERSION, PlannedOp, get_op, result_problems
@@ -38,6 +39,10 @@ class BatchOutcome:
     runner_failed: bool
     msg: str | None
     raw: dict[str, t.Any]
+    # Controller clock just before and just after the runner's module execution (ISO 8601 UTC); they
+    # bound the host's own clock readings.
+    started_utc: str | None = None
+    finished_utc: str | None = None
 
     def get(self, op_id: str) -> OpOutcome:
         return self.ops[op_id]
@@ -56,6 +61,11 @@ class BatchOutcome:
             return (f"step {failed.id} ({failed.op}) failed with {err.get('hresult', 'unknown code')}: "
                     f"{err.get('message', 'no message')}")
         return self.msg
+
+
+def utc_now() -> str:
+    """Controller clock as ISO 8601 UTC with milliseconds."""
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def parse_runner_result(raw: dict[str, t.Any], plan: t.Sequence[PlannedOp]) -> BatchOutcome:

@@ -47,11 +47,6 @@ WMI_RIGHTS: tuple[tuple[int, str], ...] = (
 )
 
 
-def utc_now() -> str:
-    """Controller clock as ISO 8601 UTC with milliseconds."""
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
 def parse_utc(value: str | None) -> _dt.datetime | None:
     """ISO 8601 (``Z`` or offset) to an aware UTC datetime; None when absent or unparsable."""
     if not value:

@@ -14,8 +14,8 @@ from ansible_collections.mecm.fieldkit.plugins.plugin_utils._dp_facts import (
     plan_site_facts,
     shape_dp_facts,
     shape_site_facts,
-    utc_now,
 )
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._batch import utc_now
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._ops import PROTOCOL_VERSION, build_batch
 from tests.simhost.host import Faults
 from tests.simhost.model import HostModel, OpContext, load_fixture, merge_fixture
