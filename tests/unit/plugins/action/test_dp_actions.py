@@ -13,12 +13,12 @@ from unittest.mock import MagicMock
 import pytest
 import yaml
 from ansible.errors import AnsibleActionFail
-from ansible.playbook.task import Task
 
 from tests.simhost.host import Faults
 from tests.simhost.model import OpContext
 from tests.simhost.paths import REPO_ROOT
 from tests.simhost.runner import run_batch
+from tests.unit.plugins.action.plugin_factory import make_action
 from tests.unit.plugins.plugin_utils import dp_lab
 
 DP = "dp01.contoso.local"
@@ -27,16 +27,7 @@ ACTIONS = ("win_sccm_dp_facts", "win_sccm_site_facts", "sccm_dp_diagnose", "sccm
 
 def _plugin(name: str, args: dict[str, t.Any] | None = None, check_mode: bool = False):
     module = importlib.import_module(f"ansible_collections.mecm.fieldkit.plugins.action.{name}")
-    task = MagicMock(Task)
-    task.args = args or {}
-    task.check_mode = check_mode
-    task.async_val = 0
-    task.diff = False
-    connection = MagicMock()
-    connection._shell.tmpdir = None
-    play_context = MagicMock()
-    play_context.check_mode = check_mode
-    return module.ActionModule(task, connection, play_context, loader=None, templar=None, shared_loader_obj=None)
+    return make_action(module.ActionModule, args, check_mode=check_mode)
 
 
 def _replay(model, ctx: OpContext) -> MagicMock:

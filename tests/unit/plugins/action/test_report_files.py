@@ -6,22 +6,16 @@ from __future__ import annotations
 import json
 import pathlib
 import typing as t
-from unittest.mock import MagicMock
 
 import pytest
 from ansible.errors import AnsibleActionFail
-from ansible.playbook.task import Task
 
 from ansible_collections.mecm.fieldkit.plugins.action.report_files import ActionModule
+from tests.unit.plugins.action.plugin_factory import make_action
 
 
 def _run(args: dict[str, t.Any], check_mode: bool = False) -> dict[str, t.Any]:
-    task = MagicMock(Task)
-    task.args = args
-    task.check_mode = check_mode
-    task.async_val = 0
-    task.diff = False
-    plugin = ActionModule(task, MagicMock(), MagicMock(), loader=None, templar=None, shared_loader_obj=None)
+    plugin = make_action(ActionModule, args, check_mode=check_mode)
     return plugin.run(task_vars={})
 
 

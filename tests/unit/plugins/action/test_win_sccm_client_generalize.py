@@ -9,25 +9,16 @@ from unittest.mock import MagicMock
 
 import pytest
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
-from ansible.playbook.task import Task
 
 from ansible_collections.mecm.fieldkit.plugins.action.win_sccm_client_generalize import ActionModule
 from tests.simhost.host import Faults
 from tests.simhost.model import HostModel, OpContext
 from tests.simhost.runner import run_batch
+from tests.unit.plugins.action.plugin_factory import make_action
 
 
 def _plugin(args: dict[str, t.Any] | None = None, check_mode: bool = False, diff: bool = False) -> ActionModule:
-    task = MagicMock(Task)
-    task.args = args or {}
-    task.check_mode = check_mode
-    task.async_val = 0
-    task.diff = diff
-    connection = MagicMock()
-    connection._shell.tmpdir = None
-    play_context = MagicMock()
-    play_context.check_mode = check_mode
-    return ActionModule(task, connection, play_context, loader=None, templar=None, shared_loader_obj=None)
+    return make_action(ActionModule, args, check_mode=check_mode, diff=diff)
 
 
 def _replay(model: HostModel, check_mode: bool = False) -> MagicMock:

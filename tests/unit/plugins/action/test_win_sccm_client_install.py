@@ -8,13 +8,13 @@ import typing as t
 from unittest.mock import MagicMock
 
 import pytest
-from ansible.playbook.task import Task
 
 from ansible_collections.mecm.fieldkit.plugins.action import win_sccm_client_install
 from ansible_collections.mecm.fieldkit.plugins.action.win_sccm_client_install import ActionModule
 from tests.simhost.host import Faults
 from tests.simhost.model import HostModel, OpContext
 from tests.simhost.runner import run_batch
+from tests.unit.plugins.action.plugin_factory import make_action
 
 RULE = "mecm.fieldkit - block ConfigMgr management points during client install"
 ARGS = {"source_path": "C:\\Install\\Client", "properties": {"SMSMP": "cm01.contoso.local"},
@@ -29,16 +29,7 @@ def quiet(monkeypatch: pytest.MonkeyPatch) -> MagicMock:
 
 
 def _plugin(args: dict[str, t.Any], check_mode: bool = False) -> ActionModule:
-    task = MagicMock(Task)
-    task.args = args
-    task.check_mode = check_mode
-    task.async_val = 0
-    task.diff = False
-    connection = MagicMock()
-    connection._shell.tmpdir = None
-    play_context = MagicMock()
-    play_context.check_mode = check_mode
-    return ActionModule(task, connection, play_context, loader=None, templar=None, shared_loader_obj=None)
+    return make_action(ActionModule, args, check_mode=check_mode)
 
 
 def _host(**profile: t.Any) -> HostModel:
