@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import pathlib
 import re
-import tempfile
 import typing as t
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._files import write_text_if_changed
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,200}$")
 
@@ -50,26 +50,10 @@ class ActionModule(ActionBase):
         changed: list[str] = []
         for name, content in params["files"].items():
             path = dest / str(name)
-            text = render(content)
             written.append(str(path))
-            try:
-                current = path.read_text(encoding="utf-8")
-            except (FileNotFoundError, UnicodeDecodeError):
-                current = None
-            if current == text:
-                continue
-            changed.append(str(path))
-            if self._task.check_mode:
-                continue
-            dest.mkdir(parents=True, exist_ok=True)
-            handle, temp = tempfile.mkstemp(dir=dest, prefix=f".{name}.", suffix=".tmp")
-            try:
-                with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-                    stream.write(text)
-                os.chmod(temp, mode)
-                os.replace(temp, path)
-            except BaseException:
-                pathlib.Path(temp).unlink(missing_ok=True)
-                raise
+            if not self._task.check_mode:
+                dest.mkdir(parents=True, exist_ok=True)
+            if write_text_if_changed(path, render(content), mode=mode, check_mode=self._task.check_mode):
+                changed.append(str(path))
         result.update(changed=bool(changed), dest=str(dest), files=written, changed_files=changed)
         return result

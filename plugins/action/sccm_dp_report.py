@@ -4,50 +4,18 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import typing as t
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.mecm.fieldkit.plugins.action.sccm_dp_diagnose import facts_from_hostvars
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils import _dp_report as renderer
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._dp_inventory import inventory_rows
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._files import write_text_if_changed
 
 REPORT_FORMATS = {"html": ".html", "markdown": ".md", "json": ".json", "junit": ".junit.xml"}
 INVENTORY_FORMATS = {"csv": ".csv", "json": ".json", "html": ".html"}
-
-
-def _renderers() -> t.Any:
-    try:
-        from ansible_collections.mecm.fieldkit.plugins.plugin_utils import _dp_report  # pylint: disable=import-outside-toplevel
-    except ImportError as err:  # pragma: no cover - only when the collection is incomplete
-        raise AnsibleActionFail(f"the report renderer plugin_utils/_dp_report.py cannot be loaded: {err}") from err
-    return _dp_report
-
-
-def write_if_changed(path: str, text: str, check_mode: bool) -> bool:
-    """Write ``text`` (UTF-8) atomically unless the file already holds it; return whether it changed."""
-    data = text.encode("utf-8")
-    try:
-        with open(path, "rb") as handle:
-            if handle.read() == data:
-                return False
-    except FileNotFoundError:
-        pass
-    if check_mode:
-        return True
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return True
 
 
 class ActionModule(ActionBase):
@@ -92,7 +60,6 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail(f"option dest={params['dest']!r} exists and is not a directory")
         if not self._task.check_mode:
             os.makedirs(dest, exist_ok=True)
-        renderer = _renderers()
         language = params["language"] or (params["diagnosis"] or {}).get("language") or "en"
         files: dict[str, str] = {}
         changed = False
@@ -102,7 +69,7 @@ class ActionModule(ActionBase):
                       "json": renderer.render_json, "junit": renderer.render_junit}
             for fmt in params["formats"]:
                 path = os.path.join(dest, params["basename"] + REPORT_FORMATS[fmt])
-                changed |= write_if_changed(path, render[fmt](diagnosis), self._task.check_mode)
+                changed |= write_text_if_changed(path, render[fmt](diagnosis), check_mode=self._task.check_mode)
                 files[fmt] = path
         inventory_files: dict[str, str] = {}
         rows = None
@@ -119,7 +86,7 @@ class ActionModule(ActionBase):
                           "html": lambda r: renderer.render_inventory_html(r, language)}
             for fmt in params["inventory_formats"]:
                 path = os.path.join(dest, params["inventory_basename"] + INVENTORY_FORMATS[fmt])
-                changed |= write_if_changed(path, render_inv[fmt](rows), self._task.check_mode)
+                changed |= write_text_if_changed(path, render_inv[fmt](rows), check_mode=self._task.check_mode)
                 inventory_files[fmt] = path
         result.update(changed=changed, dest=dest, files=files, inventory_files=inventory_files)
         if rows is not None:

@@ -10,10 +10,10 @@ import io
 import json
 import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 
 from ._dp_knowledge import CHECK_IDS, check_text, lookup_error_code
+from ._files import write_text_if_changed
 
 # Standard library only; no Ansible imports. Every renderer is a pure function of its input and
 # never mutates it. Texts inside findings are already in the report language; UI_TEXT holds the
@@ -1469,18 +1469,8 @@ def render_inventory_html(rows: list[dict], language: str = "en") -> str:
 
 
 def _write(path: str, text: str) -> str:
-    """Write atomically (temp file + rename) so a reader never sees half a report."""
-    directory = os.path.dirname(path) or "."
-    handle, temp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
+    """Write atomically, so a reader never sees half a report; return the path."""
+    write_text_if_changed(path, text)
     return path
 
 
