@@ -40,11 +40,16 @@ def _epoch_to_iso(epoch: int | None) -> str | None:
     return datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _assigned_site(assignment: dict[str, t.Any]) -> str | None:
-    """COM is what the seed checks (GetAssignedSite); the registry is the fallback."""
-    if assignment["com_available"]:
-        return assignment["com_assigned_site"] or None
-    return assignment["registry_assigned_site"] or None
+def assigned_site(assignment: dict[str, t.Any] | None) -> str | None:
+    """The assigned site of a ``client.read_site_assignment`` reading, None when unassigned or unknown.
+
+    COM ``GetAssignedSite()`` is what the seed checks; the registry is the fallback without the COM object.
+    """
+    if not assignment:
+        return None
+    if assignment.get("com_available"):
+        return assignment.get("com_assigned_site") or None
+    return assignment.get("registry_assigned_site") or None
 
 
 def shape_client_facts(outcome: BatchOutcome) -> dict[str, t.Any]:
@@ -85,7 +90,7 @@ def shape_client_facts(outcome: BatchOutcome) -> dict[str, t.Any]:
             "consistent": None if not (smscfg_id and wmi_id) else smscfg_id.lower() == wmi_id.lower(),
         },
         "site_assignment": {
-            "assigned_site": _assigned_site(assignment) if assignment else None,
+            "assigned_site": assigned_site(assignment),
             "com_available": bool(assignment.get("com_available")),
             "com_assigned_site": assignment.get("com_assigned_site"),
             "registry_assigned_site": assignment.get("registry_assigned_site"),

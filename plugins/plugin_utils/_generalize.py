@@ -24,7 +24,13 @@ import re
 import typing as t
 
 from ._batch import BatchOutcome, OpOutcome
-from ._client_facts import HEALTH_TASK_NAME, HEALTH_TASK_PATH, TRUSTED_ROOT_KEY_CLASS, TRUSTED_ROOT_KEY_NAMESPACE
+from ._client_facts import (
+    HEALTH_TASK_NAME,
+    HEALTH_TASK_PATH,
+    TRUSTED_ROOT_KEY_CLASS,
+    TRUSTED_ROOT_KEY_NAMESPACE,
+    assigned_site,
+)
 from ._ops import PlannedOp
 
 SCENARIOS = ("recapture", "new")
@@ -334,13 +340,6 @@ def plan_generalize(options: GeneralizeOptions) -> list[PlannedOp]:
 
 
 # --- shape ----------------------------------------------------------------------------------------
-def _assigned_site(site: dict[str, t.Any] | None) -> str | None:
-    if not site:
-        return None
-    value = site.get("com_assigned_site") if site.get("com_available") else site.get("registry_assigned_site")
-    return value or None
-
-
 def _cert_line(cert: dict[str, t.Any]) -> str:
     return f"{cert.get('thumbprint')} ({cert.get('subject')})"
 
@@ -358,7 +357,7 @@ def identity_snapshot(outcome: BatchOutcome, prefix: str, options: GeneralizeOpt
     snapshot: dict[str, t.Any] = {
         "sms_unique_id": identity.get("smscfg_unique_id"),
         "smscfg_present": bool(identity.get("smscfg_present")),
-        "assigned_site": _assigned_site(site),
+        "assigned_site": assigned_site(site),
         "auto_assignment": (site or {}).get("auto_assignment"),
         "gp_site_assignment": dict((site or {}).get("gp_site_assignment") or {}),
         "sms_certificates": [_cert_line(c) for c in sms.get("certificates", [])],
@@ -544,7 +543,7 @@ def _verify(step: str, outcome: BatchOutcome, options: GeneralizeOptions) -> tup
         site = data("site_assignment")
         if site is None:
             return None, None
-        assigned = _assigned_site(site)
+        assigned = assigned_site(site)
         ok = assigned is None and site.get("auto_assignment") is not False
         return ok, f"assigned site {assigned or '(blank)'}, auto-assignment {site.get('auto_assignment')}"
     if step == "clear_gp_site_assignment":
@@ -691,7 +690,7 @@ def client_state(outcome: BatchOutcome, options: GeneralizeOptions) -> dict[str,
         "health_evaluation_task": {"exists": bool(task.get("exists")), "enabled": task.get("enabled")},
         "trusted_root_key": {"namespace_present": bool(trk.get("namespace_present")),
                              "count": trk.get("count", 0) if trk.get("namespace_present") else None},
-        "site_assignment": {"assigned_site": _assigned_site(site), "auto_assignment": site.get("auto_assignment"),
+        "site_assignment": {"assigned_site": assigned_site(site), "auto_assignment": site.get("auto_assignment"),
                             "gp_site_assignment": dict(site.get("gp_site_assignment") or {})},
         "sms_certificates": [{"thumbprint": c.get("thumbprint"), "subject": c.get("subject")}
                              for c in sms.get("certificates", [])],
@@ -713,8 +712,8 @@ def client_state(outcome: BatchOutcome, options: GeneralizeOptions) -> dict[str,
         problems.append("SMSCFG.ini present")
     if trk.get("namespace_present") and trk.get("count"):
         problems.append(f"{trk.get('count')} TrustedRootKey instance(s)")
-    if options.enabled("reset_site_assignment") and _assigned_site(site):
-        problems.append(f"assigned to site {_assigned_site(site)}")
+    if options.enabled("reset_site_assignment") and assigned_site(site):
+        problems.append(f"assigned to site {assigned_site(site)}")
     if prov.get("registry_value") == "true" and not options.allow_provisioning_mode:
         problems.append("in provisioning mode")
     if state.get("pki_certificates"):
