@@ -56,7 +56,7 @@ class ActionModule(FieldkitAction):
     def validate_params(self, params: dict[str, t.Any]) -> None:
         check_ranges(params, _RANGES)
         for name in params["distribution_points"]:
-            if not HOST_NAME_RE.match(name):
+            if not HOST_NAME_RE.fullmatch(name):
                 raise AnsibleActionFail(f"option distribution_points: {name!r} is not a host name; allowed: "
                                         "DNS names such as dp01.contoso.local (letters, digits, '-' and '.')")
         lowered = [n.lower().rstrip(".") for n in params["distribution_points"]]
@@ -64,7 +64,7 @@ class ActionModule(FieldkitAction):
         if duplicates:
             raise AnsibleActionFail(f"option distribution_points lists {', '.join(duplicates)} more than once")
         for path in params["source_shares"]:
-            if not UNC_RE.match(path):
+            if not UNC_RE.fullmatch(path):
                 raise AnsibleActionFail(f"option source_shares: {path!r} is not a UNC path; allowed: "
                                         "\\\\server\\share or \\\\server\\share\\folder")
         for port in params["tcp_ports"]:

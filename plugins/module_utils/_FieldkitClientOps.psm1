@@ -6,17 +6,21 @@
 # Read-only ops return a data hashtable; failures throw an ErrorRecord with the Windows error code.
 # Targets Windows PowerShell 5.1.
 
-#AnsibleRequires -PowerShell ._FieldkitCommon
+#AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitCommon
 
 Set-StrictMode -Version 2.0
 
 $script:MobileClientKey = 'SOFTWARE\Microsoft\SMS\Mobile Client'
+$script:CcmExecKey = 'SOFTWARE\Microsoft\CCM\CcmExec'
 $script:CimTimeoutSeconds = 30
 
 Function Get-FieldkitCimInstanceOrNull {
     <#
     .SYNOPSIS
-    Returns the instances of a class, or $null when the namespace or class does not exist.
+    Returns the instances of a class, or $null when the namespace or class does not exist or cannot be read.
+    .DESCRIPTION
+    A read that fails (access denied, provider failure, timeout) is added to Errors instead of failing the
+    op, so a broken root\ccm is reported as "WMI unavailable" with its error code.
     #>
     [CmdletBinding()]
     [OutputType([object[]])]
@@ -27,10 +31,19 @@ Function Get-FieldkitCimInstanceOrNull {
 
         [Parameter(Mandatory = $true)]
         [string]
-        $ClassName
+        $ClassName,
+
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyCollection()]
+        [System.Collections.Generic.List[object]]
+        $Errors
     )
 
-    $set = Get-FieldkitCimInstanceSet -Namespace $Namespace -ClassName $ClassName -TimeoutSeconds $script:CimTimeoutSeconds
+    $set = Get-FieldkitCimInstanceSet -Namespace $Namespace -ClassName $ClassName -TimeoutSeconds $script:CimTimeoutSeconds -TolerateErrors
+    if ($null -ne $set.error) {
+        $Errors.Add($set.error)
+        return $null
+    }
     if (-not $set.class_present) {
         return $null
     }
@@ -46,6 +59,7 @@ Function Get-FieldkitClientInstall {
     [OutputType([hashtable])]
     param ()
 
+    $wmiErrors = [System.Collections.Generic.List[object]]::new()
     $service = Get-Service -Name 'CcmExec' -ErrorAction SilentlyContinue
     $ccmKey = Test-FieldkitRegistryKey -SubKey 'SOFTWARE\Microsoft\CCM'
     $result = @{
@@ -55,7 +69,7 @@ Function Get-FieldkitClientInstall {
         install_path = Get-FieldkitRegistryValue -SubKey 'SOFTWARE\Microsoft\SMS\Client\Configuration\Client Properties' -ValueName 'Local SMS Path'
         components = @()
     }
-    $smsClient = Get-FieldkitCimInstanceOrNull -Namespace 'root\ccm' -ClassName 'SMS_Client'
+    $smsClient = Get-FieldkitCimInstanceOrNull -Namespace 'root\ccm' -ClassName 'SMS_Client' -Errors $wmiErrors
     if ($null -ne $smsClient -and $smsClient.Count -gt 0 -and $smsClient[0].ClientVersion) {
         $result.version = [string]$smsClient[0].ClientVersion
         $result.version_source = 'wmi'
@@ -67,12 +81,13 @@ Function Get-FieldkitClientInstall {
             $result.version_source = 'registry'
         }
     }
-    $components = Get-FieldkitCimInstanceOrNull -Namespace 'root\ccm' -ClassName 'CCM_InstalledComponent'
+    $components = Get-FieldkitCimInstanceOrNull -Namespace 'root\ccm' -ClassName 'CCM_InstalledComponent' -Errors $wmiErrors
     if ($null -ne $components) {
         $result.components = @($components | ForEach-Object {
                 @{ name = [string]$_.Name; display_name = [string]$_.DisplayName; version = [string]$_.Version }
             })
     }
+    $result.wmi_errors = $wmiErrors.ToArray()
     return $result
 }
 
@@ -108,6 +123,7 @@ Function Get-FieldkitClientIdentity {
     [OutputType([hashtable])]
     param ()
 
+    $wmiErrors = [System.Collections.Generic.List[object]]::new()
     $path = Join-Path -Path $env:SystemRoot -ChildPath 'SMSCFG.ini'
     $result = @{
         smscfg_path = $path
@@ -121,12 +137,12 @@ Function Get-FieldkitClientIdentity {
         wmi_available = $false
     }
     if ($result.smscfg_present) {
-        $lines = @(Get-Content -LiteralPath $path -ErrorAction Stop)
+        $lines = @(Get-Content -LiteralPath $path -ErrorAction Stop | ForEach-Object { [string]$_ })
         $result.smscfg_unique_id = Get-FieldkitSmsCfgValue -Lines $lines -Key 'SMS Unique Identifier'
         $result.smscfg_previous_unique_id = Get-FieldkitSmsCfgValue -Lines $lines -Key 'Previous SMSUID'
         $result.smscfg_certificate_identifier = Get-FieldkitSmsCfgValue -Lines $lines -Key 'SMS Certificate Identifier'
     }
-    $client = Get-FieldkitCimInstanceOrNull -Namespace 'root\ccm' -ClassName 'CCM_Client'
+    $client = Get-FieldkitCimInstanceOrNull -Namespace 'root\ccm' -ClassName 'CCM_Client' -Errors $wmiErrors
     if ($null -ne $client -and $client.Count -gt 0) {
         $result.wmi_available = $true
         $result.wmi_client_id = [string]$client[0].ClientId
@@ -135,6 +151,7 @@ Function Get-FieldkitClientIdentity {
             $result.wmi_client_id_change_date = [string]$client[0].ClientIdChangeDate
         }
     }
+    $result.wmi_errors = $wmiErrors.ToArray()
     return $result
 }
 
@@ -147,9 +164,11 @@ Function Get-FieldkitClientSiteAssignment {
     [OutputType([hashtable])]
     param ()
 
+    $wmiErrors = [System.Collections.Generic.List[object]]::new()
     $result = @{
         com_available = $false
         com_assigned_site = $null
+        com_error = $null
         registry_assigned_site = Get-FieldkitRegistryValue -SubKey $script:MobileClientKey -ValueName 'AssignedSiteCode'
         auto_assignment = $null
         current_management_point = $null
@@ -173,24 +192,23 @@ Function Get-FieldkitClientSiteAssignment {
     if ($null -ne $comClient) {
         $result.com_available = $true
         try {
-            $result.com_assigned_site = [string]$comClient.GetAssignedSite()
-        }
-        catch [System.Runtime.InteropServices.COMException] {
-            # SMSCLIENT_E_NOASSIGNEDSITE: the client is unassigned.
-            $result.com_assigned_site = ''
+            $reading = Read-FieldkitComAssignedSite -Client $comClient -RegistrySite ([string]$result.registry_assigned_site)
+            $result.com_assigned_site = $reading.site
+            $result.com_error = $reading.error
         }
         finally {
             $null = [System.Runtime.InteropServices.Marshal]::ReleaseComObject($comClient)
         }
     }
-    $smsClient = Get-FieldkitCimInstanceOrNull -Namespace 'root\ccm' -ClassName 'SMS_Client'
+    $smsClient = Get-FieldkitCimInstanceOrNull -Namespace 'root\ccm' -ClassName 'SMS_Client' -Errors $wmiErrors
     if ($null -ne $smsClient -and $smsClient.Count -gt 0) {
         $result.auto_assignment = [bool]$smsClient[0].EnableAutoAssignment
     }
-    $authority = Get-FieldkitCimInstanceOrNull -Namespace 'root\ccm' -ClassName 'SMS_Authority'
+    $authority = Get-FieldkitCimInstanceOrNull -Namespace 'root\ccm' -ClassName 'SMS_Authority' -Errors $wmiErrors
     if ($null -ne $authority -and $authority.Count -gt 0 -and $authority[0].CurrentManagementPoint) {
         $result.current_management_point = [string]$authority[0].CurrentManagementPoint
     }
+    $result.wmi_errors = $wmiErrors.ToArray()
     return $result
 }
 
@@ -203,7 +221,8 @@ Function Get-FieldkitClientProvisioningMode {
     [OutputType([hashtable])]
     param ()
 
-    $key = 'SOFTWARE\Microsoft\CCM\CcmExec'
+    $wmiErrors = [System.Collections.Generic.List[object]]::new()
+    $key = $script:CcmExecKey
     $result = @{
         registry_value = $null
         enabled_time_epoch = $null
@@ -222,8 +241,9 @@ Function Get-FieldkitClientProvisioningMode {
     if ($null -ne $maxMinutes -and "$maxMinutes" -match '^\d+$') {
         $result.max_minutes = [int]$maxMinutes
     }
-    $smsClient = Get-FieldkitCimInstanceOrNull -Namespace 'root\ccm' -ClassName 'SMS_Client'
+    $smsClient = Get-FieldkitCimInstanceOrNull -Namespace 'root\ccm' -ClassName 'SMS_Client' -Errors $wmiErrors
     $result.wmi_sms_client_available = ($null -ne $smsClient -and $smsClient.Count -gt 0)
+    $result.wmi_errors = $wmiErrors.ToArray()
     return $result
 }
 

@@ -6,6 +6,11 @@
 # the invocation of one op. Targets Windows PowerShell 5.1.
 
 Set-StrictMode -Version 2.0
+# ServiceController and its status and TimeoutException types are used before any cmdlet has loaded
+# System.ServiceProcess.dll; type literals of an assembly that is not loaded fail at run time.
+Add-Type -AssemblyName 'System.ServiceProcess'
+
+$script:CodePageKey = 'SYSTEM\CurrentControlSet\Control\Nls\CodePage'
 
 Function ConvertTo-FieldkitHResult {
     <#
@@ -38,6 +43,9 @@ Function New-FieldkitErrorRecord {
     <#
     .SYNOPSIS
     Builds an ErrorRecord whose exception carries a Windows error code (HRESULT or Win32 code).
+    .DESCRIPTION
+    InnerException is accepted for the callers' readability but not attached: neither constructor that
+    can carry the code takes one, so callers put the inner message into Message (they all do).
     #>
     [CmdletBinding()]
     [OutputType([System.Management.Automation.ErrorRecord])]
@@ -59,10 +67,19 @@ Function New-FieldkitErrorRecord {
         $InnerException
     )
 
+    # Exception.HResult has a protected setter on .NET Framework ("'HResult' is a ReadOnly property" in
+    # Windows PowerShell 5.1), so the code goes in through a constructor: Win32Exception(int, string) for
+    # FACILITY_WIN32 codes (read back from NativeErrorCode), COMException(string, int) for any other HRESULT.
+    # https://learn.microsoft.com/dotnet/api/system.exception.hresult (.NET Framework 4.8: protected set)
     $unsigned = ConvertTo-FieldkitHResult -Code $Code
-    $signed = [System.BitConverter]::ToInt32([System.BitConverter]::GetBytes([uint32]$unsigned), 0)
-    $exception = New-Object -TypeName System.Exception -ArgumentList @($Message, $InnerException)
-    $exception.HResult = $signed
+    $win32Facility = [int64]2147942400
+    if ($unsigned -ge $win32Facility -and $unsigned -le ($win32Facility + 65535)) {
+        $exception = [System.ComponentModel.Win32Exception]::new([int]($unsigned - $win32Facility), $Message)
+    }
+    else {
+        $signed = [System.BitConverter]::ToInt32([System.BitConverter]::GetBytes([uint32]$unsigned), 0)
+        $exception = [System.Runtime.InteropServices.COMException]::new($Message, $signed)
+    }
     $record = New-Object -TypeName System.Management.Automation.ErrorRecord -ArgumentList @(
         $exception,
         'FieldkitOpFailed',
@@ -97,6 +114,18 @@ Function Get-FieldkitErrorCode {
         }
         elseif ($exception.GetType().Name -eq 'ManagementException') {
             $code = ConvertTo-FieldkitHResult -Code ([int64]$exception.ErrorCode)
+        }
+        elseif ($exception.GetType().Name -eq 'CimException' -and $null -ne $exception.ErrorData) {
+            # The WMI HRESULT (e.g. 0x80041003 WBEM_E_ACCESS_DENIED) is the error_Code property of the
+            # MSFT_WmiError instance in ErrorData; HResult itself is a generic MI code.
+            # https://learn.microsoft.com/previous-versions/windows/desktop/wmi_v2/msft-wmierror
+            $errorCode = $exception.ErrorData.CimInstanceProperties['error_Code']
+            if ($null -ne $errorCode -and $null -ne $errorCode.Value) {
+                $code = ConvertTo-FieldkitHResult -Code ([int64]$errorCode.Value)
+            }
+            elseif ($exception.HResult -ne 0) {
+                $code = ConvertTo-FieldkitHResult -Code $exception.HResult
+            }
         }
         elseif ($exception.HResult -ne 0) {
             $code = ConvertTo-FieldkitHResult -Code $exception.HResult
@@ -202,6 +231,26 @@ Function ConvertTo-FieldkitUtcString {
     return $date.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ', [System.Globalization.CultureInfo]::InvariantCulture)
 }
 
+Function ConvertTo-FieldkitWqlString {
+    <#
+    .SYNOPSIS
+    Escapes a value for a single-quoted WQL string literal: backslash first, then the quote, both with "\".
+    .DESCRIPTION
+    WQL escapes with a backslash, not by doubling the quote
+    (https://learn.microsoft.com/windows/win32/wmisdk/where-clause: "\'" and "\\").
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyString()]
+        [string]
+        $Value
+    )
+
+    return $Value.Replace('\', '\\').Replace("'", "\'")
+}
+
 Function Get-FieldkitRegistryValue {
     <#
     .SYNOPSIS
@@ -269,7 +318,9 @@ Function Get-FieldkitCimInstanceSet {
     .SYNOPSIS
     Instances of a WMI class, telling an absent namespace or class apart from an empty class.
     .DESCRIPTION
-    Returns @{ namespace_present; class_present; instances }. Other CIM errors are thrown.
+    Returns @{ namespace_present; class_present; instances; error }. Other CIM errors (access denied,
+    provider failure, timeout) are thrown, or with -TolerateErrors returned in error
+    (@{ namespace; class_name; code; hresult; message }) with namespace_present and class_present $null.
     #>
     [CmdletBinding()]
     [OutputType([hashtable])]
@@ -284,10 +335,14 @@ Function Get-FieldkitCimInstanceSet {
 
         [Parameter()]
         [int]
-        $TimeoutSeconds = 30
+        $TimeoutSeconds = 30,
+
+        [Parameter()]
+        [switch]
+        $TolerateErrors
     )
 
-    $set = @{ namespace_present = $true; class_present = $true; instances = @() }
+    $set = @{ namespace_present = $true; class_present = $true; instances = @(); error = $null }
     try {
         $set.instances = @(Get-CimInstance -Namespace $Namespace -ClassName $ClassName -OperationTimeoutSec $TimeoutSeconds -ErrorAction Stop)
     }
@@ -300,11 +355,57 @@ Function Get-FieldkitCimInstanceSet {
         elseif ($native -eq 'InvalidClass') {
             $set.class_present = $false
         }
+        elseif ($TolerateErrors) {
+            $set.namespace_present = $null
+            $set.class_present = $null
+            $set.error = ConvertTo-FieldkitWmiError -ErrorRecord $_ -Namespace $Namespace -ClassName $ClassName
+        }
         else {
             throw
         }
     }
+    catch {
+        # Not a CimException: e.g. a CIM session that cannot be created, or an operation timeout surfaced
+        # as another exception type.
+        if (-not $TolerateErrors) {
+            throw
+        }
+        $set.namespace_present = $null
+        $set.class_present = $null
+        $set.error = ConvertTo-FieldkitWmiError -ErrorRecord $_ -Namespace $Namespace -ClassName $ClassName
+    }
     return $set
+}
+
+Function ConvertTo-FieldkitWmiError {
+    <#
+    .SYNOPSIS
+    The error of a failed WMI read as plain data for an op result.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [System.Management.Automation.ErrorRecord]
+        $ErrorRecord,
+
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Namespace,
+
+        [Parameter(Mandatory = $true)]
+        [string]
+        $ClassName
+    )
+
+    $code = Get-FieldkitErrorCode -ErrorRecord $ErrorRecord
+    return @{
+        namespace = $Namespace
+        class_name = $ClassName
+        code = $code
+        hresult = ('0x{0:X8}' -f $code)
+        message = [string]$ErrorRecord.Exception.Message
+    }
 }
 
 Function Get-FieldkitCertificateTemplate {
@@ -327,6 +428,146 @@ Function Get-FieldkitCertificateTemplate {
         }
     }
     return $null
+}
+
+Function Get-FieldkitOemEncoding {
+    <#
+    .SYNOPSIS
+    The system's OEM code page encoding, which console programs such as sc.exe and w32tm.exe write in.
+    .DESCRIPTION
+    Read from HKLM\SYSTEM\CurrentControlSet\Control\Nls\CodePage OEMCP, not from the user's format
+    culture (CultureInfo.TextInfo.OEMCodePage), which can differ from the system locale (a Japanese system
+    with an English user format culture writes CP932). Falls back to the console's output encoding, then 437.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Text.Encoding])]
+    param ()
+
+    $oemcp = Get-FieldkitRegistryValue -SubKey $script:CodePageKey -ValueName 'OEMCP'
+    $number = 0
+    if ($null -ne $oemcp -and [int]::TryParse([string]$oemcp, [ref]$number) -and $number -gt 0) {
+        try {
+            return [System.Text.Encoding]::GetEncoding($number)
+        }
+        catch {
+            $number = 0
+        }
+    }
+    try {
+        # A process without a console (the WinRM host) may throw here.
+        $console = [System.Console]::OutputEncoding
+        if ($null -ne $console) {
+            return $console
+        }
+    }
+    catch {
+        $number = 0
+    }
+    return [System.Text.Encoding]::GetEncoding(437)
+}
+
+Function Invoke-FieldkitNativeCommand {
+    <#
+    .SYNOPSIS
+    Runs a program (no shell) and returns @{ exit_code; lines; error_lines }; kills it after TimeoutSeconds.
+    .DESCRIPTION
+    Output is read through System.Diagnostics.Process rather than "& x.exe 2>&1": under Ansible's
+    $ErrorActionPreference = 'Stop', Windows PowerShell 5.1 turns redirected stderr of a native command into
+    a terminating NativeCommandError. The lines are plain strings (no PowerShell note properties).
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $FilePath,
+
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyString()]
+        [string]
+        $Arguments,
+
+        [Parameter(Mandatory = $true)]
+        [int]
+        $TimeoutSeconds
+    )
+
+    $encoding = Get-FieldkitOemEncoding
+    $startInfo = New-Object -TypeName System.Diagnostics.ProcessStartInfo
+    $startInfo.FileName = $FilePath
+    $startInfo.Arguments = $Arguments
+    $startInfo.UseShellExecute = $false
+    $startInfo.RedirectStandardOutput = $true
+    $startInfo.RedirectStandardError = $true
+    $startInfo.CreateNoWindow = $true
+    $startInfo.StandardOutputEncoding = $encoding
+    $startInfo.StandardErrorEncoding = $encoding
+    try {
+        $process = [System.Diagnostics.Process]::Start($startInfo)
+    }
+    catch {
+        $code = Get-FieldkitErrorCode -ErrorRecord $_
+        throw (New-FieldkitErrorRecord -Code $code -Message ('could not start {0}: {1}' -f $FilePath, $_.Exception.Message) -Target $FilePath)
+    }
+    try {
+        $output = $process.StandardOutput.ReadToEndAsync()
+        $errorOutput = $process.StandardError.ReadToEndAsync()
+        if (-not $process.WaitForExit($TimeoutSeconds * 1000)) {
+            $process.Kill()
+            throw (New-FieldkitErrorRecord -Code 1460 -Message ('{0} {1} did not finish within {2} s' -f $FilePath, $Arguments, $TimeoutSeconds) -Target $FilePath)
+        }
+        $process.WaitForExit()
+        return @{
+            exit_code = $process.ExitCode
+            lines = [string[]]@($output.Result -split "`r?`n" | Where-Object { $_.Trim() })
+            error_lines = [string[]]@($errorOutput.Result -split "`r?`n" | Where-Object { $_.Trim() })
+        }
+    }
+    finally {
+        $process.Dispose()
+    }
+}
+
+Function Read-FieldkitComAssignedSite {
+    <#
+    .SYNOPSIS
+    Microsoft.SMS.Client GetAssignedSite() as @{ site; error }: site '' only when the client is unassigned.
+    .DESCRIPTION
+    GetAssignedSite() returns the site code, or fails with SMSCLIENT_E_NOASSIGNEDSITE when the client is not
+    assigned, or with a WMI (WBEM_E_*) or other error when it cannot tell
+    (https://learn.microsoft.com/previous-versions/system-center/developer/cc146084(v=msdn.10)). The numeric
+    value of SMSCLIENT_E_NOASSIGNEDSITE is not documented, so a failure counts as "unassigned" only when the
+    registry agrees (RegistrySite, HKLM\SOFTWARE\Microsoft\SMS\Mobile Client AssignedSiteCode, is empty); otherwise site is $null and error carries the code, so that a
+    caller never skips a reset because the COM object could not answer.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [object]
+        $Client,
+
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyString()]
+        [string]
+        $RegistrySite
+    )
+
+    try {
+        return @{ site = [string]$Client.GetAssignedSite(); error = $null }
+    }
+    catch {
+        $code = Get-FieldkitErrorCode -ErrorRecord $_
+        $failure = @{ code = $code; hresult = ('0x{0:X8}' -f $code); message = [string]$_.Exception.Message }
+        # WBEM_E_* (0x80041xxx) and Win32 failures (0x8007xxxx: access denied, RPC) say nothing about the
+        # assignment; only another client code with an empty registry value reads as unassigned.
+        $wbemError = ($code -band [int64]4294963200) -eq [int64]2147749888
+        $win32Error = ($code -band [int64]4294901760) -eq [int64]2147942400
+        if ($RegistrySite -eq '' -and -not $wbemError -and -not $win32Error) {
+            return @{ site = ''; error = $failure }
+        }
+        return @{ site = $null; error = $failure }
+    }
 }
 
 Function Get-FieldkitRunnerSpec {
@@ -433,10 +674,15 @@ Export-ModuleMember -Function @(
     'Get-FieldkitErrorCode',
     'Invoke-FieldkitOp',
     'ConvertTo-FieldkitUtcString',
+    'ConvertTo-FieldkitWqlString',
     'Get-FieldkitRegistryValue',
     'Test-FieldkitRegistryKey',
     'Get-FieldkitCimInstanceSet',
+    'ConvertTo-FieldkitWmiError',
     'Get-FieldkitCertificateTemplate',
+    'Get-FieldkitOemEncoding',
+    'Read-FieldkitComAssignedSite',
+    'Invoke-FieldkitNativeCommand',
     'Get-FieldkitRunnerSpec',
     'Invoke-FieldkitBatch'
 )

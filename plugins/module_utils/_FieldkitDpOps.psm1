@@ -10,26 +10,33 @@
 # Expected negative answers (a missing share, a WMI namespace that does not exist, a closed port)
 # are data, not failures. Targets Windows PowerShell 5.1.
 
-#AnsibleRequires -PowerShell ._FieldkitCommon
+#AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitCommon
 
 Set-StrictMode -Version 2.0
+
+# [System.ServiceProcess.ServiceControllerStatus] (share.list) lives in System.ServiceProcess.dll, which
+# is not guaranteed to be loaded in the module's session when the type literal is resolved: load it at import.
+Add-Type -AssemblyName 'System.ServiceProcess'
 
 $script:DpKey = 'SOFTWARE\Microsoft\SMS\DP'
 $script:IdentificationKey = 'SOFTWARE\Microsoft\SMS\Identification'
 $script:CurrentVersionKey = 'SOFTWARE\Microsoft\Windows NT\CurrentVersion'
 $script:W32TimeParametersKey = 'SYSTEM\CurrentControlSet\Services\W32Time\Parameters'
 $script:UnsignedMask = [int64]4294967295
-$script:Win32Facility = [int64]2147942400
-$script:HostNamePattern = '^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$'
-$script:ClassNamePattern = '^[A-Za-z_][A-Za-z0-9_]{0,255}$'
+$script:HostNamePattern = '\A[A-Za-z0-9][A-Za-z0-9.-]{0,252}\z'
+$script:ClassNamePattern = '\A[A-Za-z_][A-Za-z0-9_]{0,255}\z'
 
 # Native helpers compiled once per module execution (C# 5: Windows PowerShell 5.1 uses the .NET
-# Framework compiler). RpcEpm lists the endpoints registered with a remote RPC endpoint mapper,
-# like portqry -e 135; DiskSpace reads the free space behind a local or UNC path.
+# Framework compiler; only mscorlib and System.dll types). RpcEpm lists the endpoints registered with
+# a remote RPC endpoint mapper, like portqry -e 135; DiskSpace reads the free space behind a local or
+# UNC path; AccountLookup translates SIDs and account names with a deadline and a per-batch cache.
 $script:NativeSource = @'
 using System;
 using System.Collections.Generic;
 using System.Runtime.InteropServices;
+using System.Security.Principal;
+using System.Threading;
+using System.Threading.Tasks;
 
 namespace Fieldkit
 {
@@ -44,12 +51,27 @@ namespace Fieldkit
             ulong available;
             ulong total;
             ulong totalFree;
-            if (!GetDiskFreeSpaceEx(path, out available, out total, out totalFree))
+            // GetDiskFreeSpaceExW: "If this parameter is a UNC name, it must include a trailing backslash
+            // (for example, \\MyServer\MyShare\)". A trailing backslash is harmless on a local folder.
+            string directory = path;
+            if (!directory.EndsWith("\\", StringComparison.Ordinal))
+            {
+                directory = directory + "\\";
+            }
+            if (!GetDiskFreeSpaceEx(directory, out available, out total, out totalFree))
             {
                 throw new System.ComponentModel.Win32Exception(Marshal.GetLastWin32Error());
             }
             return new long[] { (long)available, (long)total };
         }
+    }
+
+    // One element of an endpoint map: interface UUID, string binding, annotation.
+    public sealed class EpmEntry
+    {
+        public string Uuid;
+        public string Binding;
+        public string Annotation;
     }
 
     public static class RpcEpm
@@ -86,16 +108,18 @@ namespace Fieldkit
         [DllImport("rpcrt4.dll", CharSet = CharSet.Unicode, EntryPoint = "RpcBindingToStringBindingW")]
         private static extern int RpcBindingToStringBinding(IntPtr binding, out IntPtr stringBinding);
 
-        // Returns the string bindings registered with the endpoint mapper of host (TCP 135).
+        // Returns the elements registered with the endpoint mapper of host (TCP 135), in the
+        // mapper's order (which is no order: entries of all interfaces, unsorted).
         // Throws Win32Exception with the RPC status (1722 = RPC server unavailable ...).
-        public static string[] List(string host, int maxEntries)
+        public static EpmEntry[] List(string host, int maxEntries)
         {
             IntPtr stringBinding = IntPtr.Zero;
             IntPtr binding = IntPtr.Zero;
             IntPtr context = IntPtr.Zero;
+            // RPC_IF_ID: the interface UUID (16 bytes) then VersMajor and VersMinor (2 x 2 bytes).
             IntPtr ifId = Marshal.AllocHGlobal(32);
             IntPtr objectUuid = Marshal.AllocHGlobal(16);
-            List<string> found = new List<string>();
+            List<EpmEntry> found = new List<EpmEntry>();
             try
             {
                 int status = RpcStringBindingCompose(null, "ncacn_ip_tcp", host, "135", null, out stringBinding);
@@ -115,15 +139,22 @@ namespace Fieldkit
                         break;
                     }
                     Check(status);
+                    EpmEntry item = new EpmEntry();
+                    byte[] raw = new byte[16];
+                    Marshal.Copy(ifId, raw, 0, 16);
+                    item.Uuid = new Guid(raw).ToString();
+                    item.Annotation = "";
                     if (annotation != IntPtr.Zero)
                     {
+                        item.Annotation = Marshal.PtrToStringUni(annotation);
                         RpcStringFree(ref annotation);
                     }
                     IntPtr text;
                     if (RpcBindingToStringBinding(entry, out text) == 0)
                     {
-                        found.Add(Marshal.PtrToStringUni(text));
+                        item.Binding = Marshal.PtrToStringUni(text);
                         RpcStringFree(ref text);
+                        found.Add(item);
                     }
                     RpcBindingFree(ref entry);
                 }
@@ -156,12 +187,130 @@ namespace Fieldkit
             }
         }
     }
+
+    // The outcome of one translation: Value is DOMAIN\name (SidToName) or a SID string (NameToSid),
+    // null when not resolved; Error is null, "timeout", "not_mapped" or the exception message.
+    public sealed class LookupResult
+    {
+        public string Value;
+        public bool Resolved;
+        public string Error;
+
+        public LookupResult(string value, bool resolved, string error)
+        {
+            Value = value;
+            Resolved = resolved;
+            Error = error;
+        }
+    }
+
+    // SecurityIdentifier.Translate / NTAccount.Translate have no timeout: with an unreachable domain
+    // controller one call blocks for tens of seconds. Each translation runs on its own thread and is
+    // abandoned after timeoutMs; results are cached per SID / name for the module execution, and once
+    // a domain timed out its other SIDs / names are not tried again (reported as timeout at once).
+    public static class AccountLookup
+    {
+        private static readonly object Gate = new object();
+        private static readonly Dictionary<string, LookupResult> Cache = new Dictionary<string, LookupResult>(StringComparer.OrdinalIgnoreCase);
+        private static readonly Dictionary<string, bool> SlowDomains = new Dictionary<string, bool>(StringComparer.OrdinalIgnoreCase);
+
+        public static LookupResult SidToName(string sid, int timeoutMs)
+        {
+            string domain = "sid:" + sid;
+            if (sid.StartsWith("S-1-5-21-", StringComparison.OrdinalIgnoreCase) && sid.LastIndexOf('-') > 9)
+            {
+                domain = "sid:" + sid.Substring(0, sid.LastIndexOf('-'));
+            }
+            return Lookup("sid:" + sid, domain, timeoutMs, delegate
+            {
+                SecurityIdentifier identifier = new SecurityIdentifier(sid);
+                return ((NTAccount)identifier.Translate(typeof(NTAccount))).Value;
+            });
+        }
+
+        public static LookupResult NameToSid(string account, int timeoutMs)
+        {
+            int slash = account.IndexOf('\\');
+            string domain = "name:";
+            if (slash > 0)
+            {
+                domain = "name:" + account.Substring(0, slash);
+            }
+            return Lookup("name:" + account, domain, timeoutMs, delegate
+            {
+                NTAccount name = new NTAccount(account);
+                return ((SecurityIdentifier)name.Translate(typeof(SecurityIdentifier))).Value;
+            });
+        }
+
+        private static LookupResult Lookup(string key, string domain, int timeoutMs, Func<string> translate)
+        {
+            LookupResult result;
+            lock (Gate)
+            {
+                if (Cache.TryGetValue(key, out result))
+                {
+                    return result;
+                }
+                if (SlowDomains.ContainsKey(domain))
+                {
+                    result = new LookupResult(null, false, "timeout");
+                    Cache[key] = result;
+                    return result;
+                }
+            }
+            Task<string> task = Task.Factory.StartNew(translate, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            bool finished;
+            try
+            {
+                finished = task.Wait(timeoutMs);
+            }
+            catch (AggregateException)
+            {
+                finished = true;
+            }
+            if (!finished)
+            {
+                result = new LookupResult(null, false, "timeout");
+                lock (Gate)
+                {
+                    SlowDomains[domain] = true;
+                }
+            }
+            else if (task.IsFaulted)
+            {
+                Exception inner = task.Exception.GetBaseException();
+                if (inner is IdentityNotMappedException)
+                {
+                    result = new LookupResult(null, false, "not_mapped");
+                }
+                else
+                {
+                    result = new LookupResult(null, false, inner.Message);
+                }
+            }
+            else
+            {
+                result = new LookupResult(task.Result, true, null);
+            }
+            lock (Gate)
+            {
+                Cache[key] = result;
+            }
+            return result;
+        }
+    }
 }
 '@
 
 # The probe of one target, run in a runspace of a pool. It is self-contained: module functions
-# are not visible in pool runspaces. Every step has its own timeout; the caller also abandons the
-# whole target after TimeoutSeconds.
+# are not visible in pool runspaces. Every step has its own timeout, and each stage publishes its
+# result into the target's synchronized hashtable ($Slot) as soon as it is finished, never changing
+# it afterwards: when the caller abandons a slow target after TimeoutSeconds it keeps the finished
+# stages and reports only the unfinished ones as timed out. Stages: dns, tcp (one entry per port as
+# it finishes), epm, wmi, clock.
+# Without TCP 135 there is no RPC: the endpoint mapper and DCOM (remote WMI, Win32_UTCTime) are
+# skipped (skip_reason tcp_135_closed) instead of spending ~21 s of SYN retries per DCOM connect.
 $script:ProbeScript = @'
 param (
     [string]$Target,
@@ -173,12 +322,12 @@ param (
     [string]$WmiClass,
     [bool]$CheckClock,
     [int]$TimeoutSeconds,
-    [hashtable]$Shared
+    [hashtable]$Slot
 )
 
 Set-StrictMode -Version 2.0
 $ErrorActionPreference = 'Stop'
-$Shared[$Target] = [DateTime]::UtcNow
+$Slot['started'] = [DateTime]::UtcNow
 $watch = [System.Diagnostics.Stopwatch]::StartNew()
 $win32Facility = [int64]2147942400
 
@@ -218,28 +367,30 @@ function ConvertTo-ProbeError {
     return @{ code = $code; hresult = ('0x{0:X8}' -f $code); message = $message; target = $Where }
 }
 
-function New-ProbeTimeout {
+function New-ProbeError {
     param (
+        [int]$ErrorNumber,
+        [string]$Message,
         [string]$Where
     )
 
-    $code = $win32Facility + 1460
-    return @{ code = $code; hresult = ('0x{0:X8}' -f $code); message = "timed out: $Where"; target = $Where }
+    $code = $win32Facility + $ErrorNumber
+    return @{ code = $code; hresult = ('0x{0:X8}' -f $code); message = $Message; target = $Where }
 }
 
 function Test-ProbePort {
     param (
-        [string]$Address,
+        [System.Net.IPAddress]$Address,
         [int]$Port,
         [int]$TimeoutMs
     )
 
-    $client = New-Object -TypeName System.Net.Sockets.TcpClient
+    # TcpClient() opens an IPv4 socket only; TcpClient(AddressFamily) also connects to IPv6 addresses.
+    $client = New-Object -TypeName System.Net.Sockets.TcpClient -ArgumentList $Address.AddressFamily
     try {
         $async = $client.BeginConnect($Address, $Port, $null, $null)
         if (-not $async.AsyncWaitHandle.WaitOne($TimeoutMs)) {
-            $code = $win32Facility + 10060
-            $timeout = @{ code = $code; hresult = ('0x{0:X8}' -f $code); message = "no answer within $TimeoutMs ms"; target = [string]$Port }
+            $timeout = New-ProbeError -ErrorNumber 10060 -Message "no answer within $TimeoutMs ms" -Where ([string]$Port)
             return @{ port = $Port; open = $false; error = $timeout }
         }
         $client.EndConnect($async)
@@ -253,81 +404,157 @@ function Test-ProbePort {
     }
 }
 
-$result = @{
-    target = $Target
-    timed_out = $false
-    elapsed_ms = 0
-    dns = $null
-    tcp = @()
-    epm = $null
-    wmi = $null
-    clock = $null
-}
-
-# Name resolution, forward then reverse, each with a timeout.
+# Name resolution, forward then reverse, each with a timeout. IPv4 and IPv6 addresses are kept,
+# IPv4 first: the TCP probes use the first address, so an IPv6-only target is probed over IPv6.
 $addresses = @()
 $dns = @{ resolved = $false; addresses = @(); reverse = @(); error = $null }
 try {
     $async = [System.Net.Dns]::BeginGetHostAddresses($Target, $null, $null)
     if (-not $async.AsyncWaitHandle.WaitOne($ConnectTimeoutMs * 2)) {
-        $dns.error = New-ProbeTimeout -Where 'DNS'
+        $dns.error = New-ProbeError -ErrorNumber 1460 -Message 'timed out: DNS' -Where 'DNS'
     }
     else {
-        $addresses = @([System.Net.Dns]::EndGetHostAddresses($async) | Where-Object { $_.AddressFamily -eq [System.Net.Sockets.AddressFamily]::InterNetwork })
+        $all = @([System.Net.Dns]::EndGetHostAddresses($async))
+        $v4 = @($all | Where-Object { $_.AddressFamily -eq [System.Net.Sockets.AddressFamily]::InterNetwork })
+        $v6 = @($all | Where-Object { $_.AddressFamily -eq [System.Net.Sockets.AddressFamily]::InterNetworkV6 })
+        $addresses = @($v4) + @($v6)
         $dns.resolved = $addresses.Count -gt 0
-        $dns.addresses = @($addresses | ForEach-Object { $_.IPAddressToString })
-        foreach ($address in $addresses) {
+        $dns.addresses = @($addresses | ForEach-Object { $_.ToString() })
+        if (-not $dns.resolved) {
+            $dns.error = New-ProbeError -ErrorNumber 11004 -Message 'the name has no IPv4 or IPv6 address' -Where 'DNS'
+        }
+        $reverseNames = [System.Collections.Generic.List[object]]::new()
+        foreach ($address in ($addresses | Select-Object -First 4)) {
             try {
                 $reverse = [System.Net.Dns]::BeginGetHostEntry($address, $null, $null)
                 if ($reverse.AsyncWaitHandle.WaitOne($ConnectTimeoutMs)) {
-                    $dns.reverse += [System.Net.Dns]::EndGetHostEntry($reverse).HostName
+                    $hostEntry = [System.Net.Dns]::EndGetHostEntry($reverse)
+                    $reverseNames.Add([string]$hostEntry.HostName)
                 }
             }
             catch {
-                $dns.reverse += $null
+                $reverseNames.Add($null)
             }
         }
+        $dns.reverse = $reverseNames.ToArray()
     }
 }
 catch {
     $dns.error = ConvertTo-ProbeError -Exception $_.Exception -Where 'DNS'
 }
-$result.dns = $dns
+$Slot['dns'] = $dns
 
+# TCP ports, one after the other; each finished port is published at once.
+$address = $null
+if ($dns.resolved) {
+    $address = $addresses[0]
+}
+$tcp = [System.Collections.Generic.List[object]]::new()
+foreach ($port in $Ports) {
+    if ($null -eq $address) {
+        $tcp.Add(@{ port = $port; open = $null; error = $dns.error })
+    }
+    else {
+        $tcp.Add((Test-ProbePort -Address $address -Port $port -TimeoutMs $ConnectTimeoutMs))
+    }
+    $Slot['tcp'] = $tcp.ToArray()
+}
+$Slot['tcp'] = $tcp.ToArray()
+
+# RPC needs TCP 135 (endpoint mapper, DCOM activation): tested once, from the port list or on its own.
+$skipReason = $null
+$skipError = $null
 if (-not $dns.resolved) {
-    $reason = $dns.error
-    $result.tcp = @($Ports | ForEach-Object { @{ port = $_; open = $null; error = $reason } })
-    if ($CheckEpm) {
-        $result.epm = @{ reachable = $null; endpoint_count = $null; dynamic_port = $null; dynamic_port_open = $null; error = $reason }
+    $skipReason = 'dns_unresolved'
+    $skipError = $dns.error
+}
+elseif ($CheckEpm -or $CheckWmi -or $CheckClock) {
+    $rpcGate = $null
+    foreach ($entry in $tcp) {
+        if ($entry.port -eq 135) {
+            $rpcGate = $entry
+        }
+    }
+    if ($null -eq $rpcGate) {
+        $rpcGate = Test-ProbePort -Address $address -Port 135 -TimeoutMs $ConnectTimeoutMs
+    }
+    if (-not $rpcGate.open) {
+        $skipReason = 'tcp_135_closed'
+        $skipError = @{
+            code = $rpcGate.error.code
+            hresult = $rpcGate.error.hresult
+            message = 'not attempted: TCP 135 is closed (' + [string]$rpcGate.error.message + ')'
+            target = '135'
+        }
     }
 }
-else {
-    $address = $addresses[0].IPAddressToString
-    $result.tcp = @($Ports | ForEach-Object { Test-ProbePort -Address $address -Port $_ -TimeoutMs $ConnectTimeoutMs })
-    if ($CheckEpm) {
-        $epm = @{ reachable = $false; endpoint_count = $null; dynamic_port = $null; dynamic_port_open = $null; error = $null }
+
+# The endpoint mapper: its elements (interface UUID, port), and a TCP connection to a few distinct
+# dynamic ports of the map. Those are services that registered with the mapper, an unordered sample:
+# they show whether the dynamic RPC range gets through, not the WMI/DCOM server (DCOM hands out the
+# port of an object exporter per activation, the map does not list it); the wmi stage proves that path.
+if ($CheckEpm) {
+    $epm = @{
+        reachable = $null
+        endpoint_count = $null
+        endpoints = @()
+        sample_ports = @()
+        dynamic_port_open = $null
+        skipped = $false
+        skip_reason = $null
+        error = $null
+    }
+    if ($null -ne $skipReason) {
+        $epm.skipped = $true
+        $epm.skip_reason = $skipReason
+        $epm.error = $skipError
+    }
+    else {
         try {
-            $bindings = @([Fieldkit.RpcEpm]::List($Target, 500))
+            $elements = @([Fieldkit.RpcEpm]::List($Target, 500))
             $epm.reachable = $true
-            $epm.endpoint_count = $bindings.Count
-            foreach ($binding in $bindings) {
-                $match = [regex]::Match($binding, '^ncacn_ip_tcp:[^\[]*\[(\d+)\]')
-                if ($match.Success -and [int]$match.Groups[1].Value -ge 1024) {
-                    $epm.dynamic_port = [int]$match.Groups[1].Value
-                    break
+            $epm.endpoint_count = $elements.Count
+            $endpoints = [System.Collections.Generic.List[object]]::new()
+            $candidates = [System.Collections.Generic.List[object]]::new()
+            $seen = @{}
+            foreach ($element in $elements) {
+                $match = [regex]::Match([string]$element.Binding, '^ncacn_ip_tcp:[^\[]*\[(\d+)\]')
+                if (-not $match.Success) {
+                    continue
+                }
+                $port = [int]$match.Groups[1].Value
+                $annotation = [string]$element.Annotation
+                if ($annotation.Length -gt 64) {
+                    $annotation = $annotation.Substring(0, 64)
+                }
+                if ($endpoints.Count -lt 20) {
+                    $endpoints.Add(@{ uuid = [string]$element.Uuid; port = $port; annotation = $annotation })
+                }
+                if ($port -ge 1024 -and -not $seen.ContainsKey($port) -and $candidates.Count -lt 3) {
+                    $seen[$port] = $true
+                    $candidates.Add(@{ uuid = [string]$element.Uuid; port = $port })
                 }
             }
-            if ($null -ne $epm.dynamic_port) {
-                $dynamic = Test-ProbePort -Address $address -Port $epm.dynamic_port -TimeoutMs $ConnectTimeoutMs
-                $epm.dynamic_port_open = $dynamic.open
-                $epm.error = $dynamic.error
+            $epm.endpoints = $endpoints.ToArray()
+            $samples = [System.Collections.Generic.List[object]]::new()
+            foreach ($candidate in $candidates) {
+                $probe = Test-ProbePort -Address $address -Port $candidate.port -TimeoutMs $ConnectTimeoutMs
+                $samples.Add(@{ port = $candidate.port; uuid = $candidate.uuid; open = $probe.open; error = $probe.error })
+            }
+            $epm.sample_ports = $samples.ToArray()
+            if ($samples.Count -gt 0) {
+                $epm.dynamic_port_open = @($samples | Where-Object { $_.open }).Count -gt 0
+                if (-not $epm.dynamic_port_open) {
+                    $epm.error = $samples[0].error
+                }
             }
         }
         catch {
+            $epm.reachable = $false
             $epm.error = ConvertTo-ProbeError -Exception $_.Exception -Where 'endpoint mapper'
         }
-        $result.epm = $epm
     }
+    $Slot['epm'] = $epm
 }
 
 # Remote WMI over DCOM (System.Management), as ConfigMgr does; never WinRM.
@@ -339,91 +566,131 @@ $options.EnablePrivileges = $true
 $options.Timeout = [TimeSpan]::FromSeconds([Math]::Max(5, [int]($TimeoutSeconds / 2)))
 $identity = [System.Security.Principal.WindowsIdentity]::GetCurrent().Name
 if ($CheckWmi) {
-    $wmi = @{ namespace = $WmiNamespace; identity = $identity; connected = $false; class_present = $null; error = $null }
-    try {
-        $scope = New-Object -TypeName System.Management.ManagementScope -ArgumentList @(('\\' + $Target + '\' + $WmiNamespace), $options)
-        $scope.Connect()
-        $wmi.connected = $true
-        $wmiConnected = $true
-        $path = New-Object -TypeName System.Management.ManagementPath -ArgumentList $WmiClass
-        $class = New-Object -TypeName System.Management.ManagementClass -ArgumentList @($scope, $path, $null)
-        $class.Get()
-        $wmi.class_present = $true
-        $class.Dispose()
+    $wmi = @{
+        namespace = $WmiNamespace
+        identity = $identity
+        connected = $false
+        class_present = $null
+        skipped = $false
+        skip_reason = $null
+        error = $null
     }
-    catch {
-        $wmi.error = ConvertTo-ProbeError -Exception $_.Exception -Where ('\\' + $Target + '\' + $WmiNamespace)
-        if ($wmi.connected) {
-            $wmi.class_present = $false
-        }
+    if ($null -ne $skipReason) {
+        $wmi.skipped = $true
+        $wmi.skip_reason = $skipReason
+        $wmi.error = $skipError
     }
-    $result.wmi = $wmi
-}
-
-# The target clock: Win32_UTCTime over DCOM (1 s resolution), else one NTP sample with w32tm.
-if ($CheckClock) {
-    $clock = @{ offset_seconds = $null; method = $null; remote_utc = $null; error = $null }
-    try {
-        $cimv2 = New-Object -TypeName System.Management.ManagementScope -ArgumentList @(('\\' + $Target + '\root\cimv2'), $options)
-        $query = New-Object -TypeName System.Management.ObjectQuery -ArgumentList 'SELECT * FROM Win32_UTCTime'
-        $enumeration = New-Object -TypeName System.Management.EnumerationOptions
-        $enumeration.Timeout = $options.Timeout
-        $searcher = New-Object -TypeName System.Management.ManagementObjectSearcher -ArgumentList @($cimv2, $query, $enumeration)
-        $before = [DateTime]::UtcNow
-        $utc = @($searcher.Get()) | Select-Object -First 1
-        $after = [DateTime]::UtcNow
-        $parts = @([int]$utc.Year, [int]$utc.Month, [int]$utc.Day, [int]$utc.Hour, [int]$utc.Minute, [int]$utc.Second)
-        $remote = New-Object -TypeName DateTime -ArgumentList ($parts + @([DateTimeKind]::Utc))
-        $middle = $before.AddTicks([int64](($after - $before).Ticks / 2))
-        $clock.offset_seconds = [Math]::Round(($remote - $middle).TotalSeconds, 3)
-        $clock.method = 'wmi'
-        $clock.remote_utc = $remote.ToString('yyyy-MM-ddTHH:mm:ssZ', [System.Globalization.CultureInfo]::InvariantCulture)
-    }
-    catch {
-        $clock.error = ConvertTo-ProbeError -Exception $_.Exception -Where 'Win32_UTCTime'
+    else {
         try {
-            $startInfo = New-Object -TypeName System.Diagnostics.ProcessStartInfo
-            $startInfo.FileName = Join-Path -Path ([Environment]::SystemDirectory) -ChildPath 'w32tm.exe'
-            $startInfo.Arguments = '/stripchart /computer:' + $Target + ' /samples:1 /dataonly'
-            $startInfo.UseShellExecute = $false
-            $startInfo.RedirectStandardOutput = $true
-            $startInfo.CreateNoWindow = $true
-            $process = [System.Diagnostics.Process]::Start($startInfo)
-            $outputTask = $process.StandardOutput.ReadToEndAsync()
-            if ($process.WaitForExit(10000)) {
-                $match = [regex]::Match($outputTask.Result, '([+-]\d+[.,]\d+)s')
-                if ($match.Success) {
-                    $text = $match.Groups[1].Value.Replace(',', '.')
-                    $clock.offset_seconds = [Math]::Round([double]::Parse($text, [System.Globalization.CultureInfo]::InvariantCulture), 3)
-                    $clock.method = 'ntp'
-                    $clock.error = $null
-                }
-            }
-            else {
-                $process.Kill()
-            }
-            $process.Dispose()
+            $scope = New-Object -TypeName System.Management.ManagementScope -ArgumentList @(('\\' + $Target + '\' + $WmiNamespace), $options)
+            $scope.Connect()
+            $wmi.connected = $true
+            $wmiConnected = $true
+            $path = New-Object -TypeName System.Management.ManagementPath -ArgumentList $WmiClass
+            $class = New-Object -TypeName System.Management.ManagementClass -ArgumentList @($scope, $path, $null)
+            $class.Get()
+            $wmi.class_present = $true
+            $class.Dispose()
         }
         catch {
-            $clock.error = ConvertTo-ProbeError -Exception $_.Exception -Where 'w32tm /stripchart'
+            $wmi.error = ConvertTo-ProbeError -Exception $_.Exception -Where ('\\' + $Target + '\' + $WmiNamespace)
+            if ($wmi.connected) {
+                $wmi.class_present = $false
+            }
         }
     }
-    $result.clock = $clock
+    $Slot['wmi'] = $wmi
 }
 
-$result.elapsed_ms = [int]$watch.ElapsedMilliseconds
-return $result
+# The target clock: Win32_UTCTime over DCOM (1 s resolution) when DCOM works (the wmi stage connected,
+# or it was not asked for and TCP 135 is open), else one NTP sample with w32tm (UDP 123).
+if ($CheckClock) {
+    $clock = @{ offset_seconds = $null; method = $null; remote_utc = $null; skipped = $false; skip_reason = $null; error = $null }
+    if (-not $dns.resolved) {
+        $clock.skipped = $true
+        $clock.skip_reason = 'dns_unresolved'
+        $clock.error = $dns.error
+    }
+    else {
+        $tryDcom = ($null -eq $skipReason) -and ($wmiConnected -or -not $CheckWmi)
+        if ($tryDcom) {
+            try {
+                $cimv2 = New-Object -TypeName System.Management.ManagementScope -ArgumentList @(('\\' + $Target + '\root\cimv2'), $options)
+                $query = New-Object -TypeName System.Management.ObjectQuery -ArgumentList 'SELECT * FROM Win32_UTCTime'
+                $enumeration = New-Object -TypeName System.Management.EnumerationOptions
+                $enumeration.Timeout = $options.Timeout
+                $searcher = New-Object -TypeName System.Management.ManagementObjectSearcher -ArgumentList @($cimv2, $query, $enumeration)
+                $before = [DateTime]::UtcNow
+                $utc = @($searcher.Get()) | Select-Object -First 1
+                $after = [DateTime]::UtcNow
+                $parts = @([int]$utc.Year, [int]$utc.Month, [int]$utc.Day, [int]$utc.Hour, [int]$utc.Minute, [int]$utc.Second)
+                $remote = New-Object -TypeName DateTime -ArgumentList ($parts + @([DateTimeKind]::Utc))
+                $middle = $before.AddTicks([int64](($after - $before).Ticks / 2))
+                $clock.offset_seconds = [Math]::Round(($remote - $middle).TotalSeconds, 3)
+                $clock.method = 'wmi'
+                $clock.remote_utc = $remote.ToString('yyyy-MM-ddTHH:mm:ssZ', [System.Globalization.CultureInfo]::InvariantCulture)
+            }
+            catch {
+                $clock.error = ConvertTo-ProbeError -Exception $_.Exception -Where 'Win32_UTCTime'
+            }
+        }
+        if ($null -eq $clock.method) {
+            try {
+                $startInfo = New-Object -TypeName System.Diagnostics.ProcessStartInfo
+                $startInfo.FileName = Join-Path -Path ([Environment]::SystemDirectory) -ChildPath 'w32tm.exe'
+                $startInfo.Arguments = '/stripchart /computer:' + $Target + ' /samples:1 /dataonly'
+                $startInfo.UseShellExecute = $false
+                $startInfo.RedirectStandardOutput = $true
+                $startInfo.CreateNoWindow = $true
+                $process = [System.Diagnostics.Process]::Start($startInfo)
+                $outputTask = $process.StandardOutput.ReadToEndAsync()
+                if ($process.WaitForExit(10000)) {
+                    $text = [string]$outputTask.Result
+                    $match = [regex]::Match($text, '([+-]\d+[.,]\d+)s')
+                    if ($match.Success) {
+                        $offset = $match.Groups[1].Value.Replace(',', '.')
+                        $clock.offset_seconds = [Math]::Round([double]::Parse($offset, [System.Globalization.CultureInfo]::InvariantCulture), 3)
+                        $clock.method = 'ntp'
+                        $clock.error = $null
+                    }
+                    elseif ($null -eq $clock.error) {
+                        $clock.error = New-ProbeError -ErrorNumber 1460 -Message 'w32tm /stripchart gave no NTP sample' -Where 'w32tm /stripchart'
+                        $code = [regex]::Match($text, '0x[0-9A-Fa-f]{8}')
+                        if ($code.Success) {
+                            $clock.error['code'] = [Convert]::ToInt64($code.Value.Substring(2), 16)
+                            $clock.error['hresult'] = '0x' + $code.Value.Substring(2).ToUpperInvariant()
+                        }
+                    }
+                }
+                else {
+                    $process.Kill()
+                    if ($null -eq $clock.error) {
+                        $clock.error = New-ProbeError -ErrorNumber 1460 -Message 'w32tm /stripchart did not finish within 10 s' -Where 'w32tm /stripchart'
+                    }
+                }
+                $process.Dispose()
+            }
+            catch {
+                $clock.error = ConvertTo-ProbeError -Exception $_.Exception -Where 'w32tm /stripchart'
+            }
+        }
+    }
+    $Slot['clock'] = $clock
+}
+
+$Slot['elapsed_ms'] = [int]$watch.ElapsedMilliseconds
+$Slot['finished'] = $true
 '@
 
 Function Add-FieldkitNativeType {
     <#
     .SYNOPSIS
-    Compiles the native helpers (Fieldkit.RpcEpm, Fieldkit.DiskSpace) once per process.
+    Compiles the native helpers (Fieldkit.RpcEpm, Fieldkit.DiskSpace, Fieldkit.AccountLookup) once per process.
     #>
     [CmdletBinding()]
     param ()
 
-    if ($null -eq ('Fieldkit.RpcEpm' -as [type])) {
+    if ($null -eq ('Fieldkit.AccountLookup' -as [type])) {
         Add-Type -TypeDefinition $script:NativeSource -Language CSharp -ErrorAction Stop
     }
 }
@@ -432,6 +699,10 @@ Function Get-FieldkitDictValue {
     <#
     .SYNOPSIS
     Returns the value of a key of a dictionary (Hashtable or Dictionary), or $null; StrictMode safe.
+    .DESCRIPTION
+    The value is returned as it is: a list stays a list (an empty one too, and one of a single item),
+    where a plain return would unroll it to a scalar or to $null. Callers assign the result directly,
+    never inside @(...) (that would nest the list).
     #>
     [CmdletBinding()]
     [OutputType([object])]
@@ -451,7 +722,7 @@ Function Get-FieldkitDictValue {
     }
     foreach ($name in @($Dictionary.Keys)) {
         if ([string]$name -eq $Key) {
-            return $Dictionary[$name]
+            return , $Dictionary[$name]
         }
     }
     return $null
@@ -551,45 +822,84 @@ Function ConvertTo-FieldkitUnsigned {
 Function Resolve-FieldkitSidName {
     <#
     .SYNOPSIS
-    DOMAIN\name of a SID, or $null when it cannot be translated (orphaned SID, unreachable domain).
+    DOMAIN\name of a SID: @{ name; resolved }, name $null when it cannot be translated in time.
+    .DESCRIPTION
+    Orphaned SIDs (deleted accounts) and a domain controller that does not answer within TimeoutMs
+    (LsaLookupSids waits for it) give resolved $false. Cached per SID for the module execution.
     #>
     [CmdletBinding()]
-    [OutputType([string])]
+    [OutputType([hashtable])]
     param (
         [Parameter(Mandatory = $true)]
+        [AllowNull()]
+        [AllowEmptyString()]
         [string]
-        $Sid
+        $Sid,
+
+        [Parameter()]
+        [int]
+        $TimeoutMs = 5000
     )
 
-    try {
-        $identifier = New-Object -TypeName System.Security.Principal.SecurityIdentifier -ArgumentList $Sid
-        return $identifier.Translate([System.Security.Principal.NTAccount]).Value
+    if ([string]::IsNullOrEmpty($Sid)) {
+        return @{ name = $null; resolved = $false; error = 'empty' }
     }
-    catch {
-        return $null
-    }
+    Add-FieldkitNativeType
+    $lookup = [Fieldkit.AccountLookup]::SidToName($Sid, $TimeoutMs)
+    return @{ name = $lookup.Value; resolved = [bool]$lookup.Resolved; error = $lookup.Error }
 }
 
 Function Resolve-FieldkitAccountSid {
     <#
     .SYNOPSIS
-    SID of an account name as shown by Get-SmbShareAccess (localized names included), or $null.
+    SID of an account name as shown by Get-SmbShareAccess (localized names included): @{ sid; resolved }.
+    .DESCRIPTION
+    A name that is already a SID string (what Get-SmbShareAccess shows for a deleted account) is
+    returned as it is; an empty name or one that cannot be translated within TimeoutMs gives sid $null.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [AllowNull()]
+        [AllowEmptyString()]
+        [string]
+        $Account,
+
+        [Parameter()]
+        [int]
+        $TimeoutMs = 5000
+    )
+
+    if ([string]::IsNullOrEmpty($Account)) {
+        return @{ sid = $null; resolved = $false; error = 'empty' }
+    }
+    if ($Account -match '^S-1-\d+(-\d+)+$') {
+        return @{ sid = $Account.ToUpperInvariant(); resolved = $true; error = $null }
+    }
+    Add-FieldkitNativeType
+    $lookup = [Fieldkit.AccountLookup]::NameToSid($Account, $TimeoutMs)
+    return @{ sid = $lookup.Value; resolved = [bool]$lookup.Resolved; error = $lookup.Error }
+}
+
+Function ConvertTo-FieldkitOptionalString {
+    <#
+    .SYNOPSIS
+    A value as a string, $null kept as $null ([string]$null would be an empty string).
     #>
     [CmdletBinding()]
     [OutputType([string])]
     param (
-        [Parameter(Mandatory = $true)]
-        [string]
-        $Account
+        [Parameter()]
+        [AllowNull()]
+        [object]
+        $Value
     )
 
-    try {
-        $name = New-Object -TypeName System.Security.Principal.NTAccount -ArgumentList $Account
-        return $name.Translate([System.Security.Principal.SecurityIdentifier]).Value
-    }
-    catch {
+    if ($null -eq $Value) {
         return $null
     }
+    return [string]$Value
 }
 
 Function Join-FieldkitPath {
@@ -677,7 +987,7 @@ Function Resolve-FieldkitPathRef {
             }
         }
         elseif ($kind -eq 'share') {
-            $escaped = $name.Replace("'", "''")
+            $escaped = ConvertTo-FieldkitWqlString -Value $name
             $share = Get-CimInstance -ClassName 'Win32_Share' -Filter ("Name='" + $escaped + "'") -OperationTimeoutSec 30 -ErrorAction SilentlyContinue
             if ($null -ne $share -and $share.Path) {
                 $found.Add(@{ path = (Join-FieldkitPath -Base ([string]$share.Path) -Append $append); source = ('share ' + $name) })
@@ -809,6 +1119,96 @@ Function Get-FieldkitDpRole {
     }
 }
 
+Function Get-FieldkitShareDaclSid {
+    <#
+    .SYNOPSIS
+    The trustee SIDs of a share's DACL in ACE order (Win32_LogicalShareSecuritySetting), or $null.
+    #>
+    [CmdletBinding()]
+    [OutputType([object[]])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Name
+    )
+
+    try {
+        $filter = "Name='" + (ConvertTo-FieldkitWqlString -Value $Name) + "'"
+        $setting = Get-CimInstance -ClassName 'Win32_LogicalShareSecuritySetting' -Filter $filter -OperationTimeoutSec 30 -ErrorAction Stop
+        if ($null -eq $setting) {
+            return $null
+        }
+        $answer = Invoke-CimMethod -InputObject $setting -MethodName 'GetSecurityDescriptor' -OperationTimeoutSec 30 -ErrorAction Stop
+        if ([int]$answer.ReturnValue -ne 0) {
+            return $null
+        }
+        $sids = [System.Collections.Generic.List[object]]::new()
+        foreach ($ace in @($answer.Descriptor.DACL)) {
+            if ($null -eq $ace) {
+                continue
+            }
+            $sids.Add(@{ sid = [string]$ace.Trustee.SIDString; deny = [int]$ace.AceType -eq 1 })
+        }
+        return , $sids.ToArray()
+    }
+    catch {
+        return $null
+    }
+}
+
+Function Get-FieldkitShareAccess {
+    <#
+    .SYNOPSIS
+    The share ACL entries of one share (Get-SmbShareAccess), orphaned SIDs included.
+    .DESCRIPTION
+    For a deleted account Get-SmbShareAccess shows the SID string as AccountName, or an empty name. The
+    SID string is reported as sid; for an empty name the SID is taken from the share's DACL
+    (Win32_LogicalShareSecuritySetting), by position when both list the same ACEs, else sid is null.
+    An entry never fails the share read.
+    #>
+    [CmdletBinding()]
+    [OutputType([object[]])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Name
+    )
+
+    $rows = @(Get-SmbShareAccess -Name $Name -ErrorAction Stop)
+    $entries = [System.Collections.Generic.List[object]]::new()
+    $needDacl = $false
+    foreach ($row in $rows) {
+        $account = [string]$row.AccountName
+        $lookup = Resolve-FieldkitAccountSid -Account $account
+        if ([string]::IsNullOrEmpty($account)) {
+            $needDacl = $true
+        }
+        $accountName = $null
+        if (-not [string]::IsNullOrEmpty($account)) {
+            $accountName = $account
+        }
+        $entries.Add(@{
+            account = $accountName
+            sid = $lookup.sid
+            resolved = $lookup.resolved
+            type = ([string]$row.AccessControlType).ToLowerInvariant()
+            right = ([string]$row.AccessRight).ToLowerInvariant()
+        })
+    }
+    if ($needDacl) {
+        $dacl = Get-FieldkitShareDaclSid -Name $Name
+        if ($null -ne $dacl -and $dacl.Count -eq $entries.Count) {
+            for ($i = 0; $i -lt $entries.Count; $i++) {
+                $sameType = $dacl[$i].deny -eq ($entries[$i].type -eq 'deny')
+                if ($null -eq $entries[$i].sid -and $sameType -and $dacl[$i].sid) {
+                    $entries[$i].sid = $dacl[$i].sid
+                }
+            }
+        }
+    }
+    return , $entries.ToArray()
+}
+
 Function Get-FieldkitShare {
     <#
     .SYNOPSIS
@@ -849,14 +1249,7 @@ Function Get-FieldkitShare {
         }
         $access = $null
         if ($IncludeAccess) {
-            $access = @(Get-SmbShareAccess -Name $share.Name -ErrorAction Stop | ForEach-Object {
-                    @{
-                        account = [string]$_.AccountName
-                        sid = Resolve-FieldkitAccountSid -Account ([string]$_.AccountName)
-                        type = ([string]$_.AccessControlType).ToLowerInvariant()
-                        right = ([string]$_.AccessRight).ToLowerInvariant()
-                    }
-                })
+            $access = Get-FieldkitShareAccess -Name ([string]$share.Name)
         }
         $shares.Add(@{
             name = [string]$share.Name
@@ -1023,15 +1416,23 @@ Function Get-FieldkitOsInfo {
         $domain = $network.DomainName
         $fqdn = $network.HostName + '.' + $network.DomainName
     }
+    # IPv4 and IPv6 addresses (what DNS may return for this host); loopback and link-local left out.
     $addresses = [System.Collections.Generic.List[string]]::new()
+    $addresses6 = [System.Collections.Generic.List[string]]::new()
     foreach ($adapter in [System.Net.NetworkInformation.NetworkInterface]::GetAllNetworkInterfaces()) {
         if ($adapter.OperationalStatus -ne [System.Net.NetworkInformation.OperationalStatus]::Up) {
             continue
         }
         foreach ($unicast in $adapter.GetIPProperties().UnicastAddresses) {
             $address = $unicast.Address
-            if ($address.AddressFamily -eq [System.Net.Sockets.AddressFamily]::InterNetwork -and -not [System.Net.IPAddress]::IsLoopback($address)) {
-                $addresses.Add($address.IPAddressToString)
+            if ([System.Net.IPAddress]::IsLoopback($address)) {
+                continue
+            }
+            if ($address.AddressFamily -eq [System.Net.Sockets.AddressFamily]::InterNetwork) {
+                $addresses.Add($address.ToString())
+            }
+            elseif ($address.AddressFamily -eq [System.Net.Sockets.AddressFamily]::InterNetworkV6 -and -not $address.IsIPv6LinkLocal) {
+                $addresses6.Add($address.ToString().Split('%')[0])
             }
         }
     }
@@ -1040,8 +1441,13 @@ Function Get-FieldkitOsInfo {
     $hotfixes = [System.Collections.Generic.List[object]]::new()
     if ($IncludeHotfixes) {
         $invariant = [System.Globalization.CultureInfo]::InvariantCulture
+        # No hotfix at all is an empty list: never pipe @($null) into the sort below.
         $entries = @(Get-CimInstance -ClassName 'Win32_QuickFixEngineering' -OperationTimeoutSec $TimeoutSeconds -ErrorAction Stop)
-        $parsed = foreach ($entry in $entries) {
+        $parsed = [System.Collections.Generic.List[object]]::new()
+        foreach ($entry in $entries) {
+            if ($null -eq $entry) {
+                continue
+            }
             $raw = [string]$entry.InstalledOn
             $date = [DateTime]::MinValue
             $installed = $raw
@@ -1052,11 +1458,14 @@ Function Get-FieldkitOsInfo {
             if ($ok) {
                 $installed = $date.ToString('yyyy-MM-dd', $invariant)
             }
-            @{ hotfix_id = [string]$entry.HotFixID; installed_on = $installed; description = [string]$entry.Description; sort = $date }
+            $parsed.Add(@{ hotfix_id = [string]$entry.HotFixID; installed_on = $installed; description = [string]$entry.Description; sort = $date })
         }
-        foreach ($item in (@($parsed) | Sort-Object -Property { $_.sort } -Descending | Select-Object -First $MaxHotfixes)) {
-            $item.Remove('sort')
-            $hotfixes.Add($item)
+        if ($parsed.Count -gt 0) {
+            $newest = @($parsed | Sort-Object -Property { $_.sort } -Descending | Select-Object -First $MaxHotfixes)
+            foreach ($item in $newest) {
+                $item.Remove('sort')
+                $hotfixes.Add($item)
+            }
         }
     }
     return @{
@@ -1064,9 +1473,11 @@ Function Get-FieldkitOsInfo {
         fqdn = $fqdn
         domain = $domain
         ipv4_addresses = $addresses.ToArray()
-        product_name = [string](Get-FieldkitRegistryValue -SubKey $script:CurrentVersionKey -ValueName 'ProductName')
-        installation_type = [string](Get-FieldkitRegistryValue -SubKey $script:CurrentVersionKey -ValueName 'InstallationType')
-        display_version = [string](Get-FieldkitRegistryValue -SubKey $script:CurrentVersionKey -ValueName 'DisplayVersion')
+        ipv6_addresses = $addresses6.ToArray()
+        product_name = ConvertTo-FieldkitOptionalString -Value (Get-FieldkitRegistryValue -SubKey $script:CurrentVersionKey -ValueName 'ProductName')
+        installation_type = ConvertTo-FieldkitOptionalString -Value (Get-FieldkitRegistryValue -SubKey $script:CurrentVersionKey -ValueName 'InstallationType')
+        # Absent before Windows 10 20H2 / Server 2022 (Server 2019 has ReleaseId only): null, not "".
+        display_version = ConvertTo-FieldkitOptionalString -Value (Get-FieldkitRegistryValue -SubKey $script:CurrentVersionKey -ValueName 'DisplayVersion')
         build = if ($null -ne $build) { [int]$build } else { $null }
         ubr = if ($null -ne $ubr) { [int]$ubr } else { $null }
         system_drive = $env:SystemDrive
@@ -1134,50 +1545,6 @@ Function Get-FieldkitRegistryValues {
     return @{ keys = $keys.ToArray() }
 }
 
-Function Invoke-FieldkitProcessOutput {
-    <#
-    .SYNOPSIS
-    Runs a program with arguments (no shell) and returns its output lines; kills it after TimeoutSeconds.
-    #>
-    [CmdletBinding()]
-    [OutputType([hashtable])]
-    param (
-        [Parameter(Mandatory = $true)]
-        [string]
-        $FilePath,
-
-        [Parameter(Mandatory = $true)]
-        [string]
-        $Arguments,
-
-        [Parameter(Mandatory = $true)]
-        [int]
-        $TimeoutSeconds
-    )
-
-    $startInfo = New-Object -TypeName System.Diagnostics.ProcessStartInfo
-    $startInfo.FileName = $FilePath
-    $startInfo.Arguments = $Arguments
-    $startInfo.UseShellExecute = $false
-    $startInfo.RedirectStandardOutput = $true
-    $startInfo.CreateNoWindow = $true
-    $oem = [System.Globalization.CultureInfo]::CurrentCulture.TextInfo.OEMCodePage
-    $startInfo.StandardOutputEncoding = [System.Text.Encoding]::GetEncoding($oem)
-    $process = [System.Diagnostics.Process]::Start($startInfo)
-    try {
-        $output = $process.StandardOutput.ReadToEndAsync()
-        if (-not $process.WaitForExit($TimeoutSeconds * 1000)) {
-            $process.Kill()
-            throw (New-FieldkitErrorRecord -Code 1460 -Message "$FilePath $Arguments did not finish within $TimeoutSeconds s" -Target $FilePath)
-        }
-        $lines = @($output.Result -split "`r?`n" | Where-Object { $_.Trim() })
-        return @{ exit_code = $process.ExitCode; lines = $lines }
-    }
-    finally {
-        $process.Dispose()
-    }
-}
-
 Function Get-FieldkitTimeState {
     <#
     .SYNOPSIS
@@ -1213,7 +1580,7 @@ Function Get-FieldkitTimeState {
     }
     $w32tm = Join-Path -Path ([Environment]::SystemDirectory) -ChildPath 'w32tm.exe'
     try {
-        $status = Invoke-FieldkitProcessOutput -FilePath $w32tm -Arguments '/query /status /verbose' -TimeoutSeconds $TimeoutSeconds
+        $status = Invoke-FieldkitNativeCommand -FilePath $w32tm -Arguments '/query /status /verbose' -TimeoutSeconds $TimeoutSeconds
     }
     catch {
         return $result
@@ -1344,9 +1711,11 @@ Function Get-FieldkitWmiNamespaceSecurity {
             $type = 'deny'
         }
         $flags = [int]$ace.AceFlags
+        $lookup = Resolve-FieldkitSidName -Sid $sid
         $entries.Add(@{
             sid = $sid
-            account = Resolve-FieldkitSidName -Sid $sid
+            account = $lookup.name
+            resolved = $lookup.resolved
             type = $type
             mask = ConvertTo-FieldkitUnsigned -Value ([int64]$ace.AccessMask)
             flags = $flags
@@ -1415,9 +1784,11 @@ Function Get-FieldkitAcl {
         $item.sddl = $acl.Sddl
         $item.protected = [bool]$acl.AreAccessRulesProtected
         $item.entries = @($acl.GetAccessRules($true, $true, [System.Security.Principal.SecurityIdentifier]) | ForEach-Object {
+                $lookup = Resolve-FieldkitSidName -Sid $_.IdentityReference.Value
                 @{
                     sid = $_.IdentityReference.Value
-                    account = Resolve-FieldkitSidName -Sid $_.IdentityReference.Value
+                    account = $lookup.name
+                    resolved = $lookup.resolved
                     type = ([string]$_.AccessControlType).ToLowerInvariant()
                     rights = $_.FileSystemRights.ToString()
                     mask = ConvertTo-FieldkitUnsigned -Value ([int64][int]$_.FileSystemRights)
@@ -1434,33 +1805,90 @@ Function Get-FieldkitLocalGroupMember {
     <#
     .SYNOPSIS
     Op group.read_members: direct members of a local group found by its SID (ADSI WinNT, tolerates orphaned SIDs).
+    .DESCRIPTION
+    The WinNT provider asks a domain controller about domain members, without a timeout: the members
+    are enumerated in their own runspace within TimeoutSeconds (else the op fails with ERROR_TIMEOUT:
+    a partial list would say that an account is not a member), their names translated with a
+    deadline each (resolved false when not translated).
     #>
     [CmdletBinding()]
     [OutputType([hashtable])]
     param (
         [Parameter(Mandatory = $true)]
         [string]
-        $Sid
+        $Sid,
+
+        [Parameter()]
+        [int]
+        $TimeoutSeconds = 30
     )
 
-    $name = Resolve-FieldkitSidName -Sid $Sid
-    if ($null -eq $name) {
+    $group = Resolve-FieldkitSidName -Sid $Sid
+    if (-not $group.resolved) {
         return @{ sid = $Sid; name = $null; exists = $false; members = @() }
     }
-    $groupName = $name.Split('\')[-1]
-    $group = [ADSI]('WinNT://./' + $groupName + ',group')
-    $members = [System.Collections.Generic.List[object]]::new()
-    foreach ($member in @($group.psbase.Invoke('Members'))) {
-        $type = $member.GetType()
-        $sidBytes = [byte[]]$type.InvokeMember('objectSid', [System.Reflection.BindingFlags]::GetProperty, $null, $member, $null)
-        $class = [string]$type.InvokeMember('Class', [System.Reflection.BindingFlags]::GetProperty, $null, $member, $null)
+    $name = [string]$group.name
+    $script = @'
+param ([string]$GroupName)
+Set-StrictMode -Version 2.0
+$ErrorActionPreference = 'Stop'
+$flags = [System.Reflection.BindingFlags]::GetProperty
+$group = [ADSI]('WinNT://./' + $GroupName + ',group')
+foreach ($member in @($group.psbase.Invoke('Members'))) {
+    if ($null -eq $member) {
+        continue
+    }
+    $type = $member.GetType()
+    $memberSid = $null
+    $class = 'unknown'
+    $path = $null
+    try {
+        $sidBytes = [byte[]]$type.InvokeMember('objectSid', $flags, $null, $member, $null)
         $memberSid = (New-Object -TypeName System.Security.Principal.SecurityIdentifier -ArgumentList @($sidBytes, 0)).Value
-        $memberName = Resolve-FieldkitSidName -Sid $memberSid
-        $kind = $class.ToLowerInvariant()
-        if ($kind -eq 'user' -and $null -ne $memberName -and $memberName.EndsWith('$')) {
+    }
+    catch {
+        $memberSid = $null
+    }
+    try {
+        $class = [string]$type.InvokeMember('Class', $flags, $null, $member, $null)
+    }
+    catch {
+        $class = 'unknown'
+    }
+    try {
+        $path = [string]$type.InvokeMember('ADsPath', $flags, $null, $member, $null)
+    }
+    catch {
+        $path = $null
+    }
+    @{ sid = $memberSid; class = $class; path = $path }
+}
+'@
+    $run = Invoke-FieldkitIsolated -Script $script -ArgumentList @($name.Split('\')[-1]) -TimeoutSeconds $TimeoutSeconds
+    if ($run.timed_out) {
+        throw (New-FieldkitErrorRecord -Code 1460 -Message "members of $name not read within $TimeoutSeconds s" -Target $Sid)
+    }
+    if ($run.errors.Count -gt 0) {
+        $info = ConvertTo-FieldkitErrorInfo -ErrorRecord $run.errors[0] -Target $Sid
+        throw (New-FieldkitErrorRecord -Code $info.code -Message ("members of $name" + ': ' + $info.message) -Target $Sid)
+    }
+    $members = [System.Collections.Generic.List[object]]::new()
+    foreach ($found in $run.output) {
+        if ($found -isnot [hashtable]) {
+            continue
+        }
+        $memberSid = $found['sid']
+        if ([string]::IsNullOrEmpty([string]$memberSid) -and [string]$found['path'] -match '(S-1-\d+(-\d+)+)$') {
+            # An orphaned member: WinNT names it by its SID string.
+            $memberSid = $Matches[1]
+        }
+        $lookup = Resolve-FieldkitSidName -Sid ([string]$memberSid)
+        $kind = ([string]$found['class']).ToLowerInvariant()
+        if ($kind -eq 'user' -and $null -ne $lookup.name -and ([string]$lookup.name).EndsWith('$')) {
             $kind = 'computer'
         }
-        $members.Add(@{ sid = $memberSid; name = $memberName; class = $kind })
+        $sidText = ConvertTo-FieldkitOptionalString -Value $memberSid
+        $members.Add(@{ sid = $sidText; name = $lookup.name; resolved = $lookup.resolved; class = $kind })
     }
     return @{ sid = $Sid; name = $name; exists = $true; members = $members.ToArray() }
 }
@@ -1946,12 +2374,12 @@ Function Get-FieldkitIdentity {
         return $result
     }
     $result.domain = [string]$system.Domain
-    $accountSid = Resolve-FieldkitAccountSid -Account ($computer + '$')
+    $accountSid = (Resolve-FieldkitAccountSid -Account ($computer + '$')).sid
     if ($null -eq $accountSid) {
         return $result
     }
     $result.computer_account_sid = $accountSid
-    $result.computer_account = Resolve-FieldkitSidName -Sid $accountSid
+    $result.computer_account = (Resolve-FieldkitSidName -Sid $accountSid).name
     if (-not $IncludeComputerGroups) {
         return $result
     }
@@ -1976,8 +2404,128 @@ $entry.Dispose()
     }
     else {
         $result.computer_groups = @($run.output | Select-Object -First 200 | ForEach-Object {
-                @{ sid = [string]$_; name = Resolve-FieldkitSidName -Sid ([string]$_) }
+                $lookup = Resolve-FieldkitSidName -Sid ([string]$_)
+                @{ sid = [string]$_; name = $lookup.name; resolved = $lookup.resolved }
             })
+    }
+    return $result
+}
+
+Function Complete-FieldkitProbeResult {
+    <#
+    .SYNOPSIS
+    The result of one probed target from the stages its runspace published; unfinished stages get a stub.
+    .DESCRIPTION
+    A stage that was asked for and not published is reported with the error of why it did not finish
+    (the target was abandoned after TimeoutSeconds, or the probe script failed), and is named in
+    stages with timed_out or failed. Finished stages are returned as measured.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [hashtable]
+        $Slot,
+
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Target,
+
+        [Parameter()]
+        [AllowEmptyCollection()]
+        [int[]]
+        $Ports = @(),
+
+        [Parameter(Mandatory = $true)]
+        [hashtable]
+        $Requested,
+
+        [Parameter(Mandatory = $true)]
+        [string]
+        $WmiNamespace,
+
+        [Parameter(Mandatory = $true)]
+        [int]
+        $TimeoutSeconds,
+
+        [Parameter()]
+        [bool]
+        $Abandoned = $false,
+
+        [Parameter()]
+        [AllowNull()]
+        [hashtable]
+        $Failure
+    )
+
+    $state = 'failed'
+    $reason = $Failure
+    if ($Abandoned) {
+        $state = 'timed_out'
+        $reason = @{ code = 2147943860; hresult = '0x800705B4'; message = "not finished within $TimeoutSeconds s"; target = $Target }
+    }
+    elseif ($null -eq $reason) {
+        $reason = @{ code = 2147500037; hresult = '0x80004005'; message = 'the probe ended without this result'; target = $Target }
+    }
+    $stages = @{}
+    $elapsed = $Slot['elapsed_ms']
+    if ($null -eq $elapsed) {
+        $elapsed = 0
+        $startedAt = $Slot['started']
+        if ($null -ne $startedAt) {
+            $elapsed = [int]([DateTime]::UtcNow - $startedAt).TotalMilliseconds
+        }
+    }
+    $result = @{
+        target = $Target
+        timed_out = $Abandoned
+        elapsed_ms = [int]$elapsed
+        dns = $Slot['dns']
+        tcp = @()
+        epm = $null
+        wmi = $null
+        clock = $null
+        stages = $stages
+        error = $Failure
+    }
+    $stages['dns'] = 'done'
+    if ($null -eq $result.dns) {
+        $stages['dns'] = $state
+        $result.dns = @{ resolved = $null; addresses = @(); reverse = @(); error = $reason }
+    }
+    $published = @($Slot['tcp'] | Where-Object { $null -ne $_ })
+    $tcp = [System.Collections.Generic.List[object]]::new()
+    foreach ($entry in $published) {
+        $tcp.Add($entry)
+    }
+    $stages['tcp'] = 'done'
+    for ($i = $published.Count; $i -lt $Ports.Count; $i++) {
+        $tcp.Add(@{ port = $Ports[$i]; open = $null; error = $reason })
+        $stages['tcp'] = $state
+    }
+    $result.tcp = $tcp.ToArray()
+    $stubs = @{
+        epm = @{ reachable = $null; endpoint_count = $null; endpoints = @(); sample_ports = @(); dynamic_port_open = $null; skipped = $false; skip_reason = $null; error = $reason }
+        wmi = @{ namespace = $WmiNamespace; identity = [System.Security.Principal.WindowsIdentity]::GetCurrent().Name; connected = $null; class_present = $null; skipped = $false; skip_reason = $null; error = $reason }
+        clock = @{ offset_seconds = $null; method = $null; remote_utc = $null; skipped = $false; skip_reason = $null; error = $reason }
+    }
+    foreach ($name in @('epm', 'wmi', 'clock')) {
+        if (-not $Requested[$name]) {
+            $stages[$name] = 'not_requested'
+            continue
+        }
+        $value = $Slot[$name]
+        if ($null -eq $value) {
+            $stages[$name] = $state
+            $result[$name] = $stubs[$name]
+        }
+        else {
+            $stages[$name] = 'done'
+            if ($value.skipped) {
+                $stages[$name] = 'skipped'
+            }
+            $result[$name] = $value
+        }
     }
     return $result
 }
@@ -1987,10 +2535,11 @@ Function Test-FieldkitNetworkTarget {
     .SYNOPSIS
     Op net.probe_targets: probes many hosts in parallel (runspace pool), each within a time budget.
     .DESCRIPTION
-    Per target: DNS forward and reverse, TCP ports, the RPC endpoint mapper with one dynamic port,
-    remote WMI over DCOM (System.Management, as ConfigMgr does, never WinRM) as the identity running
-    the op, and the target clock. A target still running after TimeoutSeconds is abandoned and
-    reported with timed_out.
+    Per target: DNS forward and reverse (IPv4 and IPv6), TCP ports, the RPC endpoint mapper with a
+    sample of its dynamic ports, remote WMI over DCOM (System.Management, as ConfigMgr does, never
+    WinRM) as the identity running the op, and the target clock. RPC stages are skipped when TCP 135
+    is closed. A target still running after TimeoutSeconds is abandoned and reported with timed_out,
+    keeping the stages it finished (stages names each one's state).
     #>
     [CmdletBinding()]
     [OutputType([hashtable])]
@@ -2047,11 +2596,13 @@ Function Test-FieldkitNetworkTarget {
     }
     Add-FieldkitNativeType
     $watch = [System.Diagnostics.Stopwatch]::StartNew()
-    $shared = [hashtable]::Synchronized(@{})
+    $requested = @{ epm = $CheckEpm; wmi = $CheckWmi; clock = $CheckClock }
     $pool = [System.Management.Automation.Runspaces.RunspaceFactory]::CreateRunspacePool(1, [Math]::Max(1, $MaxParallel))
     $pool.Open()
     $jobs = [System.Collections.Generic.List[object]]::new()
     foreach ($target in $Targets) {
+        # One synchronized hashtable per target (not per name: a target may be listed twice).
+        $slot = [hashtable]::Synchronized(@{})
         $shell = [System.Management.Automation.PowerShell]::Create()
         $shell.RunspacePool = $pool
         [void]$shell.AddScript($script:ProbeScript)
@@ -2064,9 +2615,10 @@ Function Test-FieldkitNetworkTarget {
         [void]$shell.AddArgument($WmiClass)
         [void]$shell.AddArgument($CheckClock)
         [void]$shell.AddArgument($TimeoutSeconds)
-        [void]$shell.AddArgument($shared)
-        $jobs.Add(@{ target = $target; shell = $shell; handle = $shell.BeginInvoke(); result = $null; done = $false })
+        [void]$shell.AddArgument($slot)
+        $jobs.Add(@{ target = $target; slot = $slot; shell = $shell; handle = $shell.BeginInvoke(); result = $null; done = $false })
     }
+    $completeArgs = @{ Ports = [int[]]$TcpPorts; Requested = $requested; WmiNamespace = $WmiNamespace; TimeoutSeconds = $TimeoutSeconds }
     # Waves of MaxParallel targets, each with TimeoutSeconds, plus slack: the overall ceiling.
     $waves = [Math]::Ceiling($Targets.Count / [double][Math]::Max(1, $MaxParallel))
     $ceiling = [DateTime]::UtcNow.AddSeconds(($waves + 1) * $TimeoutSeconds)
@@ -2078,43 +2630,24 @@ Function Test-FieldkitNetworkTarget {
                 continue
             }
             if ($job.handle.IsCompleted) {
+                $failure = $null
                 try {
-                    $output = @($job.shell.EndInvoke($job.handle))
-                    if ($output.Count -gt 0) {
-                        $job.result = $output[-1]
-                    }
+                    [void]$job.shell.EndInvoke($job.handle)
                 }
                 catch {
-                    $job.result = @{
-                        target = $job.target
-                        timed_out = $false
-                        elapsed_ms = 0
-                        dns = $null
-                        tcp = @()
-                        epm = $null
-                        wmi = $null
-                        clock = $null
-                        error = (ConvertTo-FieldkitErrorInfo -ErrorRecord $_ -Target $job.target)
-                    }
+                    $failure = ConvertTo-FieldkitErrorInfo -ErrorRecord $_ -Target $job.target
                 }
                 $job.shell.Dispose()
+                $job.result = Complete-FieldkitProbeResult @completeArgs -Slot $job.slot -Target $job.target -Failure $failure
                 $job.done = $true
                 continue
             }
-            $startedAt = $shared[$job.target]
+            $startedAt = $job.slot['started']
             $overdue = ($null -ne $startedAt) -and (([DateTime]::UtcNow - $startedAt).TotalSeconds -gt $TimeoutSeconds)
             if ($overdue -or [DateTime]::UtcNow -gt $ceiling) {
                 [void]$job.shell.BeginStop($null, $null)
-                $job.result = @{
-                    target = $job.target
-                    timed_out = $true
-                    elapsed_ms = $TimeoutSeconds * 1000
-                    dns = $null
-                    tcp = @()
-                    epm = $null
-                    wmi = $null
-                    clock = $null
-                }
+                # The slot as it is now: the stages the target finished, as measured.
+                $job.result = Complete-FieldkitProbeResult @completeArgs -Slot $job.slot -Target $job.target -Abandoned $true
                 $job.done = $true
                 $abandoned = $true
                 continue

@@ -9,14 +9,15 @@
 # Nothing here has been run on Windows by the authors' test suite: the simulated lab checks that it
 # parses and that its parameters match the registry; keep it small and mechanical.
 
-#AnsibleRequires -PowerShell ._FieldkitCommon
-#AnsibleRequires -PowerShell ._FieldkitSystemOps
-#AnsibleRequires -PowerShell ._FieldkitClientOps
+#AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitCommon
+#AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitSystemOps
+#AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitClientOps
 
 Set-StrictMode -Version 2.0
 
 $script:CimTimeoutSeconds = 30
 $script:CcmExecKey = 'SOFTWARE\Microsoft\CCM\CcmExec'
+$script:MobileClientKey = 'SOFTWARE\Microsoft\SMS\Mobile Client'
 $script:MarkersKey = 'SOFTWARE\mecm.fieldkit\Markers'
 $script:ClientAuthEku = '1.3.6.1.5.5.7.3.2'
 # Win32 error codes; New-FieldkitErrorRecord turns them into HRESULTs (0x8007xxxx).
@@ -29,8 +30,16 @@ $script:ErrorNotReady = 21
 $script:ErrorInvalidParameter = 87
 $script:ErrorFileNotFound = 2
 $script:ErrorTimeout = 1460
-# Characters allowed in a ccmsetup argument: the command line is built from them without quoting.
-$script:SafeArgumentPattern = '^[A-Za-z0-9_./:=;@\-]+$'
+$script:ErrorAccessDenied = 5
+$script:ErrorPathNotFound = 3
+$script:ErrorPrivilegeNotHeld = 1314
+$script:ErrorUnknownFailure = 2147500037
+# CREATE_BREAKAWAY_FROM_JOB: the started process leaves the job of the WMI provider host.
+$script:CreateBreakawayFromJob = 16777216
+# Characters allowed in a ccmsetup argument (a .NET character class; the same class is checked on the
+# controller and in the simulated lab). No space and no double quote, so the command line needs no quoting,
+# and backslashes are literal without a following quote (CommandLineToArgvW rules).
+$script:CcmSetupArgumentCharacters = 'A-Za-z0-9_./:=;@\\\-'
 
 Function New-FieldkitGuardResult {
     [CmdletBinding()]
@@ -71,7 +80,7 @@ Function Get-FieldkitCcmSetupEvidence {
     if ($null -ne $service -and $service.Status -ne [System.ServiceProcess.ServiceControllerStatus]::Stopped) {
         $evidence.Add(('service ccmsetup is {0}' -f $service.Status.ToString().ToLowerInvariant()))
     }
-    return , $evidence.ToArray()
+    return $evidence.ToArray()
 }
 
 Function Assert-FieldkitClientInstalled {
@@ -496,14 +505,13 @@ Function Reset-FieldkitClientSiteAssignment {
         throw (New-FieldkitErrorRecord -Code $code -Message $message -Target 'Microsoft.SMS.Client' -InnerException $_.Exception)
     }
     try {
-        $assigned = ''
-        try {
-            $assigned = [string]$client.GetAssignedSite()
+        $registrySite = [string](Get-FieldkitRegistryValue -SubKey $script:MobileClientKey -ValueName 'AssignedSiteCode')
+        $reading = Read-FieldkitComAssignedSite -Client $client -RegistrySite $registrySite
+        if ($null -eq $reading.site) {
+            $message = 'Microsoft.SMS.Client GetAssignedSite() failed: {0} ({1}); cannot tell whether the client is assigned, so the site assignment is not reset' -f $reading.error.message, $reading.error.hresult
+            throw (New-FieldkitErrorRecord -Code $reading.error.code -Message $message -Target 'Microsoft.SMS.Client')
         }
-        catch [System.Runtime.InteropServices.COMException] {
-            # SMSCLIENT_E_NOASSIGNEDSITE: nothing assigned.
-            $assigned = ''
-        }
+        $assigned = $reading.site
         $before = @{ com_available = $true; assigned_site = $assigned; auto_assignment = Get-FieldkitSmsClientAutoAssignment }
         $after = @{ com_available = $true; assigned_site = ''; auto_assignment = $true }
         $changed = ($assigned -ne '') -or ($before.auto_assignment -ne $true)
@@ -517,12 +525,8 @@ Function Reset-FieldkitClientSiteAssignment {
                 $message = 'Microsoft.SMS.Client RemoveAssignedSites()/EnableAutoAssignment($true) failed: {0}' -f $_.Exception.Message
                 throw (New-FieldkitErrorRecord -Code $code -Message $message -Target 'Microsoft.SMS.Client' -InnerException $_.Exception)
             }
-            try {
-                $after.assigned_site = [string]$client.GetAssignedSite()
-            }
-            catch [System.Runtime.InteropServices.COMException] {
-                $after.assigned_site = ''
-            }
+            $registryAfter = [string](Get-FieldkitRegistryValue -SubKey $script:MobileClientKey -ValueName 'AssignedSiteCode')
+            $after.assigned_site = (Read-FieldkitComAssignedSite -Client $client -RegistrySite $registryAfter).site
             $after.auto_assignment = Get-FieldkitSmsClientAutoAssignment
         }
         return @{ changed = $changed; before = $before; after = $after }
@@ -900,7 +904,7 @@ Function Resolve-FieldkitAddress {
 
     $parsed = $null
     if ([System.Net.IPAddress]::TryParse($Name, [ref]$parsed)) {
-        return , @($parsed.ToString())
+        return $parsed.ToString()
     }
     try {
         $lookup = [System.Net.Dns]::GetHostAddressesAsync($Name)
@@ -914,7 +918,44 @@ Function Resolve-FieldkitAddress {
     if (-not $finished) {
         throw (New-FieldkitErrorRecord -Code $script:ErrorTimeout -Message ('resolving {0} took longer than {1} s' -f $Name, $TimeoutSeconds) -Target $Name)
     }
-    return , @($lookup.Result | ForEach-Object { $_.ToString() })
+    return @($lookup.Result | ForEach-Object { $_.ToString() })
+}
+
+Function ConvertTo-FieldkitAddressSet {
+    <#
+    .SYNOPSIS
+    Firewall addresses in one canonical, sorted form, so the rule read back compares equal to the one wanted.
+    .DESCRIPTION
+    Single addresses are re-formatted by [IPAddress] (IPv6 compressed and lower case, IPv4-mapped forms kept);
+    ranges (a-b), subnets (a/n or a/mask) and keywords (LocalSubnet, Any) are compared case-insensitively as
+    written. Sorted ordinally, so the order does not depend on the culture.
+    #>
+    [CmdletBinding()]
+    [OutputType([string[]])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyCollection()]
+        [AllowNull()]
+        [string[]]
+        $Address
+    )
+
+    $canonical = [System.Collections.Generic.List[string]]::new()
+    foreach ($entry in @($Address)) {
+        if ([string]::IsNullOrWhiteSpace($entry)) {
+            continue
+        }
+        $parsed = $null
+        $text = $entry.Trim().ToLowerInvariant()
+        if ([System.Net.IPAddress]::TryParse($text, [ref]$parsed)) {
+            $text = $parsed.ToString().ToLowerInvariant()
+        }
+        if (-not $canonical.Contains($text)) {
+            $canonical.Add($text)
+        }
+    }
+    $canonical.Sort([System.StringComparer]::Ordinal)
+    return $canonical.ToArray()
 }
 
 Function Set-FieldkitFirewallBlockRule {
@@ -951,7 +992,7 @@ Function Set-FieldkitFirewallBlockRule {
     $current = @()
     if ($null -ne $existing) {
         $filter = $existing | Get-NetFirewallAddressFilter -ErrorAction Stop
-        $current = @($filter.RemoteAddress | Sort-Object)
+        $current = @(ConvertTo-FieldkitAddressSet -Address @($filter.RemoteAddress))
     }
     $before = @{ name = $Name; exists = ($null -ne $existing); remote_addresses = $current }
     if ($State -eq 'absent') {
@@ -962,7 +1003,7 @@ Function Set-FieldkitFirewallBlockRule {
     }
     $wanted = [System.Collections.Generic.List[string]]::new()
     foreach ($entry in $RemoteAddresses) {
-        foreach ($address in (Resolve-FieldkitAddress -Name $entry -TimeoutSeconds $ResolveTimeoutSeconds)) {
+        foreach ($address in @(Resolve-FieldkitAddress -Name $entry -TimeoutSeconds $ResolveTimeoutSeconds)) {
             if (-not $wanted.Contains($address)) {
                 $wanted.Add($address)
             }
@@ -971,7 +1012,7 @@ Function Set-FieldkitFirewallBlockRule {
     if ($wanted.Count -eq 0) {
         throw (New-FieldkitErrorRecord -Code $script:ErrorInvalidParameter -Message ('firewall rule {0}: no remote address to block' -f $Name) -Target $Name)
     }
-    $sorted = @($wanted | Sort-Object)
+    $sorted = @(ConvertTo-FieldkitAddressSet -Address $wanted.ToArray())
     $changed = ($current -join ',') -ne ($sorted -join ',')
     if ($changed -and -not $CheckMode) {
         try {
@@ -1000,6 +1041,67 @@ Function Set-FieldkitFirewallBlockRule {
     return @{ changed = $changed; before = $before; after = @{ name = $Name; exists = $true; remote_addresses = $sorted } }
 }
 
+Function ConvertFrom-FieldkitProcessCreateResult {
+    <#
+    .SYNOPSIS
+    The Windows error code for a Win32_Process.Create return value (which is not a Win32 code).
+    .DESCRIPTION
+    https://learn.microsoft.com/windows/win32/cimwin32prov/create-method-in-class-win32-process:
+    2 access denied, 3 insufficient privilege, 8 unknown failure, 9 path not found, 21 invalid parameter.
+    #>
+    [CmdletBinding()]
+    [OutputType([int64])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [int64]
+        $ReturnValue
+    )
+
+    switch ($ReturnValue) {
+        2 {
+            return [int64]$script:ErrorAccessDenied
+        }
+        3 {
+            return [int64]$script:ErrorPrivilegeNotHeld
+        }
+        9 {
+            return [int64]$script:ErrorPathNotFound
+        }
+        21 {
+            return [int64]$script:ErrorInvalidParameter
+        }
+    }
+    return [int64]$script:ErrorUnknownFailure
+}
+
+Function Invoke-FieldkitProcessCreate {
+    [CmdletBinding()]
+    [OutputType([object])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $CommandLine,
+
+        [Parameter(Mandatory = $true)]
+        [string]
+        $WorkingDirectory,
+
+        [Parameter(Mandatory = $true)]
+        [uint32]
+        $CreateFlags
+    )
+
+    $startup = New-CimInstance -ClassName 'Win32_ProcessStartup' -ClientOnly -Property @{ CreateFlags = $CreateFlags }
+    $arguments = @{ CommandLine = $CommandLine; CurrentDirectory = $WorkingDirectory; ProcessStartupInformation = $startup }
+    try {
+        return Invoke-CimMethod -ClassName 'Win32_Process' -MethodName 'Create' -Arguments $arguments -OperationTimeoutSec $script:CimTimeoutSeconds -ErrorAction Stop
+    }
+    catch {
+        $code = Get-FieldkitErrorCode -ErrorRecord $_
+        throw (New-FieldkitErrorRecord -Code $code -Message ('could not start {0}: {1}' -f $CommandLine, $_.Exception.Message) -Target $CommandLine -InnerException $_.Exception)
+    }
+}
+
 Function Start-FieldkitDetachedProcess {
     [CmdletBinding()]
     [OutputType([int])]
@@ -1014,17 +1116,16 @@ Function Start-FieldkitDetachedProcess {
     )
 
     # Win32_Process.Create starts the process outside the WinRM shell's job object, so it survives the
-    # end of the WinRM session.
-    $arguments = @{ CommandLine = $CommandLine; CurrentDirectory = $WorkingDirectory }
-    try {
-        $created = Invoke-CimMethod -ClassName 'Win32_Process' -MethodName 'Create' -Arguments $arguments -OperationTimeoutSec $script:CimTimeoutSeconds -ErrorAction Stop
-    }
-    catch {
-        $code = Get-FieldkitErrorCode -ErrorRecord $_
-        throw (New-FieldkitErrorRecord -Code $code -Message ('could not start {0}: {1}' -f $CommandLine, $_.Exception.Message) -Target $CommandLine -InnerException $_.Exception)
+    # end of the WinRM session; CREATE_BREAKAWAY_FROM_JOB takes it out of the WMI provider host's job too
+    # (whose quotas and lifetime would otherwise apply to sysprep and ccmsetup). A job that does not allow
+    # breakaway makes CreateProcess fail with access denied (return value 2): then start it without the flag.
+    $created = Invoke-FieldkitProcessCreate -CommandLine $CommandLine -WorkingDirectory $WorkingDirectory -CreateFlags $script:CreateBreakawayFromJob
+    if ($created.ReturnValue -eq 2) {
+        $created = Invoke-FieldkitProcessCreate -CommandLine $CommandLine -WorkingDirectory $WorkingDirectory -CreateFlags 0
     }
     if ($created.ReturnValue -ne 0) {
-        throw (New-FieldkitErrorRecord -Code ([int64]$created.ReturnValue) -Message ('Win32_Process.Create returned {0} for {1}' -f $created.ReturnValue, $CommandLine) -Target $CommandLine)
+        $code = ConvertFrom-FieldkitProcessCreateResult -ReturnValue ([int64]$created.ReturnValue)
+        throw (New-FieldkitErrorRecord -Code $code -Message ('Win32_Process.Create returned {0} for {1}' -f $created.ReturnValue, $CommandLine) -Target $CommandLine)
     }
     return [int]$created.ProcessId
 }
@@ -1054,7 +1155,7 @@ Function Start-FieldkitCcmSetup {
         if ($argument -match 'SMSSITECODE') {
             throw (New-FieldkitErrorRecord -Code $script:ErrorInvalidParameter -Message 'SMSSITECODE is refused: image prep installs the client unassigned' -Target 'ccmsetup.exe')
         }
-        if ($argument -notmatch $script:SafeArgumentPattern) {
+        if ($argument -cnotmatch ('\A[{0}]+\z' -f $script:CcmSetupArgumentCharacters)) {
             throw (New-FieldkitErrorRecord -Code $script:ErrorInvalidParameter -Message ('ccmsetup argument {0} contains characters that are not allowed' -f $argument) -Target 'ccmsetup.exe')
         }
     }
@@ -1131,7 +1232,9 @@ Function Get-FieldkitCcmSetupStatus {
             $result.return_code = [int]$last.Matches[0].Groups[1].Value
         }
         if ($TailLines -gt 0) {
-            $result.log_tail = @(Get-Content -LiteralPath $logPath -Tail $TailLines -ErrorAction Stop | Where-Object { $_.Trim() -ne '' })
+            # [string] drops the PSPath/PSDrive/PSProvider note properties Get-Content adds to each line, which
+            # ConvertTo-Json -Depth 99 (Ansible.Basic) would otherwise expand.
+            $result.log_tail = @(Get-Content -LiteralPath $logPath -Tail $TailLines -ErrorAction Stop | Where-Object { $_.Trim() -ne '' } | ForEach-Object { [string]$_ })
         }
     }
     return $result

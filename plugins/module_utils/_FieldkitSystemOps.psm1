@@ -7,9 +7,12 @@
 # @{ changed; before; after } and honour -CheckMode. Failures throw an ErrorRecord with the Windows
 # error code. Targets Windows PowerShell 5.1.
 
-#AnsibleRequires -PowerShell ._FieldkitCommon
+#AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitCommon
 
 Set-StrictMode -Version 2.0
+
+# Service names that may be put on the sc.exe command line unquoted.
+$script:ServiceNamePattern = '\A[A-Za-z0-9_.$-]{1,256}\z'
 
 Function Get-FieldkitServiceStartMode {
     [CmdletBinding()]
@@ -47,7 +50,7 @@ Function Get-FieldkitServiceState {
         $Name
     )
 
-    $filter = "Name='{0}'" -f $Name.Replace("'", "''").Replace('\', '\\')
+    $filter = "Name='{0}'" -f (ConvertTo-FieldkitWqlString -Value $Name)
     $service = Get-CimInstance -ClassName Win32_Service -Filter $filter -OperationTimeoutSec 30 -ErrorAction Stop
     if ($null -eq $service) {
         return @{ name = $Name; exists = $false; state = $null; start_mode = $null; process_id = $null }
@@ -77,8 +80,8 @@ Function Set-FieldkitServiceStartMode {
         $StartMode
     )
 
-    # Set-Service in PowerShell 5.1 cannot set delayed start; sc.exe takes the service name as a
-    # separate argument, so no command line is built from input.
+    # Set-Service in PowerShell 5.1 cannot set delayed start, so sc.exe does it. The command line is built
+    # from the service name, so the name is checked against the characters service names use here.
     $scMode = $StartMode
     if ($StartMode -eq 'delayed_auto') {
         $scMode = 'delayed-auto'
@@ -86,9 +89,15 @@ Function Set-FieldkitServiceStartMode {
     elseif ($StartMode -eq 'manual') {
         $scMode = 'demand'
     }
-    $output = & sc.exe config $Name start= $scMode 2>&1
-    if ($LASTEXITCODE -ne 0) {
-        throw (New-FieldkitErrorRecord -Code $LASTEXITCODE -Message "sc.exe config $Name start= $scMode failed: $output" -Target $Name)
+    if ($Name -notmatch $script:ServiceNamePattern) {
+        throw (New-FieldkitErrorRecord -Code 123 -Message ('service name {0} cannot be passed to sc.exe' -f $Name) -Target $Name)
+    }
+    $scExe = Join-Path -Path $env:SystemRoot -ChildPath 'System32\sc.exe'
+    $arguments = 'config {0} start= {1}' -f $Name, $scMode
+    $run = Invoke-FieldkitNativeCommand -FilePath $scExe -Arguments $arguments -TimeoutSeconds 60
+    if ($run.exit_code -ne 0) {
+        $detail = (@($run.lines) + @($run.error_lines)) -join ' '
+        throw (New-FieldkitErrorRecord -Code $run.exit_code -Message ('sc.exe {0} failed: {1}' -f $arguments, $detail) -Target $Name)
     }
 }
 
@@ -111,8 +120,20 @@ Function Stop-FieldkitService {
 
     $controller = New-Object -TypeName System.ServiceProcess.ServiceController -ArgumentList $Name
     try {
-        if ($controller.Status -ne [System.ServiceProcess.ServiceControllerStatus]::StopPending) {
-            $controller.Stop()
+        $status = $controller.Status
+        if ($status -ne [System.ServiceProcess.ServiceControllerStatus]::StopPending -and $status -ne [System.ServiceProcess.ServiceControllerStatus]::Stopped) {
+            try {
+                $controller.Stop()
+            }
+            catch [System.InvalidOperationException] {
+                # The service stopped (or began stopping) between the status read and Stop(); anything else
+                # is a real failure and is raised again.
+                $controller.Refresh()
+                $settled = @([System.ServiceProcess.ServiceControllerStatus]::Stopped, [System.ServiceProcess.ServiceControllerStatus]::StopPending)
+                if ($settled -notcontains $controller.Status) {
+                    throw
+                }
+            }
         }
         $controller.WaitForStatus([System.ServiceProcess.ServiceControllerStatus]::Stopped, [TimeSpan]::FromSeconds($TimeoutSeconds))
         return $false
@@ -140,6 +161,46 @@ Function Stop-FieldkitService {
         $controller.Dispose()
     }
     return $true
+}
+
+Function Start-FieldkitService {
+    <#
+    .SYNOPSIS
+    Starts a service and waits at most TimeoutSeconds for it to run (Start-Service has no timeout).
+    #>
+    [CmdletBinding()]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Name,
+
+        [Parameter(Mandatory = $true)]
+        [int]
+        $TimeoutSeconds
+    )
+
+    $controller = New-Object -TypeName System.ServiceProcess.ServiceController -ArgumentList $Name
+    try {
+        if ($controller.Status -eq [System.ServiceProcess.ServiceControllerStatus]::Stopped) {
+            try {
+                $controller.Start()
+            }
+            catch [System.InvalidOperationException] {
+                $controller.Refresh()
+                if ($controller.Status -eq [System.ServiceProcess.ServiceControllerStatus]::Stopped) {
+                    $code = Get-FieldkitErrorCode -ErrorRecord $_
+                    throw (New-FieldkitErrorRecord -Code $code -Message ('service {0} could not be started: {1}' -f $Name, $_.Exception.Message) -Target $Name)
+                }
+            }
+        }
+        $controller.WaitForStatus([System.ServiceProcess.ServiceControllerStatus]::Running, [TimeSpan]::FromSeconds($TimeoutSeconds))
+    }
+    catch [System.ServiceProcess.TimeoutException] {
+        throw (New-FieldkitErrorRecord -Code 1053 -Message ('service {0} did not start within {1} s' -f $Name, $TimeoutSeconds) -Target $Name)
+    }
+    finally {
+        $controller.Dispose()
+    }
 }
 
 Function Set-FieldkitServiceState {
@@ -203,7 +264,7 @@ Function Set-FieldkitServiceState {
         $changed = $true
         $after.state = 'running'
         if (-not $CheckMode) {
-            Start-Service -Name $Name -ErrorAction Stop
+            Start-FieldkitService -Name $Name -TimeoutSeconds $StopTimeoutSeconds
         }
     }
     if ($changed -and -not $CheckMode) {

@@ -10,9 +10,9 @@
 # op modules they load (and so ship to the host).
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
-#AnsibleRequires -PowerShell ..module_utils._FieldkitCommon
-#AnsibleRequires -PowerShell ..module_utils._FieldkitSystemOps
-#AnsibleRequires -PowerShell ..module_utils._FieldkitDpOps
+#AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitCommon
+#AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitSystemOps
+#AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitDpOps
 
 $module = [Ansible.Basic.AnsibleModule]::Create($args, (Get-FieldkitRunnerSpec))
 Invoke-FieldkitBatch -Module $module

@@ -10,10 +10,10 @@
 # op modules they load (and so ship to the host).
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
-#AnsibleRequires -PowerShell ..module_utils._FieldkitCommon
-#AnsibleRequires -PowerShell ..module_utils._FieldkitSystemOps
-#AnsibleRequires -PowerShell ..module_utils._FieldkitClientOps
-#AnsibleRequires -PowerShell ..module_utils._FieldkitImageOps
+#AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitCommon
+#AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitSystemOps
+#AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitClientOps
+#AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitImageOps
 
 $module = [Ansible.Basic.AnsibleModule]::Create($args, (Get-FieldkitRunnerSpec))
 Invoke-FieldkitBatch -Module $module

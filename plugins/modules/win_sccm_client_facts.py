@@ -120,16 +120,28 @@ ansible_facts:
             wmi_previous_client_id: GUID:00000000-0000-0000-0000-000000000000
             client_id_change_date: 11/02/2026 09:14:03
             consistent: true
+        wmi_errors:
+          description:
+            - WMI reads of C(root\ccm) that failed (access denied, provider failure, timeout). The facts that
+              depend on them are null rather than the whole task failing; an empty list when every read worked.
+          returned: always
+          type: list
+          elements: dict
+          sample: [{namespace: root\ccm, class_name: CCM_Client, code: 2147749891, hresult: "0x80041003", message: Access denied}]
         site_assignment:
           description:
             - Site assignment. C(assigned_site) is the COM answer when the COM object exists, else the registry
               value; null when unassigned.
+            - When C(GetAssignedSite()) fails, C(com_error) holds its code and C(com_assigned_site) is null unless
+              the failure can only mean "unassigned" (no site in the registry, and neither a WMI nor a Win32
+              error); C(assigned_site) then falls back to the registry value.
           returned: always
           type: dict
           sample:
             assigned_site: PS1
             com_available: true
             com_assigned_site: PS1
+            com_error: null
             registry_assigned_site: PS1
             auto_assignment: false
             current_management_point: CM01.contoso.local

@@ -144,7 +144,11 @@ ansible_facts:
             is_pxe: false
             sms_dp_share_path: D:\SMS_DP$
         shares:
-          description: The DP shares (patterns in C(expected)), their share ACL entries, and the patterns no share matched.
+          description:
+            - The DP shares (patterns in C(expected)), their share ACL entries, and the patterns no share matched.
+            - "In C(access): C(resolved) tells whether the account name was translated to C(sid). A deleted account is
+              listed with its SID: C(account) is the SID string, or null when Windows shows no name (C(sid) then
+              comes from the share's DACL when it can be matched, else it is null)."
           returned: always
           type: dict
           sample:
@@ -155,7 +159,7 @@ ansible_facts:
               - name: SCCMContentLib$
                 path: D:\SCCMContentLib
                 special: true
-                access: [{account: BUILTIN\Administrators, sid: S-1-5-32-544, type: allow, right: full}]
+                access: [{account: BUILTIN\Administrators, sid: S-1-5-32-544, resolved: true, type: allow, right: full}]
         disks:
           description: Fixed drives with size and free space; C(no_sms_on_drive) when C(NO_SMS_ON_DRIVE.SMS) is at the root.
           returned: always
@@ -188,7 +192,11 @@ ansible_facts:
             require_integrity_activation_authentication_level: null
             raise_activation_authentication_level: null
         os:
-          description: Windows product, build, UBR (C(version) is build.UBR), IPv4 addresses, locale and the newest installed updates.
+          description:
+            - Windows product, build, UBR (C(version) is build.UBR), IPv4 and IPv6 addresses (no loopback, no link-local),
+              locale and the newest installed updates (an empty list when there are none).
+            - C(display_version) is the C(DisplayVersion) registry value, null where Windows has none (Server 2019 and
+              older).
           returned: always
           type: dict
           sample:
@@ -196,9 +204,10 @@ ansible_facts:
             fqdn: dp01.contoso.local
             domain: contoso.local
             ipv4_addresses: [10.20.103.213]
+            ipv6_addresses: []
             product_name: Windows Server 2019 Datacenter
             installation_type: Server
-            display_version: "1809"
+            display_version: null
             build: 17763
             ubr: 6532
             version: "17763.6532"
@@ -230,6 +239,8 @@ ansible_facts:
             - C(sccmdp) is a local connection and query of C(root\SCCMDP) (C(SMS_DistributionPoint)); C(root_security)
               the security of the WMI C(Root) namespace as SDDL and entries with named rights (enable_account,
               execute_methods, full_write, partial_write, provider_write, remote_enable, read_security, edit_security).
+            - C(resolved) is false when a SID could not be translated to C(account) (orphaned, or no answer from a domain
+              controller within 5 s); C(account) is then null.
           returned: always
           type: dict
           sample:
@@ -239,11 +250,13 @@ ansible_facts:
               sddl: O:BAG:BAD:(A;CI;CCDCLCSWRPWPRCWD;;;BA)(A;CI;CCDCRP;;;AU)
               owner_sid: S-1-5-32-544
               entries:
-                - {sid: S-1-5-32-544, account: BUILTIN\Administrators, type: allow, mask: 393279, inherited: false,
+                - {sid: S-1-5-32-544, account: BUILTIN\Administrators, resolved: true, type: allow, mask: 393279, inherited: false,
                    applies_to_subnamespaces: true, rights: [enable_account, execute_methods, full_write, partial_write,
                    provider_write, remote_enable, read_security, edit_security]}
         content_library_acl:
-          description: NTFS ACL of the content library folder(s) (C(ContentLibraryPath), C(<usable drive>\SCCMContentLib)).
+          description:
+            - NTFS ACL of the content library folder(s) (C(ContentLibraryPath), C(<usable drive>\SCCMContentLib)).
+            - C(resolved) is false when a SID could not be translated to C(account) in time; C(account) is then null.
           returned: always
           type: list
           elements: dict
@@ -254,16 +267,20 @@ ansible_facts:
               owner_sid: S-1-5-32-544
               protected: false
               sddl: O:BAG:SYD:AI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)
-              entries: [{sid: S-1-5-32-544, account: BUILTIN\Administrators, type: allow, rights: FullControl,
+              entries: [{sid: S-1-5-32-544, account: BUILTIN\Administrators, resolved: true, type: allow, rights: FullControl,
                          mask: 2032127, inherited: false, inheritance: "ContainerInherit, ObjectInherit"}]
         local_administrators:
-          description: Direct members of the local Administrators group (SID C(S-1-5-32-544)); orphaned SIDs have name null.
+          description:
+            - Direct members of the local Administrators group (SID C(S-1-5-32-544)).
+            - Orphaned SIDs and names not translated in time (a domain controller that does not answer) have name null
+              and C(resolved) false. When the members cannot be enumerated within 30 s this is null and the reading is
+              listed in C(errors) (ERROR_TIMEOUT), since a partial list would wrongly say an account is no member.
           returned: always
           type: dict
           sample:
             sid: S-1-5-32-544
             name: BUILTIN\Administrators
-            members: [{sid: S-1-5-21-2718281828-3141592653-1414213562-1105, name: CONTOSO\CM01$, class: computer}]
+            members: [{sid: S-1-5-21-2718281828-3141592653-1414213562-1105, name: CONTOSO\CM01$, resolved: true, class: computer}]
         events:
           description: DistributedCOM 10036 events (DCOM hardening rejected a caller) in the event window.
           returned: always

@@ -16,8 +16,9 @@ description:
     the OS drive and of TEMP; the given package source shares and whether they can be read; DCOM and the RPC
     services of the site server; its build and updates; DistributedCOM 10037/10038 events.
   - For every DP in O(distribution_points), probed in parallel (a runspace pool, O(max_parallel) at a time), each
-    within O(probe_timeout) seconds - DNS forward and reverse lookup; TCP 135, 445, 80 and 443; a query of the RPC
-    endpoint mapper and a connection to one dynamic RPC port (as C(portqry -e 135) does); a connection to
+    within O(probe_timeout) seconds - DNS forward and reverse lookup (IPv4 and IPv6); TCP 135, 445, 80 and 443; a
+    query of the RPC endpoint mapper (as C(portqry -e 135) does) and a connection to a sample of the dynamic RPC ports
+    it lists; a connection to
     C(\\DP\root\SCCMDP) over DCOM (System.Management, like ConfigMgr, not WinRM - C(Get-CimInstance -ComputerName)
     uses WinRM and proves nothing here); the DP clock (Win32_UTCTime over DCOM, else one NTP sample); and the site
     system installation account when the SMS Provider can be read, else C(unknown).
@@ -198,14 +199,16 @@ ansible_facts:
           type: dict
           sample: {user: NT AUTHORITY\SYSTEM, sid: S-1-5-18, as_system: true, network_identity: CONTOSO\CM01$, trusted: true}
         computer_account:
-          description: The site server's computer account, its SID and the SIDs of its domain groups (AD tokenGroups).
+          description:
+            - The site server's computer account, its SID and the SIDs of its domain groups (AD tokenGroups).
+            - A group whose name is not translated within 5 s (or orphaned) has name null and C(resolved) false.
           returned: always
           type: dict
           sample:
             name: CONTOSO\CM01$
             sid: S-1-5-21-2718281828-3141592653-1414213562-1105
             domain: CONTOSO
-            groups: [{sid: S-1-5-21-2718281828-3141592653-1414213562-515, name: CONTOSO\Domain Computers}]
+            groups: [{sid: S-1-5-21-2718281828-3141592653-1414213562-515, name: CONTOSO\Domain Computers, resolved: true}]
             groups_error: null
         os:
           description: Windows product, build, UBR and updates of the site server (the same keys as the C(os) fact of M(mecm.fieldkit.win_sccm_dp_facts)).
@@ -268,9 +271,23 @@ ansible_facts:
           sample: {available: true, machine: cm01.contoso.local, namespace: root\SMS\site_PS1, site_code: PS1, site_systems: 14, error: null}
         dps:
           description:
-            - One entry per requested DP, keyed by its name. C(tcp) is keyed by port. C(wmi.identity) is the account the
-              DP saw. C(clock.offset_seconds) is the DP clock minus the site server clock (method C(wmi) or C(ntp)).
-              C(installation_account.value) is C(computer_account), an account name, or C(unknown).
+            - One entry per requested DP, keyed by its name. C(tcp) is keyed by port (C(open) null = not measured).
+              C(wmi.identity) is the account the DP saw. C(clock.offset_seconds) is the DP clock minus the site server
+              clock (method C(wmi) or C(ntp)). C(installation_account.value) is C(computer_account), an account name,
+              or C(unknown).
+            - C(dns.addresses) lists IPv4 then IPv6 addresses; the TCP probes use the first one.
+            - "C(stages) gives the state of each probe stage (dns, tcp, epm, wmi, clock): C(done), C(skipped),
+              C(timed_out), C(failed) or C(not_requested). A DP still running after O(probe_timeout) has C(timed_out)
+              true and keeps the stages it finished; only the unfinished ones are stubs with error C(0x800705B4)."
+            - "Without TCP 135 there is no RPC: C(epm) and C(wmi) are not attempted (C(skipped) true, C(skip_reason)
+              C(tcp_135_closed), C(error) the reason 135 is closed) and the clock is read over NTP. C(skip_reason)
+              C(dns_unresolved) when the name did not resolve."
+            - "C(epm.endpoints) lists at most 20 TCP elements of the endpoint map (interface C(uuid), C(port),
+              C(annotation)), in the mapper's order, which is no order. C(epm.sample_ports) are at most 3 distinct
+              dynamic ports of that map, each tried with TCP, and C(epm.dynamic_port_open) whether any answered.
+              They are services registered with the endpoint mapper, a sample that shows whether the dynamic RPC
+              range gets through the firewalls; they are NOT the port of the WMI/DCOM server (DCOM hands that out
+              per activation and the map does not list it). Only C(wmi) proves the WMI/DCOM path."
           returned: always
           type: dict
           sample:
@@ -278,12 +295,25 @@ ansible_facts:
               target: dp01.contoso.local
               timed_out: false
               elapsed_ms: 40
+              stages: {dns: done, tcp: done, epm: done, wmi: done, clock: done}
               dns: {resolved: true, addresses: [10.20.103.213], reverse: [dp01.contoso.local], error: null}
               tcp: {"135": {open: true, error: null}, "445": {open: true, error: null}, "80": {open: true, error: null},
                     "443": {open: false, error: {code: 2147952461, hresult: "0x8007274D", message: actively refused, target: "443"}}}
-              epm: {reachable: true, endpoint_count: 14, dynamic_port: 49668, dynamic_port_open: true, error: null}
-              wmi: {namespace: root\SCCMDP, identity: CONTOSO\CM01$, connected: true, class_present: true, error: null}
-              clock: {offset_seconds: 0.3, method: wmi, remote_utc: "2026-11-21T12:29:19Z", error: null}
+              epm:
+                reachable: true
+                endpoint_count: 14
+                endpoints: [{uuid: 367abb81-9844-35f1-ad32-98f038001003, port: 49668, annotation: ""},
+                            {uuid: f6beaff7-1e19-4fbb-9f8f-b89e2018337c, port: 49665, annotation: Event log TCPIP}]
+                sample_ports: [{port: 49668, uuid: 367abb81-9844-35f1-ad32-98f038001003, open: true, error: null},
+                               {port: 49665, uuid: f6beaff7-1e19-4fbb-9f8f-b89e2018337c, open: true, error: null}]
+                dynamic_port_open: true
+                skipped: false
+                skip_reason: null
+                error: null
+              wmi: {namespace: root\SCCMDP, identity: CONTOSO\CM01$, connected: true, class_present: true, skipped: false,
+                    skip_reason: null, error: null}
+              clock: {offset_seconds: 0.3, method: wmi, remote_utc: "2026-11-21T12:29:19Z", skipped: false, skip_reason: null,
+                      error: null}
               installation_account: {value: computer_account, use_machine_account: true, user_name: null, known_to_site: true}
               error: null
         probe_elapsed_ms:

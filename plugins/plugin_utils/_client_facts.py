@@ -7,10 +7,8 @@ import datetime
 import typing as t
 
 from ._batch import BatchOutcome
+from ._host_contract import HEALTH_TASK_NAME, HEALTH_TASK_PATH
 from ._ops import PlannedOp
-
-HEALTH_TASK_PATH = "\\Microsoft\\Configuration Manager\\"
-HEALTH_TASK_NAME = "Configuration Manager Health Evaluation"
 TRUSTED_ROOT_KEY_NAMESPACE = "root\\ccm\\locationservices"
 TRUSTED_ROOT_KEY_CLASS = "TrustedRootKey"
 
@@ -43,13 +41,20 @@ def _epoch_to_iso(epoch: int | None) -> str | None:
 def assigned_site(assignment: dict[str, t.Any] | None) -> str | None:
     """The assigned site of a ``client.read_site_assignment`` reading, None when unassigned or unknown.
 
-    COM ``GetAssignedSite()`` is what the seed checks; the registry is the fallback without the COM object.
+    COM ``GetAssignedSite()`` is what the seed checks; the registry is the fallback without the COM object and
+    when the COM call failed without telling (``com_assigned_site`` null, see :func:`site_assignment_unknown`).
     """
     if not assignment:
         return None
-    if assignment.get("com_available"):
+    if assignment.get("com_available") and assignment.get("com_assigned_site") is not None:
         return assignment.get("com_assigned_site") or None
     return assignment.get("registry_assigned_site") or None
+
+
+def site_assignment_unknown(assignment: dict[str, t.Any] | None) -> bool:
+    """True when GetAssignedSite() failed with an error that does not mean "unassigned"."""
+    return bool(assignment and assignment.get("com_available") and assignment.get("com_assigned_site") is None
+                and assignment.get("com_error"))
 
 
 def shape_client_facts(outcome: BatchOutcome) -> dict[str, t.Any]:
@@ -71,8 +76,10 @@ def shape_client_facts(outcome: BatchOutcome) -> dict[str, t.Any]:
     wmi_id = identity.get("wmi_client_id")
     prov_value = prov.get("registry_value")
     ccmsetup_running = bool(setup_procs) or setup_service.get("state") == "running"
+    wmi_errors = [error for reading in (install, identity, assignment, prov) for error in reading.get("wmi_errors") or []]
     return {
         "installed": bool(install.get("installed")),
+        "wmi_errors": wmi_errors,
         "version": install.get("version"),
         "version_source": install.get("version_source"),
         "install_path": install.get("install_path"),
@@ -93,6 +100,7 @@ def shape_client_facts(outcome: BatchOutcome) -> dict[str, t.Any]:
             "assigned_site": assigned_site(assignment),
             "com_available": bool(assignment.get("com_available")),
             "com_assigned_site": assignment.get("com_assigned_site"),
+            "com_error": assignment.get("com_error"),
             "registry_assigned_site": assignment.get("registry_assigned_site"),
             "auto_assignment": assignment.get("auto_assignment"),
             "current_management_point": assignment.get("current_management_point"),

@@ -21,7 +21,7 @@ import re
 import typing as t
 
 from ._batch import BatchOutcome
-from ._generalize import MP_BLOCK_RULE_NAME
+from ._host_contract import MP_BLOCK_RULE_NAME, is_safe_ccmsetup_argument
 from ._ops import PlannedOp
 
 SUCCESS_CODES = {0: "success", 7: "success, reboot required"}
@@ -30,10 +30,12 @@ RETURN_CODES = {0: "success", 6: "error", 7: "reboot required", 8: "setup alread
                 9: "prerequisite evaluation failure", 10: "setup manifest hash validation failure"}
 DEFAULT_COMPONENTS = ("CcmFramework", "SmsClient")
 
-_PROPERTY_NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
-_VALUE_RE = re.compile(r"^[A-Za-z0-9_.:;@\\/\-]{1,260}$")
-_SWITCH_RE = re.compile(r"^/[A-Za-z]{1,32}(:[A-Za-z0-9_.:;@\\/\-]{1,260})?$")
-_ADDRESS_RE = re.compile(r"^[A-Za-z0-9.:\-]{1,253}$")
+# Matched with fullmatch: "$" would accept a trailing newline. The host refuses any argument with a character
+# outside _host_contract.CCMSETUP_ARGUMENT_CHARACTERS; these patterns only allow a subset of them.
+_PROPERTY_NAME_RE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
+_VALUE_RE = re.compile(r"[A-Za-z0-9_.:;@\\/\-]{1,260}")
+_SWITCH_RE = re.compile(r"/[A-Za-z]{1,32}(:[A-Za-z0-9_.:;@\\/\-]{1,260})?")
+_ADDRESS_RE = re.compile(r"[A-Za-z0-9.:\-]{1,253}")
 _REFUSED_SWITCHES = ("/uninstall",)
 
 
@@ -67,11 +69,11 @@ def build_install_options(params: dict[str, t.Any]) -> tuple[InstallOptions, lis
             problems.append(f"properties.{name} is refused: the seed installs the client without a site code so "
                             "that the reference machine stays unassigned (SMSMP and DNSSUFFIX are allowed)")
             continue
-        if not _PROPERTY_NAME_RE.match(upper):
+        if not _PROPERTY_NAME_RE.fullmatch(upper):
             problems.append(f"properties.{name} is not a client.msi/ccmsetup property name (letters, digits, _)")
             continue
         text = str(value).lower() if isinstance(value, bool) else str(value)
-        if not _VALUE_RE.match(text):
+        if not _VALUE_RE.fullmatch(text):
             problems.append(f"properties.{name}={text!r}: values may hold letters, digits and _ . : ; @ \\ / - only "
                             "(no spaces or quotes)")
             continue
@@ -82,13 +84,13 @@ def build_install_options(params: dict[str, t.Any]) -> tuple[InstallOptions, lis
             problems.append(f"switches: {switch!r} is refused: no site code during image prep")
         elif switch.lower() in _REFUSED_SWITCHES or switch.lower().startswith("/uninstall"):
             problems.append(f"switches: {switch!r} is not allowed here")
-        elif not _SWITCH_RE.match(switch):
+        elif not _SWITCH_RE.fullmatch(switch):
             problems.append(f"switches: {switch!r} is not a ccmsetup switch (/name or /name:value, no spaces)")
         else:
             arguments.insert(len([a for a in arguments if a.startswith("/")]), switch)
     addresses = tuple(str(a).strip() for a in params.get("block_management_points") or [] if str(a).strip())
     for address in addresses:
-        if not _ADDRESS_RE.match(address):
+        if not _ADDRESS_RE.fullmatch(address):
             problems.append(f"block_management_points: {address!r} is not a host name or IP address")
     timeout = params.get("timeout", 1800)
     if not isinstance(timeout, int) or isinstance(timeout, bool) or not 60 <= timeout <= 14400:
@@ -97,6 +99,8 @@ def build_install_options(params: dict[str, t.Any]) -> tuple[InstallOptions, lis
     if not isinstance(interval, int) or isinstance(interval, bool) or not 5 <= interval <= 600:
         problems.append(f"poll_interval={interval!r} must be an integer from 5 to 600 (seconds)")
     components = tuple(str(c) for c in (params.get("expected_components") or DEFAULT_COMPONENTS))
+    problems += [f"ccmsetup argument {argument!r} holds a character the host refuses" for argument in arguments
+                 if not is_safe_ccmsetup_argument(argument)]
     if problems:
         raise InstallOptionError("; ".join(problems))
     if not addresses:

@@ -18,12 +18,16 @@ Rules of the engine:
   diagnosis names the failing check, and only it.
 * Remote tests from a site probe that did not run as SYSTEM used the wrong identity: they prove
   nothing about the site server's computer account and are UNKNOWN.
+* A probe stage that did not finish (the target was abandoned after its time budget) is missing
+  evidence; the stages it finished still count. A stage the probe skipped because TCP 135 is closed
+  (no RPC: endpoint mapper, remote WMI) is evidence of the port problem, never a PASS.
 * A log line is attached to the first checklist item its error codes point to that fails (else
   warns, else the first item pointed to); a line pointing to a passing item turns it into WARN.
 """
 from __future__ import annotations
 
 import datetime as _dt
+import ipaddress
 import re
 import typing as t
 
@@ -67,6 +71,9 @@ _MSG: dict[str, tuple[str, str]] = {
                  "この配布ポイントに対するサイト サーバーからの調査結果がありません (win_sccm_site_facts の distribution_points に指定してください)"),
     "probe_timeout": ("The site server probe of this DP did not finish within its time budget",
                       "サイト サーバーからの調査が制限時間内に完了しませんでした"),
+    "stage_unfinished": ("The site server probe did not finish this test ({stage}: {state})",
+                         "サイト サーバーからの調査でこの確認が完了しませんでした ({stage}: {state})"),
+    "not_attempted": ("not attempted: {reason}", "未実施: {reason}"),
     "no_dp_facts": ("No facts from the DP (win_sccm_dp_facts did not run or failed)",
                     "配布ポイントの情報がありません (win_sccm_dp_facts が未実行または失敗)"),
     "no_site_facts": ("No facts from the site server", "サイト サーバーの情報がありません"),
@@ -89,8 +96,14 @@ _MSG: dict[str, tuple[str, str]] = {
     "ports.pass": ("TCP 135, 445 and the dynamic RPC range are open from {site}",
                    "{site} から TCP 135、445、動的 RPC ポートに接続できます"),
     "ports.closed": ("TCP {ports} blocked from {site}", "{site} から TCP {ports} に接続できません"),
-    "ports.dynamic": ("The dynamic RPC range is blocked from {site} (endpoint mapper answered, port {port} did not)",
-                      "{site} から動的 RPC ポートに接続できません (エンドポイント マッパーは応答、ポート {port} は応答なし)"),
+    "ports.dynamic": ("The dynamic RPC range is blocked from {site} (endpoint mapper answered, sampled port(s) {port} "
+                      "did not)",
+                      "{site} から動的 RPC ポートに接続できません (エンドポイント マッパーは応答、サンプルのポート {port} は応答なし)"),
+    "ports.dynamic_partial": ("Only some dynamic RPC ports answer from {site} (open: {open}; blocked: {blocked}): "
+                              "firewall rules per program or service; the remote WMI test decides for DCOM",
+                              "{site} から一部の動的 RPC ポートだけが応答します (接続可: {open}、不可: {blocked})。"
+                              "プログラムまたはサービス単位のファイアウォール規則です。DCOM の可否はリモート WMI の確認で判断します"),
+    "ports.unmeasured": ("TCP {ports} not measured from {site}", "{site} から TCP {ports} を確認できませんでした"),
     "ports.http": ("TCP 80 and 443 are both closed: clients cannot download content",
                    "TCP 80 と 443 がどちらも閉じているため、クライアントがコンテンツをダウンロードできません"),
     "ports.epm": ("TCP 135 is open but the endpoint mapper query failed ({code})",
@@ -147,13 +160,15 @@ _MSG: dict[str, tuple[str, str]] = {
                         "{site} から \\\\{dp}\\root\\SCCMDP へのリモート WMI 接続が {code} で失敗しました"),
     "wmi.remote_missing": ("root\\SCCMDP answers locally; the remote test from the site server is missing",
                            "root\\SCCMDP はローカルでは応答しますが、サイト サーバーからのリモート確認結果がありません"),
+    "wmi.skipped_135": ("Remote WMI from {site} was not attempted: TCP 135 is closed ({code})",
+                        "TCP 135 が閉じているため、{site} からのリモート WMI 接続は実施されていません ({code})"),
     # evidence labels
     "ev.dns_forward": ("DNS forward lookup from the site server", "サイト サーバーでの正引き"),
     "ev.dns_reverse": ("DNS reverse lookup", "逆引き"),
-    "ev.dp_addresses": ("IPv4 addresses of the DP", "配布ポイントの IPv4 アドレス"),
+    "ev.dp_addresses": ("IP addresses of the DP", "配布ポイントの IP アドレス"),
     "ev.tcp": ("TCP {port} from the site server", "サイト サーバーから TCP {port}"),
     "ev.epm": ("RPC endpoint mapper (registered endpoints)", "RPC エンドポイント マッパー (登録エンドポイント数)"),
-    "ev.dynamic": ("Dynamic RPC port {port}", "動的 RPC ポート {port}"),
+    "ev.dynamic": ("Dynamic RPC port {port} (sampled from the endpoint map)", "動的 RPC ポート {port} (エンドポイント マップからのサンプル)"),
     "ev.space": ("Free space, {where}", "空き容量: {where}"),
     "ev.share": ("Share {share} on the DP", "配布ポイントの共有 {share}"),
     "ev.source": ("Source share {path}", "ソース共有フォルダ {path}"),
@@ -207,6 +222,42 @@ def _ev(label: str, value: t.Any, source: str, ok: bool | None) -> dict[str, t.A
 
 def _code(error: dict[str, t.Any] | None) -> str:
     return str((error or {}).get("hresult") or "unknown error")
+
+
+def stage_state(probe: dict[str, t.Any] | None, stage: str) -> str:
+    """State of one probe stage: done, skipped, timed_out, failed, not_requested (``missing`` without a probe).
+
+    Probes without ``stages`` (older facts) count as all timed out when the target timed out."""
+    if probe is None:
+        return "missing"
+    stages = probe.get("stages")
+    if isinstance(stages, dict) and stage in stages:
+        return str(stages[stage])
+    if probe.get("timed_out"):
+        return "timed_out"
+    value = probe.get(stage)
+    if value is None or value == {}:
+        return "not_requested" if stage in ("epm", "wmi", "clock") else "timed_out"
+    return "skipped" if isinstance(value, dict) and value.get("skipped") else "done"
+
+
+def _unfinished(ctx: "Context", stage: str) -> str:
+    state = stage_state(ctx.probe, stage)
+    return ctx.m("probe_timeout") if state == "timed_out" and (ctx.probe or {}).get("timed_out") else ctx.m(
+        "stage_unfinished", stage=stage, state=state)
+
+
+def _same_addresses(left: t.Iterable[str], right: t.Iterable[str]) -> bool:
+    """Whether two address lists share one address (IPv6 compared in canonical form)."""
+    def canon(items: t.Iterable[str]) -> set[str]:
+        found = set()
+        for item in items:
+            try:
+                found.add(str(ipaddress.ip_address(str(item).split("%")[0])))
+            except ValueError:
+                found.add(str(item).lower())
+        return found
+    return bool(canon(left) & canon(right))
 
 
 def _fmt_bytes(value: int | None) -> str:
@@ -350,16 +401,17 @@ def check_name_resolution(ctx: Context) -> dict[str, t.Any]:
     ev: list[dict[str, t.Any]] = []
     if ctx.probe is None:
         return _finding("UNKNOWN", ctx.m("no_probe"), ev)
-    if ctx.probe.get("timed_out"):
-        return _finding("UNKNOWN", ctx.m("probe_timeout"), ev)
+    if stage_state(ctx.probe, "dns") != "done":
+        return _finding("UNKNOWN", _unfinished(ctx, "dns"), ev)
     dns = ctx.probe.get("dns") or {}
     addresses = dns.get("addresses") or []
     ev.append(_ev(ctx.m("ev.dns_forward"), addresses or _code(dns.get("error")), "site", bool(dns.get("resolved"))))
     if not dns.get("resolved"):
         return _finding("FAIL", ctx.m("nr.fail", dp=ctx.dp, site=ctx.site_name, code=_code(dns.get("error"))), ev)
-    actual = ((ctx.facts or {}).get("os") or {}).get("ipv4_addresses") or []
+    os_facts = (ctx.facts or {}).get("os") or {}
+    actual = list(os_facts.get("ipv4_addresses") or []) + list(os_facts.get("ipv6_addresses") or [])
     if actual:
-        overlap = bool(set(addresses) & set(actual))
+        overlap = _same_addresses(addresses, actual)
         ev.append(_ev(ctx.m("ev.dp_addresses"), actual, "dp", overlap))
         if not overlap:
             return _finding("FAIL", ctx.m("nr.wrong_address", dp=ctx.dp, addresses=", ".join(addresses),
@@ -373,49 +425,79 @@ def check_name_resolution(ctx: Context) -> dict[str, t.Any]:
     return _finding("PASS", ctx.m("nr.pass", dp=ctx.dp, site=ctx.site_name, addresses=", ".join(addresses)), ev)
 
 
+def _skipped_for_135(probe: dict[str, t.Any]) -> dict[str, t.Any] | None:
+    """The error of TCP 135 when the probe skipped an RPC stage because 135 is closed, else None."""
+    for stage in ("epm", "wmi"):
+        value = probe.get(stage) or {}
+        if value.get("skipped") and value.get("skip_reason") == "tcp_135_closed":
+            return value.get("error") or {}
+    return None
+
+
 def check_ports(ctx: Context, name_status: str) -> dict[str, t.Any]:
     """通信ポートの開放状況: TCP 135, 445 and the dynamic RPC range from the site server (80/443 informative)."""
     ev: list[dict[str, t.Any]] = []
     if ctx.probe is None:
         return _finding("UNKNOWN", ctx.m("no_probe"), ev)
-    if ctx.probe.get("timed_out"):
-        return _finding("UNKNOWN", ctx.m("probe_timeout"), ev)
+    if stage_state(ctx.probe, "dns") != "done":
+        return _finding("UNKNOWN", _unfinished(ctx, "dns"), ev)
     if name_status == "FAIL" or not (ctx.probe.get("dns") or {}).get("resolved"):
         return _finding("UNKNOWN", ctx.m("blocked_by", check=_title("name_resolution", ctx.lang)), ev)
-    tcp = ctx.probe.get("tcp") or {}
-    closed = []
+    tcp = dict(ctx.probe.get("tcp") or {})
+    closed_135 = _skipped_for_135(ctx.probe)
+    if "135" not in tcp and closed_135 is not None:
+        # Not in tcp_ports, but the probe tested it before the RPC stages: evidence all the same.
+        tcp["135"] = {"open": False, "error": closed_135}
+    closed, unmeasured = [], []
     for port in (135, 445, 80, 443):
         entry = tcp.get(str(port))
         if entry is None:
             continue
         required = port in REQUIRED_PORTS
-        ev.append(_ev(ctx.m("ev.tcp", port=port), "open" if entry.get("open") else _code(entry.get("error")),
-                      "site", bool(entry.get("open")) if required else None))
-        if required and not entry.get("open"):
+        is_open = entry.get("open")
+        value = "open" if is_open else _code(entry.get("error"))
+        ev.append(_ev(ctx.m("ev.tcp", port=port), value, "site", (None if is_open is None else bool(is_open))
+                      if required else None))
+        if required and is_open is False:
             closed.append(port)
-    if any(str(p) not in tcp for p in REQUIRED_PORTS):
-        return _finding("UNKNOWN", ctx.m("no_probe"), ev)
+        elif required and is_open is None:
+            unmeasured.append(port)
     if closed:
         summary = ctx.m("ports.closed", ports=", ".join(map(str, closed)), site=ctx.site_name)
         lanman = ((ctx.facts or {}).get("services") or {}).get("LanmanServer") or {}
         if 445 in closed and lanman and lanman.get("state") not in (None, "running"):
             summary += "; " + ctx.m("ports.service", state=lanman.get("state"))
         return _finding("FAIL", summary, ev)
+    if unmeasured:
+        if stage_state(ctx.probe, "tcp") != "done":
+            return _finding("UNKNOWN", _unfinished(ctx, "tcp"), ev)
+        return _finding("UNKNOWN", ctx.m("ports.unmeasured", ports=", ".join(map(str, unmeasured)),
+                                         site=ctx.site_name), ev)
+    if any(str(p) not in tcp for p in REQUIRED_PORTS):
+        return _finding("UNKNOWN", ctx.m("no_probe"), ev)
+    if stage_state(ctx.probe, "epm") not in ("done", "skipped"):
+        return _finding("UNKNOWN", _unfinished(ctx, "epm") if stage_state(ctx.probe, "epm") != "not_requested"
+                        else ctx.m("no_probe"), ev)
     epm = ctx.probe.get("epm")
-    if epm is None:
+    if not epm or epm.get("skipped"):
         return _finding("UNKNOWN", ctx.m("no_probe"), ev)
     ev.append(_ev(ctx.m("ev.epm"), epm.get("endpoint_count") if epm.get("reachable") else _code(epm.get("error")),
                   "site", bool(epm.get("reachable"))))
     if not epm.get("reachable"):
         return _finding("WARN", ctx.m("ports.epm", code=_code(epm.get("error"))), ev)
-    if epm.get("dynamic_port") is not None:
-        ev.append(_ev(ctx.m("ev.dynamic", port=epm["dynamic_port"]),
-                      "open" if epm.get("dynamic_port_open") else _code(epm.get("error")), "site",
-                      bool(epm.get("dynamic_port_open"))))
-        if not epm.get("dynamic_port_open"):
-            return _finding("FAIL", ctx.m("ports.dynamic", site=ctx.site_name, port=epm["dynamic_port"]), ev)
-    else:
+    samples = [p for p in epm.get("sample_ports") or [] if p.get("open") is not None]
+    if not samples:
         return _finding("UNKNOWN", ctx.m("ports.epm", code="no dynamic endpoint"), ev)
+    for sample in samples:
+        ev.append(_ev(ctx.m("ev.dynamic", port=sample["port"]),
+                      "open" if sample.get("open") else _code(sample.get("error")), "site", bool(sample.get("open"))))
+    opened = [str(p["port"]) for p in samples if p.get("open")]
+    blocked = [str(p["port"]) for p in samples if not p.get("open")]
+    if not opened:
+        return _finding("FAIL", ctx.m("ports.dynamic", site=ctx.site_name, port=", ".join(blocked)), ev)
+    if blocked:
+        return _finding("WARN", ctx.m("ports.dynamic_partial", site=ctx.site_name, open=", ".join(opened),
+                                      blocked=", ".join(blocked)), ev)
     http = [tcp.get(p) for p in ("80", "443") if tcp.get(p) is not None]
     if len(http) == 2 and not any(h.get("open") for h in http):
         return _finding("WARN", ctx.m("ports.http"), ev)
@@ -580,7 +662,10 @@ def check_rpc_dcom(ctx: Context) -> dict[str, t.Any]:
                                                       (ctx.site or {}).get("services"), "site", ev)
             return _combine(parts, ev, ctx.m("rpc.remote_only"))
         if remote:
-            ev.append(_ev(ctx.m("ev.remote_wmi"), _code(remote.get("error")), "site", None))
+            value = _code(remote.get("error"))
+            if remote.get("skipped"):
+                value = ctx.m("not_attempted", reason=remote.get("skip_reason"))
+            ev.append(_ev(ctx.m("ev.remote_wmi"), value, "site", None))
         return _finding("UNKNOWN", ctx.m("no_dp_facts"), ev)
     parts = _rpc_host_parts(ctx, ctx.m("w.dp"), facts.get("dcom"), facts.get("services"), "dp", ev)
     if ctx.site is None:
@@ -588,8 +673,10 @@ def check_rpc_dcom(ctx: Context) -> dict[str, t.Any]:
     else:
         parts += _rpc_host_parts(ctx, ctx.m("w.site"), ctx.site.get("dcom"), ctx.site.get("services"), "site", ev)
     if remote:
-        ev.append(_ev(ctx.m("ev.remote_wmi"), "connected" if remote.get("connected") else _code(remote.get("error")),
-                      "site", True if remote.get("connected") else None))
+        value = "connected" if remote.get("connected") else _code(remote.get("error"))
+        if remote.get("skipped"):
+            value = ctx.m("not_attempted", reason=remote.get("skip_reason"))
+        ev.append(_ev(ctx.m("ev.remote_wmi"), value, "site", True if remote.get("connected") else None))
     return _combine(parts, ev, ctx.m("rpc.pass"))
 
 
@@ -814,11 +901,23 @@ def check_wmi(ctx: Context, statuses: dict[str, str]) -> dict[str, t.Any]:
         return _finding("FAIL", summary_local, ev)
     if ctx.probe is None:
         return _finding("UNKNOWN", ctx.m("no_probe") if local_status == "PASS" else summary_local, ev)
-    if ctx.probe.get("timed_out"):
-        return _finding("UNKNOWN", ctx.m("probe_timeout"), ev)
+    state = stage_state(ctx.probe, "wmi")
+    if state not in ("done", "skipped"):
+        return _finding("UNKNOWN", _unfinished(ctx, "wmi") if state != "not_requested" else ctx.m("no_probe"), ev)
     remote = ctx.probe.get("wmi") or {}
     identity = remote.get("identity") or ctx.probe_user
     ev.append(_ev(ctx.m("ev.probe_identity"), identity, "site", ctx.trusted))
+    if remote.get("skipped"):
+        # Not tested: no RPC without TCP 135, or no address. The failing check is named, never PASS.
+        error = remote.get("error") or {}
+        ev.append(_ev(ctx.m("ev.remote_wmi"), ctx.m("not_attempted", reason=remote.get("skip_reason")) + " "
+                      + _code(error), "site", None))
+        for blocker in ("name_resolution", "ports"):
+            if statuses.get(blocker) == "FAIL":
+                return _finding("UNKNOWN", ctx.m("blocked_by", check=_title(blocker, ctx.lang)), ev)
+        if remote.get("skip_reason") == "tcp_135_closed":
+            return _finding("UNKNOWN", ctx.m("wmi.skipped_135", site=ctx.site_name, code=_code(error)), ev)
+        return _finding("UNKNOWN", ctx.m("blocked_by", check=_title("name_resolution", ctx.lang)), ev)
     if remote.get("connected") and remote.get("class_present"):
         ev.append(_ev(ctx.m("ev.remote_wmi"), "connected", "site", True if ctx.trusted else None))
         if not ctx.trusted:

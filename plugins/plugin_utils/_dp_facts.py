@@ -31,8 +31,10 @@ APPCOMPAT_KEY = "SOFTWARE\\Microsoft\\Ole\\AppCompat"
 IDENTIFICATION_KEY = "SOFTWARE\\Microsoft\\SMS\\Identification"
 DP_KEY = "SOFTWARE\\Microsoft\\SMS\\DP"
 DCOM_VALUES = ("RequireIntegrityActivationAuthenticationLevel", "RaiseActivationAuthenticationLevel")
-HOST_NAME_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?$")
-UNC_RE = re.compile(r"^\\\\[^\\/:*?\"<>|]+\\[^\\/:*?\"<>|]+(\\[^/:*?\"<>|]*)*$")
+# Use with fullmatch ("$" alone would accept a trailing newline). Every name HOST_NAME_RE accepts, the host's
+# _host_contract.HOST_NAME_PATTERN accepts too (tests/unit/contract/test_host_contract.py).
+HOST_NAME_RE = re.compile(r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?")
+UNC_RE = re.compile(r"\\\\[^\\/:*?\"<>|\r\n]+\\[^\\/:*?\"<>|\r\n]+(\\[^/:*?\"<>|\r\n]*)*")
 
 # Named access rights of WMI namespaces ([MS] "Namespace Access Rights Constants").
 WMI_RIGHTS: tuple[tuple[int, str], ...] = (
@@ -174,6 +176,7 @@ def _os(data: dict[str, t.Any] | None) -> dict[str, t.Any] | None:
         "fqdn": data.get("fqdn"),
         "domain": data.get("domain"),
         "ipv4_addresses": data.get("ipv4_addresses", []),
+        "ipv6_addresses": data.get("ipv6_addresses", []),
         "product_name": data.get("product_name"),
         "installation_type": data.get("installation_type"),
         "display_version": data.get("display_version"),
@@ -223,8 +226,9 @@ def drive_of(path: str | None) -> str | None:
 
 
 def _acl_entries(entries: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
-    return [{"sid": e["sid"], "account": e.get("account"), "type": e["type"], "rights": e.get("rights"),
-             "mask": e["mask"], "inherited": e.get("inherited", False), "inheritance": e.get("inheritance")}
+    return [{"sid": e["sid"], "account": e.get("account"), "resolved": e.get("resolved", e.get("account") is not None),
+             "type": e["type"], "rights": e.get("rights"), "mask": e["mask"], "inherited": e.get("inherited", False),
+             "inheritance": e.get("inheritance")}
             for e in entries]
 
 
@@ -235,7 +239,8 @@ def _wmi_security(data: dict[str, t.Any] | None) -> dict[str, t.Any] | None:
         "namespace": data["namespace"],
         "sddl": data["sddl"],
         "owner_sid": data.get("owner_sid"),
-        "entries": [{"sid": e["sid"], "account": e.get("account"), "type": e["type"], "mask": e["mask"],
+        "entries": [{"sid": e["sid"], "account": e.get("account"),
+                     "resolved": e.get("resolved", e.get("account") is not None), "type": e["type"], "mask": e["mask"],
                      "rights": wmi_rights(int(e["mask"])), "inherited": e.get("inherited", False),
                      "applies_to_subnamespaces": bool(e.get("container_inherit"))} for e in data["entries"]],
     }
@@ -422,6 +427,7 @@ def _probe_entry(entry: dict[str, t.Any], sms: dict[str, t.Any] | None) -> dict[
         "epm": entry.get("epm"),
         "wmi": entry.get("wmi"),
         "clock": entry.get("clock"),
+        "stages": entry.get("stages"),
         "installation_account": installation_account(sms, entry["target"]),
         "error": entry.get("error"),
     }

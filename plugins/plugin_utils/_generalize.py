@@ -25,12 +25,12 @@ import typing as t
 
 from ._batch import BatchOutcome, OpOutcome
 from ._client_facts import (
-    HEALTH_TASK_NAME,
-    HEALTH_TASK_PATH,
     TRUSTED_ROOT_KEY_CLASS,
     TRUSTED_ROOT_KEY_NAMESPACE,
     assigned_site,
+    site_assignment_unknown,
 )
+from ._host_contract import CLIENT_AUTH_EKU, HEALTH_TASK_NAME, HEALTH_TASK_PATH, MOBILE_CLIENT_KEY, MP_BLOCK_RULE_NAME
 from ._ops import PlannedOp
 
 SCENARIOS = ("recapture", "new")
@@ -80,13 +80,10 @@ SEED_REFERENCES = {
 SERVICE = "CcmExec"
 HEALTH_TASK_MARKER = "ImagePrepHealthTaskDisabled"
 HW_INVENTORY_ACTION_ID = "{00000000-0000-0000-0000-000000000001}"
-MOBILE_CLIENT_KEY = "SOFTWARE\\Microsoft\\SMS\\Mobile Client"
 GP_SITE_ASSIGNMENT_VALUES = ("GPRequestedSiteAssignmentCode", "GPSiteAssignmentRetryInterval(Min)",
                              "GPSiteAssignmentRetryDuration(Hour)")
 SMSCFG_PATH = "%windir%\\SMSCFG.ini"
 DEFAULT_CCMCACHE_PATH = "%windir%\\ccmcache"
-CLIENT_AUTH_EKU = "1.3.6.1.5.5.7.3.2"
-MP_BLOCK_RULE_NAME = "mecm.fieldkit - block ConfigMgr management points during client install"
 
 # Guard op -> (guard name, override hint or None when no override is safe).
 GUARDS = {
@@ -714,6 +711,8 @@ def client_state(outcome: BatchOutcome, options: GeneralizeOptions) -> dict[str,
         problems.append(f"{trk.get('count')} TrustedRootKey instance(s)")
     if options.enabled("reset_site_assignment") and assigned_site(site):
         problems.append(f"assigned to site {assigned_site(site)}")
+    elif options.enabled("reset_site_assignment") and site_assignment_unknown(site):
+        problems.append(f"site assignment unknown: GetAssignedSite() failed with {site['com_error'].get('hresult')}")
     if prov.get("registry_value") == "true" and not options.allow_provisioning_mode:
         problems.append("in provisioning mode")
     if state.get("pki_certificates"):

@@ -19,6 +19,7 @@ register(OpSpec(
         "version_source": "str?",
         "install_path": "str?",
         "components": "list",
+        "wmi_errors": "list",
     },
     description="Whether the ConfigMgr client is installed (CcmExec service and CCM registry), its version "
                 "(root\\ccm:SMS_Client.ClientVersion, else the registry) and CCM_InstalledComponent entries.",
@@ -39,6 +40,7 @@ register(OpSpec(
         "wmi_previous_client_id": "str?",
         "wmi_client_id_change_date": "str?",
         "wmi_available": "bool",
+        "wmi_errors": "list",
     },
     description="SMS Unique Identifier and the previous one from %windir%\\SMSCFG.ini and root\\ccm:CCM_Client.",
 ))
@@ -51,14 +53,18 @@ register(OpSpec(
     result={
         "com_available": "bool",
         "com_assigned_site": "str?",
+        "com_error": "dict?",
         "registry_assigned_site": "str?",
         "auto_assignment": "bool?",
         "current_management_point": "str?",
         "gp_site_assignment": "dict",
         "dns_suffix": "str?",
+        "wmi_errors": "list",
     },
     description="Assigned site via Microsoft.SMS.Client GetAssignedSite() and the registry, auto-assignment, "
-                "current MP (SMS_Authority) and Group Policy site-assignment values.",
+                "current MP (SMS_Authority) and Group Policy site-assignment values. A failed GetAssignedSite() "
+                "is in com_error; com_assigned_site is then '' only when the registry holds no site either "
+                "(and the code is neither WBEM_E_* nor a Win32 failure), else null.",
 ))
 
 register(OpSpec(
@@ -71,6 +77,7 @@ register(OpSpec(
         "enabled_time_epoch": "int?",
         "max_minutes": "int?",
         "wmi_sms_client_available": "bool",
+        "wmi_errors": "list",
     },
     description="Provisioning mode from HKLM\\SOFTWARE\\Microsoft\\CCM\\CcmExec and whether root\\ccm:SMS_Client "
                 "(which carries SetClientProvisioningMode) answers.",

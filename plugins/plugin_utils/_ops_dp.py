@@ -28,6 +28,12 @@ from ._ops import Arg, OpSpec, register
 PATH_REF_KINDS = ("registry", "share", "fixed_drives", "site_log")
 LOG_SEVERITIES = ("error", "warning")
 DEFAULT_PROBE_PORTS = (135, 445, 80, 443)
+# net.probe_targets: the stages of one target, their states, and why an RPC stage was not attempted.
+PROBE_STAGES = ("dns", "tcp", "epm", "wmi", "clock")
+PROBE_STAGE_STATES = ("done", "skipped", "timed_out", "failed", "not_requested")
+SKIP_REASONS = ("tcp_135_closed", "dns_unresolved")
+MAX_EPM_ENDPOINTS = 20
+MAX_EPM_SAMPLE_PORTS = 3
 
 _PATH_REFS = Arg("path_refs", "list", default=[], elements="dict",
                  description="Path references resolved on the host (see the module docstring).")
@@ -65,7 +71,9 @@ register(OpSpec(
     ),
     result={"server_service_running": "bool", "shares": "list", "missing": "list"},
     description="SMB shares (name, path, description, special) and their share ACL entries (account, sid, "
-                "type allow/deny, right full/change/read/custom); names matched by no share are listed in missing.",
+                "resolved, type allow/deny, right full/change/read/custom); names matched by no share are listed in "
+                "missing. A deleted account is listed with its SID (account null when Get-SmbShareAccess shows no "
+                "name; the SID then comes from the share's DACL when it can be matched, else sid is null).",
 ))
 
 register(OpSpec(
@@ -109,6 +117,7 @@ register(OpSpec(
         "fqdn": "str?",
         "domain": "str?",
         "ipv4_addresses": "list",
+        "ipv6_addresses": "list",
         "product_name": "str?",
         "installation_type": "str?",
         "display_version": "str?",
@@ -123,8 +132,9 @@ register(OpSpec(
         "hotfixes_collected": "bool",
     },
     description="OS identity and servicing level: CurrentBuildNumber, UBR, ProductName, InstallationType, "
-                "DisplayVersion from HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion, FQDN, IPv4 addresses, system drive, "
-                "TEMP of the identity running the op, ANSI code page, and the newest installed hotfixes.",
+                "DisplayVersion from HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion (null when absent), FQDN, "
+                "IPv4 and IPv6 addresses (no loopback, no link-local), system drive, TEMP of the identity running the op, "
+                "ANSI code page, and the newest installed hotfixes (an empty list when there are none).",
 ))
 
 register(OpSpec(
@@ -192,7 +202,7 @@ register(OpSpec(
     ),
     result={"namespace": "str", "sddl": "str", "owner_sid": "str?", "entries": "list"},
     description="Security descriptor of a WMI namespace (__SystemSecurity.GetSD) as SDDL plus its DACL entries: "
-                "sid, account, type allow/deny, mask, flags, inherited, container_inherit.",
+                "sid, account, resolved, type allow/deny, mask, flags, inherited, container_inherit.",
 ))
 
 register(OpSpec(
@@ -205,17 +215,23 @@ register(OpSpec(
     ),
     result={"acls": "list"},
     description="NTFS ACL of files or folders: path, exists, owner, sddl, protected, and entries (sid, account, "
-                "type, rights as FileSystemRights names, mask, inherited, inheritance flags).",
+                "resolved, type, rights as FileSystemRights names, mask, inherited, inheritance flags).",
 ))
 
 register(OpSpec(
     name="group.read_members",
     ps_function="Get-FieldkitLocalGroupMember",
     mutating=False,
-    args=(Arg("sid", "str", required=True, description="Well-known SID of a local group, e.g. S-1-5-32-544."),),
+    args=(
+        Arg("sid", "str", required=True, description="Well-known SID of a local group, e.g. S-1-5-32-544."),
+        Arg("timeout_seconds", "int", default=30,
+            description="For enumerating the members (WinNT asks a domain controller about domain members); "
+                        "the op fails with ERROR_TIMEOUT rather than return a partial list."),
+    ),
     result={"sid": "str", "name": "str?", "exists": "bool", "members": "list"},
-    description="Direct members of a local group found by SID (never by its localized name): sid, name, "
-                "class (user/group/computer/unknown); orphaned SIDs are listed with name null.",
+    description="Direct members of a local group found by SID (never by its localized name): sid, name, resolved, "
+                "class (user/group/computer/unknown); orphaned SIDs and names not translated in time (an unreachable "
+                "domain controller) are listed with name null and resolved false.",
 ))
 
 register(OpSpec(
@@ -301,8 +317,18 @@ register(OpSpec(
         Arg("max_parallel", "int", default=16, description="Targets probed at the same time (runspace pool)."),
     ),
     result={"identity": "str", "targets": "list", "elapsed_ms": "int"},
-    description="Probes many targets in parallel, each with a time budget: DNS forward and reverse, TCP ports, "
-                "RPC endpoint mapper, remote WMI over DCOM as the identity running the op, and the target clock.",
+    description="Probes many targets in parallel, each with a time budget: DNS forward and reverse (IPv4 and IPv6; "
+                "IPv4 first, the TCP probes use the first address), TCP ports, RPC endpoint mapper, remote WMI over "
+                "DCOM as the identity running the op, and the target clock. Per target: target, timed_out, elapsed_ms, "
+                "dns, tcp, epm, wmi, clock, stages, error (see PROBE_STAGES, PROBE_STAGE_STATES, SKIP_REASONS). "
+                "epm: reachable, endpoint_count, endpoints (at most 20 TCP elements of the endpoint map: uuid, port, "
+                "annotation, unordered), sample_ports (at most 3 distinct dynamic ports of the map probed with TCP: "
+                "port, uuid, open, error; they show whether the dynamic RPC range gets through, NOT the WMI/DCOM "
+                "server's port, which DCOM hands out per activation; the wmi stage proves that path), "
+                "dynamic_port_open (any sample open), skipped, skip_reason, error. Without TCP 135 the epm and wmi "
+                "stages and the DCOM clock are skipped (skip_reason tcp_135_closed, error = why 135 is closed). "
+                "A target abandoned after timeout_seconds keeps the stages it finished; the others are stubs with "
+                "error ERROR_TIMEOUT and are named timed_out in stages.",
 ))
 
 register(OpSpec(

@@ -187,3 +187,26 @@ def test_limit_to_one_dp_still_probes_it_from_the_site_server(lab_factory, tmp_p
     assert {c: s for c, s in statuses.items() if s != "PASS"} == {"ports": "FAIL"}
     assert lab.stats(SITE)["module_executions"] == 1
     assert lab.stats("dp07.contoso.local")["module_executions"] == 0
+
+
+def test_slow_dp_keeps_finished_probe_stages_and_closed_135_skips_dcom(lab_factory, tmp_path: pathlib.Path) -> None:
+    """A DP whose remote WMI hangs keeps its DNS and port results; a DP behind a firewall dropping TCP 135
+    is not asked over DCOM at all. Neither WMI finding is PASS; the port problem is named."""
+    slow, filtered = "dp21.contoso.local", "dp22.contoso.local"
+    lab, inventory = lab_factory(hosts={SITE: "site_cm01",
+                                        slow: {"base": "dp_healthy", "network": {"hang": "wmi"}},
+                                        filtered: {"base": "dp_healthy", "network": {"blocked_ports": [135]}}},
+                                 groups={"site_servers": [SITE], "distribution_points": [slow, filtered]})
+    run = run_playbook(tmp_path, inventory, REPO_ROOT / "playbooks" / "dp_diagnose.yml",
+                       "-e", f"dp_diagnose_report_dir={tmp_path / 'reports'}",
+                       "-e", '{"dp_diagnose_source_shares": ["\\\\\\\\cm01.contoso.local\\\\Sources"]}')
+    assert run.rc == 0, run.stdout + run.stderr
+    probes = next(r for r in run.records if r["action"] == SITE_FACTS)["result"]["ansible_facts"]["sccm_site"]["dps"]
+    assert probes[slow]["timed_out"] is True and probes[slow]["stages"]["wmi"] == "timed_out"
+    assert probes[slow]["dns"]["resolved"] is True and probes[slow]["tcp"]["445"]["open"] is True
+    assert probes[filtered]["wmi"]["skip_reason"] == "tcp_135_closed" and probes[filtered]["stages"]["epm"] == "skipped"
+    by_dp = {d["dp"]: {f["check"]: f["status"] for f in d["findings"]} for d in _diagnosis(run)["dps"]}
+    assert by_dp[slow]["name_resolution"] == by_dp[slow]["ports"] == "PASS"
+    assert by_dp[slow]["wmi"] == "UNKNOWN"
+    assert by_dp[filtered]["ports"] == "FAIL" and by_dp[filtered]["wmi"] == "UNKNOWN"
+    assert lab.stats(SITE)["module_executions"] == 1

@@ -4,12 +4,16 @@ remote WMI as a given identity, clocks and SMB paths (simulated lab support code
 A host's fixture may carry a ``network`` section describing how it looks from the other hosts::
 
     "network": {
-      "fqdn": "dp01.contoso.local", "addresses": ["10.20.1.11"],
+      "fqdn": "dp01.contoso.local", "addresses": ["10.20.1.11", "fd00::11"],  # IPv4 and/or IPv6
       "dns": "ok" | "nxdomain" | "stale",          # stale: resolves to stale_address
       "stale_address": "10.20.9.99", "reverse": "dp01.contoso.local",
-      "blocked_ports": [445],                        # dropped by a firewall on the path (timeout)
+      "blocked_ports": [445],                        # dropped by a firewall on the path (timeout);
+                                                     # dynamic RPC ports of the endpoint map too
       "rpc_dynamic": "open" | "blocked",            # dynamic RPC range (49152-65535)
-      "ntp": true, "down": false, "hang": false,    # hang: never answers within the timeout
+      "epm_endpoints": [["<uuid>", 49668, "annotation"], ...],  # default: DEFAULT_EPM_ENDPOINTS
+      "ntp": true, "down": false,
+      "hang": false | true | "<stage>",             # the probe hangs from this stage on (true = dns):
+                                                     # dns, tcp, epm, wmi, clock; earlier stages finish
       "wmi_fault": {"code": "0x80041013", "message": "..."}
     }
 
@@ -40,6 +44,7 @@ WSAETIMEDOUT = 0x8007274C            # 10060
 WSAECONNREFUSED = 0x8007274D         # 10061
 RPC_S_SERVER_UNAVAILABLE = 0x800706BA
 EPT_S_NOT_REGISTERED = 0x800706D9
+WSANO_DATA = 0x80072AFC             # 11004: the name exists but has no address of a known family
 E_ACCESSDENIED = 0x80070005
 RPC_S_SEC_PKG_ERROR = 0x80070721
 WBEM_E_INVALID_NAMESPACE = 0x8004100E
@@ -81,12 +86,30 @@ def fqdn_of(model: HostModel) -> str:
 
 
 def addresses_of(model: HostModel) -> list[str]:
-    """The host's IPv4 addresses: ``network.addresses``, else one derived from its name (stable)."""
+    """The host's addresses, IPv4 first: ``network.addresses``, else one IPv4 derived from its name (stable)."""
     given = _net(model).get("addresses")
     if given:
-        return list(given)
+        return sorted(given, key=is_ipv6)
     digest = hashlib.sha256(fqdn_of(model).encode()).digest()
     return [f"10.20.{digest[0] % 250 + 1}.{digest[1] % 250 + 2}"]
+
+
+def is_ipv6(address: str) -> bool:
+    return ":" in address
+
+
+# Elements of a Windows Server endpoint map over TCP (interface UUID, dynamic port, annotation), in
+# no particular order, as RpcMgmtEpEltInqNext returns them. None is the WMI/DCOM server: DCOM hands
+# out the port of an object exporter per activation and the endpoint map does not list it.
+DEFAULT_EPM_ENDPOINTS: tuple[tuple[str, int, str], ...] = (
+    ("367abb81-9844-35f1-ad32-98f038001003", 49668, ""),                  # svcctl (services.exe)
+    ("d95afe70-a6d5-4259-822e-2c84da1ddb0d", 49664, ""),                  # WindowsShutdown (wininit)
+    ("f6beaff7-1e19-4fbb-9f8f-b89e2018337c", 49665, "Event log TCPIP"),
+    ("86d35949-83c9-4044-b424-db363231fd0c", 49666, ""),                  # ITaskSchedulerService
+    ("12345778-1234-abcd-ef00-0123456789ac", 49667, ""),                  # samr (lsass)
+    ("6b5bdd1e-528c-422c-af8c-a4079be4fe48", 49669, "Remote Fw APIs"),
+    ("29770a8f-829b-4158-90a2-78cd488501f7", 49670, ""),
+)
 
 
 def service_running(model: HostModel, name: str) -> bool:
@@ -144,6 +167,7 @@ class Network:
 
     # --- probes -----------------------------------------------------------------------------
     def dns(self, name: str) -> dict[str, t.Any]:
+        """Forward and reverse lookup as Test-FieldkitNetworkTarget does: IPv4 and IPv6, IPv4 first."""
         model = self.find(name)
         if model is None or _net(model).get("dns", "ok") == "nxdomain":
             return {"resolved": False, "addresses": [], "reverse": [], "error": error(DNS_NAME_ERROR, name)}
@@ -151,8 +175,9 @@ class Network:
         if net.get("dns") == "stale":
             return {"resolved": True, "addresses": [net.get("stale_address", "10.255.0.1")], "reverse": [],
                     "error": None, "stale": True}
-        return {"resolved": True, "addresses": addresses_of(model),
-                "reverse": [net.get("reverse", fqdn_of(model))], "error": None}
+        addresses = addresses_of(model)
+        return {"resolved": True, "addresses": addresses,
+                "reverse": [net.get("reverse", fqdn_of(model)) for _ in addresses[:4]], "error": None}
 
     def tcp(self, model: HostModel, port: int) -> dict[str, t.Any]:
         net = _net(model)
@@ -166,13 +191,31 @@ class Network:
         return {"port": port, "open": False, "error": error(WSAECONNREFUSED, str(port))}
 
     def epm(self, model: HostModel) -> dict[str, t.Any]:
+        """The endpoint map (at most 20 TCP elements) and TCP to at most 3 distinct dynamic ports of it."""
+        result: dict[str, t.Any] = {"reachable": False, "endpoint_count": None, "endpoints": [], "sample_ports": [],
+                                    "dynamic_port_open": None, "skipped": False, "skip_reason": None, "error": None}
         if not self.tcp(model, 135)["open"]:
-            return {"reachable": False, "endpoint_count": None, "dynamic_port": None, "dynamic_port_open": None,
-                    "error": error(RPC_S_SERVER_UNAVAILABLE, "135")}
-        dynamic_open = _net(model).get("rpc_dynamic", "open") != "blocked"
-        return {"reachable": True, "endpoint_count": 14 if service_running(model, "RpcSs") else 6,
-                "dynamic_port": 49668, "dynamic_port_open": dynamic_open,
-                "error": None if dynamic_open else error(WSAETIMEDOUT, "49668")}
+            result["error"] = error(RPC_S_SERVER_UNAVAILABLE, "135")
+            return result
+        net = _net(model)
+        elements = [tuple(e) for e in net.get("epm_endpoints", DEFAULT_EPM_ENDPOINTS)]
+        if not service_running(model, "RpcSs"):
+            elements = elements[:2]
+        samples: list[dict[str, t.Any]] = []
+        for uuid, port, _annotation in elements:
+            if port >= 1024 and port not in {s["port"] for s in samples} and len(samples) < 3:
+                blocked = (net.get("rpc_dynamic", "open") == "blocked" or port in net.get("blocked_ports", [])
+                           or net.get("down"))
+                samples.append({"port": port, "uuid": uuid, "open": not blocked,
+                                "error": error(WSAETIMEDOUT, str(port)) if blocked else None})
+        result.update(reachable=True, endpoint_count=len(elements) * 2,
+                      endpoints=[{"uuid": u, "port": p, "annotation": a} for u, p, a in elements[:20]],
+                      sample_ports=samples)
+        if samples:
+            result["dynamic_port_open"] = any(s["open"] for s in samples)
+            if not result["dynamic_port_open"]:
+                result["error"] = samples[0]["error"]
+        return result
 
     def rpc_path_error(self, target: HostModel) -> int | None:
         """Why DCOM cannot reach the target at all (before authentication), or None."""

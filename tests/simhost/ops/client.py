@@ -1,34 +1,77 @@
-"""Simulated ConfigMgr client ops."""
+"""Simulated ConfigMgr client ops.
+
+Fixture keys used only here (optional):
+
+* ``wmi_read_failures``: ``{"root\\ccm": 2147749891}``; every read of a class in that namespace fails with
+  that HRESULT (access denied, provider failure, timeout) and is reported in ``wmi_errors``.
+* ``com_get_assigned_site_error``: HRESULT that Microsoft.SMS.Client GetAssignedSite() fails with.
+"""
 from __future__ import annotations
 
 import typing as t
 
 from ..model import HostModel, OpContext
 from . import sim_op
+from .contract import contract
 
-MOBILE_CLIENT = "HKLM\\SOFTWARE\\Microsoft\\SMS\\Mobile Client"
+MOBILE_CLIENT = "HKLM\\" + contract.MOBILE_CLIENT_KEY
 GP_VALUES = ("GPRequestedSiteAssignmentCode", "GPSiteAssignmentRetryInterval(Min)",
              "GPSiteAssignmentRetryDuration(Hour)")
 
 
-def _first(host: HostModel, namespace: str, class_name: str) -> dict[str, t.Any] | None:
+def _wmi_error(host: HostModel, namespace: str, class_name: str) -> dict[str, t.Any] | None:
+    failures = {k.lower(): v for k, v in host.state.get("wmi_read_failures", {}).items()}
+    code = failures.get(namespace.lower())
+    if code is None:
+        return None
+    return {"namespace": namespace, "class_name": class_name, "code": int(code), "hresult": f"0x{int(code):08X}",
+            "message": f"simulated WMI failure reading {namespace}:{class_name}"}
+
+
+def _first(host: HostModel, namespace: str, class_name: str,
+           errors: list[dict[str, t.Any]] | None = None) -> dict[str, t.Any] | None:
+    """Get-FieldkitCimInstanceOrNull: the first instance, None when absent or when the read failed."""
+    failure = _wmi_error(host, namespace, class_name)
+    if failure is not None:
+        if errors is not None:
+            errors.append(failure)
+        return None
     if host.wmi_namespace(namespace) is None:
         return None
     instances = host.wmi_instances(namespace, class_name)
     return instances[0] if instances else None
 
 
+def assigned_site_reading(host: HostModel) -> tuple[str | None, dict[str, t.Any] | None]:
+    """Read-FieldkitComAssignedSite: (site, error); site '' only when unassigned, None when it cannot tell."""
+    registry_site = str(host.reg_value(MOBILE_CLIENT, "AssignedSiteCode") or "")
+    code = host.state.get("com_get_assigned_site_error")
+    if code is None:
+        return registry_site, None
+    code = int(code)
+    error = {"code": code, "hresult": f"0x{code:08X}", "message": "simulated GetAssignedSite() failure"}
+    wbem_error = code & 0xFFFFF000 == 0x80041000
+    win32_error = code & 0xFFFF0000 == 0x80070000
+    if registry_site == "" and not wbem_error and not win32_error:
+        return "", error
+    return None, error
+
+
 @sim_op("client.read_install")
 def read_install(host: HostModel, ctx: OpContext) -> dict[str, t.Any]:
+    errors: list[dict[str, t.Any]] = []
     installed = host.service("CcmExec") is not None and host.reg_key("HKLM\\SOFTWARE\\Microsoft\\CCM") is not None
-    sms_client = _first(host, "root\\ccm", "SMS_Client")
+    sms_client = _first(host, "root\\ccm", "SMS_Client", errors)
     version, source = None, None
     if sms_client and sms_client.get("ClientVersion"):
         version, source = sms_client["ClientVersion"], "wmi"
     elif host.reg_value(MOBILE_CLIENT, "ProductVersion") is not None:
         version, source = str(host.reg_value(MOBILE_CLIENT, "ProductVersion")), "registry"
     components: list[dict[str, t.Any]] = []
-    if host.wmi_namespace("root\\ccm") is not None:
+    component_error = _wmi_error(host, "root\\ccm", "CCM_InstalledComponent")
+    if component_error is not None:
+        errors.append(component_error)
+    elif host.wmi_namespace("root\\ccm") is not None:
         for comp in host.wmi_instances("root\\ccm", "CCM_InstalledComponent") or []:
             components.append({"name": comp["Name"], "display_name": comp.get("DisplayName", comp["Name"]),
                                "version": comp.get("Version", "")})
@@ -39,6 +82,7 @@ def read_install(host: HostModel, ctx: OpContext) -> dict[str, t.Any]:
         "install_path": host.reg_value("HKLM\\SOFTWARE\\Microsoft\\SMS\\Client\\Configuration\\Client Properties",
                                        "Local SMS Path"),
         "components": components,
+        "wmi_errors": errors,
     }
 
 
@@ -54,7 +98,8 @@ def _smscfg_value(text: str, key: str) -> str | None:
 def read_identity(host: HostModel, ctx: OpContext) -> dict[str, t.Any]:
     path = host.windir + "\\SMSCFG.ini"
     text = host.file(path)
-    client = _first(host, "root\\ccm", "CCM_Client")
+    errors: list[dict[str, t.Any]] = []
+    client = _first(host, "root\\ccm", "CCM_Client", errors)
     return {
         "smscfg_path": path,
         "smscfg_present": text is not None,
@@ -65,6 +110,7 @@ def read_identity(host: HostModel, ctx: OpContext) -> dict[str, t.Any]:
         "wmi_previous_client_id": client.get("PreviousClientId") if client else None,
         "wmi_client_id_change_date": client.get("ClientIdChangeDate") if client else None,
         "wmi_available": client is not None,
+        "wmi_errors": errors,
     }
 
 
@@ -72,25 +118,30 @@ def read_identity(host: HostModel, ctx: OpContext) -> dict[str, t.Any]:
 def read_site_assignment(host: HostModel, ctx: OpContext) -> dict[str, t.Any]:
     registry_site = host.reg_value(MOBILE_CLIENT, "AssignedSiteCode")
     com_available = host.has_com_class("Microsoft.SMS.Client")
-    sms_client = _first(host, "root\\ccm", "SMS_Client")
-    authority = _first(host, "root\\ccm", "SMS_Authority")
+    com_site, com_error = assigned_site_reading(host) if com_available else (None, None)
+    errors: list[dict[str, t.Any]] = []
+    sms_client = _first(host, "root\\ccm", "SMS_Client", errors)
+    authority = _first(host, "root\\ccm", "SMS_Authority", errors)
     gp = {name: str(host.reg_value(MOBILE_CLIENT, name)) for name in GP_VALUES
           if host.reg_value(MOBILE_CLIENT, name) is not None}
     return {
         "com_available": com_available,
         # The COM object reads the same assignment the registry holds.
-        "com_assigned_site": (registry_site or "") if com_available else None,
+        "com_assigned_site": com_site,
+        "com_error": com_error,
         "registry_assigned_site": registry_site,
         "auto_assignment": bool(sms_client["EnableAutoAssignment"]) if sms_client else None,
         "current_management_point": (authority or {}).get("CurrentManagementPoint") or None,
         "gp_site_assignment": gp,
         "dns_suffix": host.reg_value("HKLM\\SOFTWARE\\Microsoft\\CCM\\LocationServices", "DnsSuffix"),
+        "wmi_errors": errors,
     }
 
 
 @sim_op("client.read_provisioning_mode")
 def read_provisioning_mode(host: HostModel, ctx: OpContext) -> dict[str, t.Any]:
-    key = "HKLM\\SOFTWARE\\Microsoft\\CCM\\CcmExec"
+    key = "HKLM\\" + contract.CCMEXEC_KEY
+    errors: list[dict[str, t.Any]] = []
     value = host.reg_value(key, "ProvisioningMode")
     enabled_time = host.reg_value(key, "ProvisioningEnabledTime")
     max_minutes = host.reg_value(key, "ProvisioningMaxMinutes")
@@ -98,7 +149,8 @@ def read_provisioning_mode(host: HostModel, ctx: OpContext) -> dict[str, t.Any]:
         "registry_value": str(value).lower() if value is not None else None,
         "enabled_time_epoch": int(enabled_time) if str(enabled_time).isdigit() else None,
         "max_minutes": int(max_minutes) if str(max_minutes).isdigit() else None,
-        "wmi_sms_client_available": _first(host, "root\\ccm", "SMS_Client") is not None,
+        "wmi_sms_client_available": _first(host, "root\\ccm", "SMS_Client", errors) is not None,
+        "wmi_errors": errors,
     }
 
 

@@ -22,18 +22,22 @@ import typing as t
 
 from ..model import HostModel, OpContext, SimWindowsError
 from ..network import (
+    ERROR_TIMEOUT,
+    WSAETIMEDOUT,
     Network,
     addresses_of,
     error,
     host_now,
+    is_ipv6,
     service_running,
 )
 from . import sim_op
+from .contract import contract
 
-DP_KEY = "HKLM\\SOFTWARE\\Microsoft\\SMS\\DP"
-IDENT_KEY = "HKLM\\SOFTWARE\\Microsoft\\SMS\\Identification"
-CURRENT_VERSION = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion"
-W32TIME_PARAMS = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\W32Time\\Parameters"
+DP_KEY = "HKLM\\" + contract.DP_KEY
+IDENT_KEY = "HKLM\\" + contract.IDENTIFICATION_KEY
+CURRENT_VERSION = "HKLM\\" + contract.CURRENT_VERSION_KEY
+W32TIME_PARAMS = "HKLM\\" + contract.W32TIME_PARAMETERS_KEY
 WBEM_E_INVALID_NAMESPACE = 0x8004100E
 WBEM_E_INVALID_CLASS = 0x80041010
 ERROR_FILE_NOT_FOUND = 0x80070002
@@ -145,6 +149,26 @@ def read_dp_role(host: HostModel, ctx: OpContext) -> dict[str, t.Any]:
     }
 
 
+SID_RE = re.compile(r"^S-1-\d+(-\d+)+$", re.I)
+
+
+def _share_ace(ace: dict[str, t.Any]) -> dict[str, t.Any]:
+    """A share ACE as Get-FieldkitShareAccess reports it. For a deleted account Get-SmbShareAccess shows
+    the SID string as AccountName (reported as sid) or an empty name (account null; the fixture's sid
+    stands for the one found in the share's DACL, ``dacl_sid: false`` for none)."""
+    account = ace.get("account") or None
+    if account and SID_RE.match(account):
+        sid, resolved = account.upper(), True
+    elif account is None:
+        sid, resolved = (ace.get("sid") if ace.get("dacl_sid", True) else None), False
+    else:
+        sid = ace.get("sid")
+        resolved = bool(ace.get("resolved", sid is not None))
+        sid = sid if resolved else None
+    return {"account": account, "sid": sid, "resolved": resolved, "type": ace.get("type", "allow"),
+            "right": ace.get("right", "read")}
+
+
 @sim_op("share.list")
 def share_list(host: HostModel, ctx: OpContext, *, names: list[str] | None = None,
                include_access: bool = True) -> dict[str, t.Any]:
@@ -161,7 +185,7 @@ def share_list(host: HostModel, ctx: OpContext, *, names: list[str] | None = Non
             "path": share.get("path"),
             "description": share.get("description", ""),
             "special": name.endswith("$"),
-            "access": [dict(a) for a in share.get("access", [])] if include_access else None,
+            "access": [_share_ace(a) for a in share.get("access", [])] if include_access else None,
         })
     return {"server_service_running": service_running(host, "LanmanServer"), "shares": shares,
             "missing": [p for p in patterns if p not in matched]}
@@ -224,10 +248,12 @@ def os_read_info(host: HostModel, ctx: OpContext, *, include_hotfixes: bool = Tr
         "computer_name": str(os_.get("computer_name", host.name.split(".")[0])).upper(),
         "fqdn": os_.get("fqdn") or (host.state.get("network") or {}).get("fqdn") or (host.name if "." in host.name else None),
         "domain": os_.get("domain"),
-        "ipv4_addresses": addresses_of(host),
+        "ipv4_addresses": [a for a in addresses_of(host) if not is_ipv6(a)],
+        "ipv6_addresses": [a for a in addresses_of(host) if is_ipv6(a)],
         "product_name": host.reg_value(CURRENT_VERSION, "ProductName") or os_.get("product_name"),
         "installation_type": host.reg_value(CURRENT_VERSION, "InstallationType") or os_.get("installation_type"),
-        "display_version": host.reg_value(CURRENT_VERSION, "DisplayVersion") or os_.get("display_version"),
+        # The registry value only, as on Windows: absent (Server 2019 and older) is null, never "".
+        "display_version": host.reg_value(CURRENT_VERSION, "DisplayVersion"),
         "build": int(build) if build is not None else None,
         "ubr": int(ubr) if ubr is not None else None,
         "system_drive": system_drive,
@@ -286,6 +312,8 @@ def time_read(host: HostModel, ctx: OpContext, *, timeout_seconds: int = 15) -> 
 @sim_op("wmi.test_namespace")
 def wmi_test_namespace(host: HostModel, ctx: OpContext, *, namespace: str, class_name: str | None = None,
                        timeout_seconds: int = 30) -> dict[str, t.Any]:
+    if class_name and not contract.CLASS_NAME_RE.match(class_name):
+        raise SimWindowsError(0x80070057, f"class_name '{class_name}' is not a WMI class name", "class_name")
     result: dict[str, t.Any] = {"namespace": namespace, "connected": False, "class_name": class_name,
                                 "class_present": None, "instance_count": None, "error": None, "elapsed_ms": 4}
     fault = _ci(host.state.get("wmi_faults", {}), namespace)
@@ -329,7 +357,7 @@ def wmi_read_namespace_security(host: HostModel, ctx: OpContext, *, namespace: s
         raise SimWindowsError(WBEM_E_INVALID_NAMESPACE, f"Invalid namespace {namespace}", namespace)
     entries = [{
         "sid": e["sid"],
-        "account": e.get("account"),
+        **_lookup(e.get("account"), e, "account"),
         "type": e.get("type", "allow"),
         "mask": int(e.get("mask", 0)),
         "flags": (0x2 if e.get("container_inherit", True) else 0) | (0x10 if e.get("inherited") else 0),
@@ -338,6 +366,13 @@ def wmi_read_namespace_security(host: HostModel, ctx: OpContext, *, namespace: s
     } for e in sd.get("entries", [])]
     return {"namespace": namespace, "sddl": _sddl(sd.get("owner_sid"), sd.get("entries", [])),
             "owner_sid": sd.get("owner_sid"), "entries": entries}
+
+
+def _lookup(name: str | None, entry: dict[str, t.Any], key: str) -> dict[str, t.Any]:
+    """``{key: name, resolved}`` as Resolve-FieldkitSidName gives them: a fixture entry may say
+    ``resolved: false`` (orphaned SID, or a domain controller that did not answer in time): name null."""
+    resolved = bool(entry.get("resolved", name is not None))
+    return {key: name if resolved else None, "resolved": resolved}
 
 
 # --- ACLs, groups, events ------------------------------------------------------------------------
@@ -354,7 +389,7 @@ def acl_read(host: HostModel, ctx: OpContext, *, paths: list[str] | None = None,
             continue
         entries = [{
             "sid": e["sid"],
-            "account": e.get("account"),
+            **_lookup(e.get("account"), e, "account"),
             "type": e.get("type", "allow"),
             "rights": e.get("rights", "FullControl"),
             "mask": int(e.get("mask", 2032127)),
@@ -369,11 +404,16 @@ def acl_read(host: HostModel, ctx: OpContext, *, paths: list[str] | None = None,
 
 
 @sim_op("group.read_members")
-def group_read_members(host: HostModel, ctx: OpContext, *, sid: str) -> dict[str, t.Any]:
+def group_read_members(host: HostModel, ctx: OpContext, *, sid: str, timeout_seconds: int = 30) -> dict[str, t.Any]:
+    """``local_groups[sid].hang``: enumerating the members does not finish (a domain controller that does
+    not answer the WinNT provider): ERROR_TIMEOUT, as Get-FieldkitLocalGroupMember fails rather than
+    return a partial list."""
     group = _ci(host.state.get("local_groups", {}), sid)
     if group is None:
         return {"sid": sid, "name": None, "exists": False, "members": []}
-    members = [{"sid": m.get("sid"), "name": m.get("name"), "class": m.get("class", "unknown")}
+    if group.get("hang"):
+        raise SimWindowsError(ERROR_TIMEOUT, f"members of {group.get('name')} not read within {timeout_seconds} s", sid)
+    members = [{"sid": m.get("sid"), **_lookup(m.get("name"), m, "name"), "class": m.get("class", "unknown")}
                for m in group.get("members", [])]
     return {"sid": sid, "name": group.get("name"), "exists": True, "members": members}
 
@@ -589,7 +629,7 @@ def identity_read(host: HostModel, ctx: OpContext, *, include_computer_groups: b
     groups_error = None
     if include_computer_groups and domain:
         if ctx.as_system:
-            groups = [dict(g) for g in ident.get("computer_groups", [])]
+            groups = [{"sid": g["sid"], **_lookup(g.get("name"), g, "name")} for g in ident.get("computer_groups", [])]
         else:
             # The WinRM logon has no credentials for a second hop to a domain controller.
             groups_error = error(0x80072020, "tokenGroups", "An operations error occurred.")
@@ -610,47 +650,118 @@ def identity_read(host: HostModel, ctx: OpContext, *, include_computer_groups: b
     }
 
 
+PROBE_STAGES = ("dns", "tcp", "epm", "wmi", "clock")
+
+
+def _probe_stub(stage: str, reason: dict[str, t.Any], namespace: str, identity: str, ports: list[int]) -> t.Any:
+    """What Complete-FieldkitProbeResult reports for a stage that did not finish."""
+    if stage == "dns":
+        return {"resolved": None, "addresses": [], "reverse": [], "error": reason}
+    if stage == "tcp":
+        return [{"port": p, "open": None, "error": reason} for p in ports]
+    if stage == "epm":
+        return {"reachable": None, "endpoint_count": None, "endpoints": [], "sample_ports": [],
+                "dynamic_port_open": None, "skipped": False, "skip_reason": None, "error": reason}
+    if stage == "wmi":
+        return {"namespace": namespace, "identity": identity, "connected": None, "class_present": None,
+                "skipped": False, "skip_reason": None, "error": reason}
+    return {"offset_seconds": None, "method": None, "remote_utc": None, "skipped": False, "skip_reason": None,
+            "error": reason}
+
+
+def _skipped(result: dict[str, t.Any], reason: str, cause: dict[str, t.Any] | None) -> dict[str, t.Any]:
+    result.update(skipped=True, skip_reason=reason, error=cause)
+    return result
+
+
 @sim_op("net.probe_targets")
 def net_probe_targets(host: HostModel, ctx: OpContext, *, targets: list[str], tcp_ports: list[int] | None = None,
                       check_epm: bool = True, check_wmi: bool = True, wmi_namespace: str = "root\\SCCMDP",
                       wmi_class: str = "SMS_DistributionPoint", check_clock: bool = True,
                       connect_timeout_ms: int = 3000, timeout_seconds: int = 30, max_parallel: int = 16
                       ) -> dict[str, t.Any]:
+    """Mirrors Test-FieldkitNetworkTarget stage by stage (dns, tcp, epm, wmi, clock). Without TCP 135
+    (closed, or a stale address that does not answer) the endpoint mapper, remote WMI and the DCOM
+    clock are skipped; ``network.hang`` abandons the target at a stage, keeping the finished ones."""
+    for target in targets:
+        if not contract.HOST_NAME_RE.match(target):
+            raise SimWindowsError(0x80070057, f"target '{target}' is not a host name", "targets")
+    if not contract.CLASS_NAME_RE.match(wmi_class):
+        raise SimWindowsError(0x80070057, f"wmi_class '{wmi_class}' is not a WMI class name", "wmi_class")
     net = _network(host)
     identity = Network.network_identity(host, ctx)
     ports = list(tcp_ports if tcp_ports is not None else [135, 445, 80, 443])
+    requested = {"epm": check_epm, "wmi": check_wmi, "clock": check_clock}
     results = []
     for target in targets:
         model = net.find(target)
-        entry: dict[str, t.Any] = {"target": target, "timed_out": False, "elapsed_ms": 0, "dns": None, "tcp": [],
-                                   "epm": None, "wmi": None, "clock": None}
-        if model is not None and (model.state.get("network") or {}).get("hang"):
-            entry.update(timed_out=True, elapsed_ms=timeout_seconds * 1000,
-                         dns={"resolved": None, "addresses": [], "reverse": [],
-                              "error": error(0x800705B4, target)})
-            results.append(entry)
-            continue
-        entry["dns"] = dns = net.dns(target)
-        entry["elapsed_ms"] = 40
-        if not dns["resolved"] or model is None or dns.get("stale"):
-            reason = error(0x80072AF9, target) if not dns["resolved"] else error(0x8007274C, target)
-            entry["tcp"] = [{"port": p, "open": None, "error": reason} for p in ports]
-            if check_epm:
-                entry["epm"] = {"reachable": None, "endpoint_count": None, "dynamic_port": None,
-                                "dynamic_port_open": None, "error": reason}
-            if check_wmi:
-                entry["wmi"] = net.wmi(host, ctx, target, wmi_namespace, wmi_class)
-            if check_clock:
-                entry["clock"] = net.clock(host, target, False)
-            results.append(entry)
-            continue
-        entry["tcp"] = [net.tcp(model, p) for p in ports]
+        dns = net.dns(target)
+        resolved = bool(dns["resolved"]) and model is not None
+        stale = bool(dns.pop("stale", False))
+        values: dict[str, t.Any] = {"dns": dns}
+        # TCP: to the first address; a stale address answers nothing (WSAETIMEDOUT).
+        if not resolved:
+            values["tcp"] = [{"port": p, "open": None, "error": dns["error"]} for p in ports]
+        elif stale:
+            values["tcp"] = [{"port": p, "open": False, "error": error(WSAETIMEDOUT, str(p))} for p in ports]
+        else:
+            values["tcp"] = [net.tcp(model, p) for p in ports]
+        skip_reason, skip_error = None, None
+        gate_open = False
+        if not resolved:
+            skip_reason, skip_error = "dns_unresolved", dns["error"]
+        elif check_epm or check_wmi or check_clock:
+            gate = next((e for e in values["tcp"] if e["port"] == 135), None)
+            if gate is None:
+                gate = ({"port": 135, "open": False, "error": error(WSAETIMEDOUT, "135")} if stale
+                        else net.tcp(model, 135))
+            gate_open = bool(gate["open"])
+            if not gate_open:
+                skip_reason = "tcp_135_closed"
+                skip_error = dict(gate["error"], target="135",
+                                  message=f"not attempted: TCP 135 is closed ({gate['error']['message']})")
         if check_epm:
-            entry["epm"] = net.epm(model)
+            values["epm"] = net.epm(model) if skip_reason is None else _skipped(
+                {"reachable": None, "endpoint_count": None, "endpoints": [], "sample_ports": [],
+                 "dynamic_port_open": None}, skip_reason, skip_error)
+        wmi_connected = False
         if check_wmi:
-            entry["wmi"] = net.wmi(host, ctx, target, wmi_namespace, wmi_class)
+            if skip_reason:
+                values["wmi"] = _skipped({"namespace": wmi_namespace, "identity": identity["name"], "connected": False,
+                                          "class_present": None}, skip_reason, skip_error)
+            else:
+                values["wmi"] = dict(net.wmi(host, ctx, target, wmi_namespace, wmi_class), skipped=False,
+                                     skip_reason=None)
+                wmi_connected = bool(values["wmi"]["connected"])
         if check_clock:
-            entry["clock"] = net.clock(host, target, bool(entry["wmi"] and entry["wmi"]["connected"]))
+            if not resolved:
+                values["clock"] = _skipped({"offset_seconds": None, "method": None, "remote_utc": None},
+                                           "dns_unresolved", dns["error"])
+            elif stale:
+                values["clock"] = {"offset_seconds": None, "method": None, "remote_utc": None, "skipped": False,
+                                   "skip_reason": None, "error": error(WSAETIMEDOUT, "123")}
+            else:
+                dcom = skip_reason is None and (wmi_connected if check_wmi else
+                                                gate_open and net.rpc_path_error(model) is None)
+                values["clock"] = dict(net.clock(host, target, dcom), skipped=False, skip_reason=None)
+        entry: dict[str, t.Any] = {"target": target, "timed_out": False, "elapsed_ms": 40, "dns": None, "tcp": [],
+                                   "epm": None, "wmi": None, "clock": None, "stages": {}, "error": None}
+        hang = (model.state.get("network") or {}).get("hang") if model is not None else None
+        hang_at = PROBE_STAGES.index("dns" if hang is True else hang) if hang else len(PROBE_STAGES)
+        reason = error(ERROR_TIMEOUT, target, f"not finished within {timeout_seconds} s")
+        for number, stage in enumerate(PROBE_STAGES):
+            if stage in requested and not requested[stage]:
+                entry["stages"][stage] = "not_requested"
+                continue
+            if number >= hang_at:
+                entry[stage] = _probe_stub(stage, reason, wmi_namespace, identity["name"], ports)
+                entry["stages"][stage] = "timed_out"
+                continue
+            entry[stage] = values[stage]
+            skipped = isinstance(values[stage], dict) and values[stage].get("skipped")
+            entry["stages"][stage] = "skipped" if skipped else "done"
+        if hang:
+            entry.update(timed_out=True, elapsed_ms=timeout_seconds * 1000)
         results.append(entry)
     return {"identity": identity["name"] if ctx.as_system else f"{identity['name']} (no delegation)",
             "targets": results, "elapsed_ms": 120}

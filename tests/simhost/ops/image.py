@@ -19,23 +19,17 @@ import uuid
 
 from ..model import E_ACCESSDENIED, E_INVALIDARG, HostModel, OpContext, SimWindowsError
 from . import sim_op
-from .client import MOBILE_CLIENT, read_roles, read_task_sequence
+from .client import MOBILE_CLIENT, assigned_site_reading, read_roles, read_task_sequence
+from .contract import contract
 
 ERROR_FILE_NOT_FOUND = 0x80070002
 REGDB_E_CLASSNOTREG = 0x80040154
 WBEM_E_NOT_FOUND = 0x80041002
 WSAHOST_NOT_FOUND = 0x80072AF9
-GUARD_CODES = {
-    "client_installed": 0x80070645,
-    "not_site_system": 0x80070032,
-    "ccmsetup_idle": 0x80070652,
-    "no_task_sequence": 0x800700AA,
-    "not_provisioning": 0x8007139F,
-    "capture_ready": 0x80070015,
-}
-CLIENT_AUTH_EKU = "1.3.6.1.5.5.7.3.2"
-CCMEXEC_KEY = "HKLM\\SOFTWARE\\Microsoft\\CCM\\CcmExec"
-HEALTH_TASK = "\\Microsoft\\Configuration Manager\\Configuration Manager Health Evaluation"
+GUARD_CODES = {guard: contract.guard_hresult(guard) for guard in contract.GUARDS}
+CLIENT_AUTH_EKU = contract.CLIENT_AUTH_EKU
+CCMEXEC_KEY = "HKLM\\" + contract.CCMEXEC_KEY
+HEALTH_TASK = contract.HEALTH_TASK_PATH + contract.HEALTH_TASK_NAME
 
 
 def _expand(host: HostModel, path: str) -> str:
@@ -136,7 +130,7 @@ def assert_capture_ready(host: HostModel, ctx: OpContext, *, check_sms_store: bo
 
 
 # --- mutating ops -------------------------------------------------------------------------------
-MARKERS_KEY = "HKLM\\SOFTWARE\\mecm.fieldkit\\Markers"
+MARKERS_KEY = "HKLM\\" + contract.MARKERS_KEY
 
 
 @sim_op("task.ensure_enabled")
@@ -207,9 +201,14 @@ def client_reset_site_assignment(host: HostModel, ctx: OpContext, *, check_mode:
                               "Retrieving the COM class factory for component Microsoft.SMS.Client failed: "
                               "Class not registered", "Microsoft.SMS.Client")
     sms_client = _sms_client(host)
+    site, error = assigned_site_reading(host)
+    if site is None:
+        raise SimWindowsError(error["code"], f"Microsoft.SMS.Client GetAssignedSite() failed: {error['message']} "
+                              f"({error['hresult']}); cannot tell whether the client is assigned, so the site "
+                              "assignment is not reset", "Microsoft.SMS.Client")
     before = {
         "com_available": True,
-        "assigned_site": str(host.reg_value(MOBILE_CLIENT, "AssignedSiteCode") or ""),
+        "assigned_site": site,
         "auto_assignment": bool(sms_client["EnableAutoAssignment"]) if sms_client else None,
     }
     after = {"com_available": True, "assigned_site": "", "auto_assignment": True}
@@ -345,6 +344,22 @@ def _resolve(host: HostModel, name: str) -> list[str]:
     raise SimWindowsError(WSAHOST_NOT_FOUND, f"No such host is known ({name})", name)
 
 
+def _address_set(addresses: list[str]) -> list[str]:
+    """ConvertTo-FieldkitAddressSet: single addresses in [IPAddress] form, the rest lower case, sorted ordinally."""
+    canonical: list[str] = []
+    for entry in addresses:
+        text = str(entry).strip().lower()
+        if not text:
+            continue
+        try:
+            text = str(ipaddress.ip_address(text))
+        except ValueError:
+            pass
+        if text not in canonical:
+            canonical.append(text)
+    return sorted(canonical)
+
+
 @sim_op("firewall.ensure_block_rule")
 def firewall_ensure_block_rule(host: HostModel, ctx: OpContext, *, name: str, remote_addresses: list[str] | None = None,
                                state: str = "present", resolve_timeout_seconds: int = 10,
@@ -352,13 +367,13 @@ def firewall_ensure_block_rule(host: HostModel, ctx: OpContext, *, name: str, re
     rules = host.state.get("firewall_rules", {})
     current = rules.get(name)
     before = {"name": name, "exists": current is not None,
-              "remote_addresses": sorted(current["remote_addresses"]) if current else []}
+              "remote_addresses": _address_set(current["remote_addresses"]) if current else []}
     if state == "absent":
         if current is not None and not check_mode:
             del rules[name]
         return {"changed": current is not None, "before": before,
                 "after": {"name": name, "exists": False, "remote_addresses": []}}
-    wanted = sorted({address for n in (remote_addresses or []) for address in _resolve(host, n)})
+    wanted = _address_set([address for n in (remote_addresses or []) for address in _resolve(host, n)])
     if not wanted:
         raise SimWindowsError(E_INVALIDARG, f"firewall rule {name}: no remote address to block", name, "InvalidArgument")
     changed = before["remote_addresses"] != wanted
@@ -395,13 +410,25 @@ def _next_pid(host: HostModel) -> int:
     return pid
 
 
+def _check_process_create(host: HostModel, name: str, command: str) -> None:
+    """Fixture key ``process_create_failures: {"ccmsetup": 9}``: Win32_Process.Create returns that value."""
+    return_value = host.state.get("process_create_failures", {}).get(name)
+    if return_value:
+        raise SimWindowsError(contract.process_create_hresult(int(return_value)),
+                              f"Win32_Process.Create returned {return_value} for {command}", command)
+
+
 @sim_op("ccmsetup.start")
 def ccmsetup_start(host: HostModel, ctx: OpContext, *, path: str, arguments: list[str] | None = None,
                    check_mode: bool = False) -> dict[str, t.Any]:
     arguments = list(arguments or [])
-    if any("smssitecode" in a.lower() for a in arguments):
-        raise SimWindowsError(E_INVALIDARG, "SMSSITECODE is refused: image prep installs the client unassigned",
-                              "ccmsetup.exe", "InvalidArgument")
+    for argument in arguments:
+        if "smssitecode" in argument.lower():
+            raise SimWindowsError(E_INVALIDARG, "SMSSITECODE is refused: image prep installs the client unassigned",
+                                  "ccmsetup.exe", "InvalidArgument")
+        if not contract.is_safe_ccmsetup_argument(argument):
+            raise SimWindowsError(E_INVALIDARG, f"ccmsetup argument {argument} contains characters that are not allowed",
+                                  "ccmsetup.exe", "InvalidArgument")
     exe = _expand(host, path).rstrip("\\") + "\\ccmsetup.exe"
     if host.file(exe) is None:
         raise SimWindowsError(ERROR_FILE_NOT_FOUND, f"Could not find file '{exe}'", exe, "ObjectNotFound")
@@ -414,6 +441,7 @@ def ccmsetup_start(host: HostModel, ctx: OpContext, *, path: str, arguments: lis
     after = {"client_installed": False, "running": True, "process_id": None}
     if not check_mode:
         profile = host.state.get("ccmsetup_profile", {})
+        _check_process_create(host, "ccmsetup", exe)
         pid = _next_pid(host)
         host.state["processes"].append({"name": "ccmsetup", "pid": pid})
         host.state["services"]["ccmsetup"] = {"state": "running", "start_mode": "auto", "process_id": pid}
@@ -591,6 +619,7 @@ def sysprep_start(host: HostModel, ctx: OpContext, *, mode_vm: bool = False, che
         return {"changed": False, "before": before, "after": dict(before)}
     after = {"running": True, "process_id": None, "command_line": command}
     if not check_mode:
+        _check_process_create(host, "sysprep", command)
         pid = _next_pid(host)
         host.state["processes"].append({"name": "sysprep", "pid": pid})
         host.state["sysprep"] = {"command_line": command, "process_id": pid}

@@ -5,6 +5,7 @@ import typing as t
 
 from ..model import ERROR_SERVICE_DOES_NOT_EXIST, ERROR_SERVICE_REQUEST_TIMEOUT, HostModel, OpContext, SimWindowsError
 from . import sim_op
+from .contract import contract
 
 
 @sim_op("service.read")
@@ -55,6 +56,8 @@ def service_ensure(host: HostModel, ctx: OpContext, *, name: str, state: str | N
         changed = True
         after["start_mode"] = start_mode
         if not check_mode:
+            if not contract.SERVICE_NAME_RE.match(name):
+                raise SimWindowsError(0x8007007B, f"service name {name} cannot be passed to sc.exe", name)
             svc["start_mode"] = start_mode
     if state == "stopped" and svc["state"] != "stopped":
         changed = True

@@ -57,7 +57,17 @@ def _sim_params(func) -> list[str]:
 
 def _requires(path: pathlib.Path) -> set[str]:
     text = path.read_text(encoding="utf-8")
-    return set(re.findall(r"#AnsibleRequires -PowerShell \.{1,2}(?:module_utils\.)?(\S+)", text))
+    return set(re.findall(r"#AnsibleRequires -PowerShell ansible_collections\.mecm\.fieldkit\.plugins\.module_utils\.(\S+)", text))
+
+
+def test_module_utils_are_required_by_one_spelling_everywhere() -> None:
+    """ansible-core 2.16-2.18 key module utils by the name as written: `..module_utils._X` in a runner and
+    `._X` in a .psm1 ship and import the same util twice. Only the fully qualified name is used."""
+    for path in [*_psm1_files(), *RUNNER_FILES.values()]:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.lower().startswith("#ansiblerequires -powershell"):
+                assert re.fullmatch(r"#AnsibleRequires -PowerShell ansible_collections\.mecm\.fieldkit\.plugins"
+                                    r"\.module_utils\._Fieldkit\w+", line), f"{path.name}: {line}"
 
 
 def test_every_psm1_and_runner_parses_cleanly() -> None:

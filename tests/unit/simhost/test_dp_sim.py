@@ -144,8 +144,131 @@ def test_runspace_scripts_of_the_powershell_module_parse() -> None:
     source = (REPO_ROOT / "plugins" / "module_utils" / "_FieldkitDpOps.psm1").read_text(encoding="utf-8-sig")
     blocks = re.findall(r"@'\r?\n(.*?)\r?\n'@", source, re.S)
     scripts = [b for b in blocks if "namespace Fieldkit" not in b]
-    assert len(scripts) == 3 and any("BeginGetHostAddresses" in s for s in scripts)
+    assert len(scripts) == 4 and any("BeginGetHostAddresses" in s for s in scripts)
     for script in scripts:
         assert check_syntax(script, "runspace.ps1") == []
     native = next(b for b in blocks if "namespace Fieldkit" in b)
     assert native.count("{") == native.count("}")
+
+
+# --- net.probe_targets: the simulator twin of Test-FieldkitNetworkTarget -------------------------
+DP = "dp01.contoso.local"
+
+
+def _probe_lab(overlay: dict | None = None) -> tuple[HostModel, HostModel]:
+    site = dp_lab.model("cm01.contoso.local", "site_cm01")
+    dp = dp_lab.model(DP, "dp_healthy", overlay)
+    dp_lab.connect(site, dp)
+    return site, dp
+
+
+def _probe(site: HostModel, **kwargs) -> dict:
+    return ops.net_probe_targets(site, dp_lab.SYSTEM, targets=[DP], **kwargs)["targets"][0]
+
+
+def test_probe_of_a_slow_target_keeps_its_finished_stages() -> None:
+    site, _dp = _probe_lab({"network": {"hang": "wmi"}})
+    entry = _probe(site, timeout_seconds=30)
+    assert entry["timed_out"] is True and entry["elapsed_ms"] == 30000
+    assert entry["stages"] == {"dns": "done", "tcp": "done", "epm": "done", "wmi": "timed_out", "clock": "timed_out"}
+    # What finished before the watchdog fired is returned as measured ...
+    assert entry["dns"]["resolved"] is True and entry["tcp"][0] == {"port": 135, "open": True, "error": None}
+    assert entry["epm"]["reachable"] is True
+    # ... and only the unfinished stages are stubs with ERROR_TIMEOUT.
+    assert entry["wmi"]["connected"] is None and entry["wmi"]["error"]["hresult"] == "0x800705B4"
+    assert entry["clock"]["offset_seconds"] is None and entry["clock"]["error"]["hresult"] == "0x800705B4"
+    hung = _probe(_probe_lab({"network": {"hang": True}})[0], timeout_seconds=7)
+    assert set(hung["stages"].values()) == {"timed_out"} and hung["dns"]["resolved"] is None
+
+
+def test_probe_skips_dcom_when_tcp_135_is_closed() -> None:
+    site, _dp = _probe_lab({"network": {"blocked_ports": [135]}})
+    entry = _probe(site)
+    assert entry["stages"] == {"dns": "done", "tcp": "done", "epm": "skipped", "wmi": "skipped", "clock": "done"}
+    for stage in ("epm", "wmi"):
+        assert entry[stage]["skipped"] is True and entry[stage]["skip_reason"] == "tcp_135_closed"
+        assert entry[stage]["error"]["hresult"] == "0x8007274C" and entry[stage]["error"]["target"] == "135"
+    assert entry["wmi"]["connected"] is False
+    # The clock falls back to NTP instead of a second DCOM connection.
+    assert entry["clock"]["method"] == "ntp"
+    # 135 not in tcp_ports: tested on its own before the RPC stages, not reported in tcp.
+    alone = _probe(site, tcp_ports=[445])
+    assert [p["port"] for p in alone["tcp"]] == [445] and alone["wmi"]["skip_reason"] == "tcp_135_closed"
+
+
+def test_probe_of_an_unresolved_name_skips_everything_after_dns() -> None:
+    site, _dp = _probe_lab({"network": {"dns": "nxdomain"}})
+    entry = _probe(site)
+    assert entry["dns"]["resolved"] is False and all(p["open"] is None for p in entry["tcp"])
+    assert {entry[s]["skip_reason"] for s in ("epm", "wmi", "clock")} == {"dns_unresolved"}
+
+
+def test_probe_samples_distinct_dynamic_ports_of_the_endpoint_map() -> None:
+    site, _dp = _probe_lab({"network": {"blocked_ports": [49664]}})
+    epm = _probe(site)["epm"]
+    assert 0 < len(epm["endpoints"]) <= 20 and all(set(e) == {"uuid", "port", "annotation"} for e in epm["endpoints"])
+    ports = [s["port"] for s in epm["sample_ports"]]
+    assert len(ports) == 3 == len(set(ports)) and all(p >= 1024 for p in ports)
+    assert {s["port"]: s["open"] for s in epm["sample_ports"]}[49664] is False
+    assert epm["dynamic_port_open"] is True and "dynamic_port" not in epm
+
+
+def test_probe_resolves_ipv6_and_lists_ipv4_first() -> None:
+    site, _dp = _probe_lab({"network": {"addresses": ["fd00:20::11", "10.20.1.11"]}})
+    entry = _probe(site)
+    assert entry["dns"]["addresses"] == ["10.20.1.11", "fd00:20::11"]
+    only6 = _probe(_probe_lab({"network": {"addresses": ["fd00:20::11"]}})[0])
+    assert only6["dns"]["resolved"] is True and only6["tcp"][0]["open"] is True and only6["wmi"]["connected"] is True
+
+
+def test_probe_stub_keys_match_the_powershell_stubs() -> None:
+    """Complete-FieldkitProbeResult and the simulator report unfinished stages with the same keys."""
+    source = (REPO_ROOT / "plugins" / "module_utils" / "_FieldkitDpOps.psm1").read_text(encoding="utf-8-sig")
+    for stage in ("epm", "wmi", "clock"):
+        line = re.search(rf"^\s+{stage} = @\{{(.*)\}}$", source, re.M)
+        assert line, stage
+        keys = set(re.findall(r"(\w+) = ", line.group(1)))
+        assert keys == set(ops._probe_stub(stage, {}, "root", "x", [])), stage
+
+
+# --- os.read_info, shares, groups ---------------------------------------------------------------
+def test_os_info_addresses_display_version_and_no_hotfixes() -> None:
+    _site, dp = _probe_lab({"network": {"addresses": ["10.20.1.11", "fd00:20::11"]}})
+    info = ops.os_read_info(dp, dp_lab.SYSTEM)
+    assert info["ipv4_addresses"] == ["10.20.1.11"] and info["ipv6_addresses"] == ["fd00:20::11"]
+    # Server 2019 has no DisplayVersion value: null, not "" and not a made-up value.
+    assert info["display_version"] is None
+    dp.state["os"]["hotfixes"] = []
+    assert ops.os_read_info(dp, dp_lab.SYSTEM)["hotfixes"] == []
+    facts = dp_lab.dp_facts(dp)
+    assert facts["errors"] == [] and facts["os"]["hotfixes"] == [] and facts["os"]["hotfixes_collected"] is True
+
+
+def test_share_access_reports_orphaned_sids() -> None:
+    orphan = "S-1-5-21-2718281828-3141592653-1414213562-1999"
+    _site, dp = _probe_lab()
+    dp.state["shares"]["SMS_DP$"]["access"] += [
+        {"account": orphan.lower(), "type": "allow", "right": "change"},
+        {"account": "", "sid": "S-1-5-21-2718281828-3141592653-1414213562-2001", "type": "deny", "right": "full"},
+        {"account": "", "dacl_sid": False, "type": "allow", "right": "read"},
+    ]
+    share = next(s for s in ops.share_list(dp, dp_lab.SYSTEM, names=["SMS_DP$"])["shares"])
+    *_, raw_sid, from_dacl, unknown = share["access"]
+    assert raw_sid == {"account": orphan.lower(), "sid": orphan, "resolved": True, "type": "allow", "right": "change"}
+    assert from_dacl["account"] is None and from_dacl["sid"].endswith("-2001") and from_dacl["resolved"] is False
+    assert unknown["sid"] is None and unknown["account"] is None
+
+
+def test_group_members_are_bounded_and_flag_unresolved_names() -> None:
+    _site, dp = _probe_lab()
+    members = dp.state["local_groups"]["S-1-5-32-544"]["members"]
+    members.append({"sid": "S-1-5-21-2718281828-3141592653-1414213562-4242", "name": "CONTOSO\\gone",
+                    "class": "user", "resolved": False})
+    result = ops.group_read_members(dp, dp_lab.SYSTEM, sid="S-1-5-32-544")
+    assert result["members"][-1] == {"sid": "S-1-5-21-2718281828-3141592653-1414213562-4242", "name": None,
+                                     "resolved": False, "class": "user"}
+    assert all(m["resolved"] for m in result["members"][:-1])
+    dp.state["local_groups"]["S-1-5-32-544"]["hang"] = True
+    with pytest.raises(SimWindowsError) as raised:
+        ops.group_read_members(dp, dp_lab.SYSTEM, sid="S-1-5-32-544", timeout_seconds=5)
+    assert raised.value.code == 0x800705B4

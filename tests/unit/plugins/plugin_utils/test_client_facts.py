@@ -57,3 +57,20 @@ def test_provisioning_mode_and_ccmsetup() -> None:
 def test_delayed_start_flag() -> None:
     facts = shape_client_facts(_outcome(ccmexec={"exists": True, "state": "stopped", "start_mode": "delayed_auto"}))
     assert facts["service"]["delayed_start"] is True and facts["service"]["state"] == "stopped"
+
+
+def test_a_failed_get_assigned_site_falls_back_to_the_registry_and_is_reported() -> None:
+    """GetAssignedSite() that fails without meaning "unassigned" must never read as unassigned."""
+    error = {"code": 0x80041001, "hresult": "0x80041001", "message": "Generic failure"}
+    facts = shape_client_facts(_outcome(site_assignment={"com_available": True, "com_assigned_site": None,
+                                                         "com_error": error, "registry_assigned_site": "PS1"}))
+    assert facts["site_assignment"]["assigned_site"] == "PS1"
+    assert facts["site_assignment"]["com_error"] == error
+
+
+def test_wmi_read_errors_of_every_client_op_are_collected() -> None:
+    denied = {"namespace": "root\\ccm", "class_name": "CCM_Client", "code": 0x80041003}
+    timeout = {"namespace": "root\\ccm", "class_name": "SMS_Client", "code": 0x80041032}
+    facts = shape_client_facts(_outcome(identity={"wmi_errors": [denied]}, provisioning_mode={"wmi_errors": [timeout]}))
+    assert facts["wmi_errors"] == [denied, timeout]
+    assert shape_client_facts(_outcome())["wmi_errors"] == []

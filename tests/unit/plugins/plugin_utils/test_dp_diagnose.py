@@ -187,7 +187,14 @@ def test_name_resolution_rules(healthy) -> None:
     assert dx.check_name_resolution(_ctx(None, facts))["status"] == "UNKNOWN"
     late = copy.deepcopy(site)
     late["dps"][DP]["timed_out"] = True
+    late["dps"][DP]["stages"]["dns"] = "timed_out"
+    late["dps"][DP]["dns"] = {"resolved": None, "addresses": [], "reverse": [], "error": {"hresult": "0x800705B4"}}
     assert dx.check_name_resolution(_ctx(late, facts))["status"] == "UNKNOWN"
+    # Older facts without stages: a timed-out target proves nothing.
+    legacy = copy.deepcopy(site)
+    legacy["dps"][DP]["timed_out"] = True
+    del legacy["dps"][DP]["stages"]
+    assert dx.check_name_resolution(_ctx(legacy, facts))["status"] == "UNKNOWN"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -206,7 +213,8 @@ def test_ports_other_rules(healthy) -> None:
     site, facts = healthy
     assert dx.check_ports(_ctx(site, facts), "PASS")["status"] == "PASS"
     dynamic = copy.deepcopy(site)
-    dynamic["dps"][DP]["epm"]["dynamic_port_open"] = False
+    for sample in dynamic["dps"][DP]["epm"]["sample_ports"]:
+        sample.update(open=False, error={"hresult": "0x8007274C"})
     assert "dynamic RPC range" in dx.check_ports(_ctx(dynamic, facts), "PASS")["summary"]
     assert dx.check_ports(_ctx(dynamic, facts), "PASS")["status"] == "FAIL"
     epm = copy.deepcopy(site)

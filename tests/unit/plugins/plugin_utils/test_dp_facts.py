@@ -104,6 +104,7 @@ def test_helpers() -> None:
     assert f.parse_utc("2026-11-21T12:00:00Z").isoformat() == "2026-11-21T12:00:00+00:00"
     assert f.parse_utc("garbage") is None
     assert f.log_patterns(["dp01.contoso.local", "DP01"]) == ["dp01.contoso.local", "dp01"]
-    assert f.HOST_NAME_RE.match("dp01.contoso.local") and not f.HOST_NAME_RE.match("dp01;calc")
-    assert f.UNC_RE.match("\\\\cm01\\Sources\\Apps") and not f.UNC_RE.match("C:\\Sources")
+    assert f.HOST_NAME_RE.fullmatch("dp01.contoso.local") and not f.HOST_NAME_RE.fullmatch("dp01;calc")
+    assert not f.HOST_NAME_RE.fullmatch("dp01\n") and not f.UNC_RE.fullmatch("\\\\cm01\\Sources\n")
+    assert f.UNC_RE.fullmatch("\\\\cm01\\Sources\\Apps") and not f.UNC_RE.fullmatch("C:\\Sources")
     assert copy.deepcopy(f.DP_SHARES) == ("ADMIN$", "SCCMContentLib$", "SMS_DP$", "SMSPKG*$", "SMSSIG$")
