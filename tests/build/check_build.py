@@ -11,8 +11,8 @@ import tarfile
 REPO = pathlib.Path(__file__).resolve().parents[2]
 OUT = REPO / "build" / "dist"
 
-FORBIDDEN_PREFIXES = ("tests/simhost", "tests/unit", "tests/e2e", ".venv", ".ansible", ".lab", "build/", "reports",
-                      "extensions/molecule")
+FORBIDDEN_PREFIXES = ("tests/simhost", "tests/pscheck", "tests/windows", ".github", "tests/unit", "tests/e2e", ".venv",
+                      ".ansible", ".lab", "build/", "reports", "extensions/molecule")
 REQUIRED = (
     "MANIFEST.json",
     "FILES.json",
