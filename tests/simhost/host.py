@@ -1,7 +1,8 @@
 """A simulated Windows host: answers the module executions that reach its WinRM server.
 
 It never runs PowerShell. For each module execution it (1) parses every PowerShell script in the
-payload with tree-sitter-powershell and fails on a syntax error, (2) applies host-level faults
+payload with tree-sitter-powershell and fails on a syntax error or, in the collection's own scripts,
+on a Windows PowerShell 5.1 pitfall (tests.pscheck.pitfalls), (2) applies host-level faults
 (slow answer), and (3) hands the module to a Python handler: the op runner emulation for
 the ``mecm.fieldkit.sccm_op_runner*`` modules, a pong for the lab's baseline module.
 """
@@ -15,7 +16,7 @@ import typing as t
 
 from .model import HostModel, OpContext, SimWindowsError
 from .payload import Execution
-from .psparse import check_payload_scripts, function_parameters
+from .psparse import check_payload_pitfalls, check_payload_scripts, function_parameters
 from .runner import RUNNER_MODULES, run_batch
 from .winrm_server import ExecResult, default_result_for
 
@@ -101,6 +102,10 @@ class SimHost:
         if issues:
             listed = "; ".join(str(i) for i in issues[:5])
             return self._fail(f"[simulated] PowerShell syntax error in the module payload: {listed}")
+        pitfalls = check_payload_pitfalls(execution.scripts)
+        if pitfalls:
+            listed = "; ".join(str(i) for i in pitfalls[:5])
+            return self._fail(f"[simulated] Windows PowerShell 5.1 pitfall in the module payload: {listed}")
         ctx = OpContext(become_user=(execution.become or {}).get("BecomeUser"), winrm_user=self.username)
         if execution.module_fqcn in RUNNER_MODULES:
             body, rc = run_batch(self.model, execution.module_args, ctx, self.faults, _loaded_functions(execution))

@@ -9,6 +9,9 @@ The grammar has gaps: some valid PowerShell is flagged. They are listed in
 ``docs/development.md``. Ansible's own unmodified scripts that hit a gap are
 pinned by file name and sha256 in ``KNOWN_GRAMMAR_GAPS``; a changed script is
 checked in full again.
+
+:func:`check_payload_pitfalls` runs the Windows PowerShell 5.1 pitfall lint
+(``tests.pscheck.pitfalls``) over the collection's own scripts in a payload.
 """
 
 from __future__ import annotations
@@ -23,15 +26,19 @@ from functools import lru_cache
 import tree_sitter
 import tree_sitter_powershell
 
+from tests.pscheck.pitfalls import lint_files
+
 __all__ = [
     "KNOWN_GRAMMAR_GAPS",
     "KnownGrammarGap",
     "PsSyntaxIssue",
+    "check_payload_pitfalls",
     "check_payload_scripts",
     "check_syntax",
     "check_syntax_many",
     "exported_functions",
     "function_parameters",
+    "is_collection_script",
     "is_powershell_name",
 ]
 
@@ -350,6 +357,33 @@ def check_payload_scripts(scripts: Mapping[str, str]) -> list[PsSyntaxIssue]:
             found = [issue for issue in found if issue.line not in gap.lines]
         issues.extend(found)
     return issues
+
+
+# --------------------------------------------------------------------------
+# Windows PowerShell 5.1 pitfalls in the collection's own scripts
+# --------------------------------------------------------------------------
+
+_COLLECTION = "mecm.fieldkit"
+
+
+def is_collection_script(name: str) -> bool:
+    """True for a payload script of this collection (``ansible_collections.mecm.fieldkit...``)."""
+    return _COLLECTION in name.lower() and is_powershell_name(name)
+
+
+def check_payload_pitfalls(scripts: Mapping[str, str]) -> list[PsSyntaxIssue]:
+    """Pitfall findings (``tests.pscheck.pitfalls``) for the collection's scripts in a payload.
+
+    Only names containing ``mecm.fieldkit`` are linted, never Ansible's own scripts. R2's
+    function set is collected over all of them (callers and definitions are in different
+    modules). Each finding is an issue whose message starts with its rule id.
+    """
+    ours = {name: source for name, source in scripts.items() if is_collection_script(name)}
+    if not ours:
+        return []
+    return [
+        PsSyntaxIssue(f.file, f.line, f.column, f"{f.rule} {f.message}") for f in lint_files(ours)
+    ]
 
 
 # --------------------------------------------------------------------------
