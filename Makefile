@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(REQ_HASH)
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.ansible/collections:$(CURDIR)/tests/simhost/collections
 
-.PHONY: venv demo test unit e2e integration molecule lint sanity build bench clean
+.PHONY: venv demo test pscheck unit e2e integration molecule lint sanity build bench clean
 
 $(STAMP): requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (set PYTHON=...)"; exit 1; }
@@ -26,8 +26,13 @@ demo: venv
 	$(BIN)/python -m tests.simhost.demo
 
 ## make test: everything CI runs
-test: venv unit e2e integration molecule lint sanity build
+test: venv pscheck unit e2e integration molecule lint sanity build
 	@echo "make test: all gates passed"
+
+## make pscheck: Windows PowerShell 5.1 command/parameter compatibility (exit 77 = profiles absent: skipped loudly) and pitfall rules
+pscheck: venv
+	$(BIN)/python -m tests.pscheck.compat || [ $$? -eq 77 ]
+	$(BIN)/python -m tests.pscheck.pitfalls
 
 unit: venv
 	$(BIN)/python -m pytest tests/unit -q
