@@ -4,7 +4,11 @@ The targets in tests/integration/targets are written for real Windows hosts (see
 inventory.winrm.template). Here each one runs, unchanged, against simulated hosts that fit it, from the
 unpacked build tarball, so the targets themselves are proven to work end to end. What this proves and
 does not prove is the same as for the rest of the lab: the controller side and the transport, not the
-PowerShell on Windows.
+PowerShell on Windows. The targets' independent checks on the host (raw PowerShell commands) are
+switched off here (fieldkit_verify_on_host=false): the lab does not run PowerShell.
+
+    .venv/bin/python tests/integration/run_against_lab.py                  # every target
+    .venv/bin/python tests/integration/run_against_lab.py report_files     # some targets
 """
 from __future__ import annotations
 
@@ -20,20 +24,37 @@ from tests.build.collection_tree import unpack_build  # noqa: E402
 from tests.simhost.lab import PASSWORD, USERNAME, Lab  # noqa: E402
 
 WORK = REPO / "build" / "integration"
-# target -> simulated hosts it runs against (name -> fixture), and whether the target is "unsupported" in CI
-TARGETS = {
-    "win_sccm_client_facts": ({"ref-assigned": "ref_assigned", "ref-clean": "clean_windows"}, False),
-    "win_sccm_client_generalize": ({"ref-assigned": "ref_assigned"}, True),
-    "win_sccm_dp_facts": ({"dp01": "dp_healthy"}, True),
+# The DP targets need the primary site server and its DPs in the inventory groups the dp_diagnose role uses.
+_DP_SITE = {"hosts": {"cm01.contoso.local": "site_cm01", "dp01.contoso.local": "dp_healthy"},
+            "groups": {"site_servers": ["cm01.contoso.local"], "distribution_points": ["dp01.contoso.local"]},
+            "vars": {"fieldkit_source_share": "\\\\cm01.contoso.local\\Sources"}}
+# target -> the simulated hosts it runs against (inventory name -> fixture), inventory groups besides
+# [windows], extra inventory variables, and whether the target is "unsupported" in CI (ansible-test then
+# needs --allow-unsupported). Every target gets fieldkit_verify_on_host=false: the lab answers module
+# executions only, not the raw PowerShell commands the targets use to check real hosts independently.
+TARGETS: dict[str, dict] = {
+    "win_sccm_client_facts": {"hosts": {"ref-assigned": "ref_assigned", "ref-clean": "clean_windows"}},
+    "win_sccm_client_generalize": {"hosts": {"ref-assigned": "ref_assigned"}, "unsupported": True},
+    "win_sccm_client_install": {"hosts": {"ref-new": "new_capture"}, "unsupported": True},
+    "win_sccm_dp_facts": {"hosts": {"dp01": "dp_healthy"}, "unsupported": True},
+    "win_sccm_site_facts": {**_DP_SITE, "unsupported": True},
+    "sccm_dp_diagnose": {**_DP_SITE, "vars": {**_DP_SITE["vars"], "dp_diagnose_expect_pass": "true"},
+                         "unsupported": True},
+    "sccm_dp_report": {**_DP_SITE, "unsupported": True},
+    "report_files": {"hosts": {"ref-clean": "clean_windows"}},
 }
+LAB_VARS = {"fieldkit_verify_on_host": "false"}
 
 
-def _inventory(lab: Lab) -> str:
+def _inventory(lab: Lab, groups: dict[str, list[str]], extra_vars: dict[str, str]) -> str:
     lines = ["[windows]"]
     lines += [f"{name} ansible_host=127.0.0.1 ansible_port={server.port}" for name, server in lab.servers.items()]
     lines += ["", "[windows:vars]", "ansible_connection=winrm", f"ansible_user={USERNAME}",
-              f"ansible_password={PASSWORD}", "ansible_winrm_transport=ntlm", "ansible_winrm_scheme=http", ""]
-    return "\n".join(lines)
+              f"ansible_password={PASSWORD}", "ansible_winrm_transport=ntlm", "ansible_winrm_scheme=http"]
+    lines += [f"{key}={value}" for key, value in {**LAB_VARS, **extra_vars}.items()]
+    for group, members in groups.items():
+        lines += ["", f"[{group}]", *members]
+    return "\n".join(lines) + "\n"
 
 
 def main() -> int:
@@ -41,19 +62,31 @@ def main() -> int:
     target_root = unpack_build(WORK, bin_dir)
     env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
     status = 0
-    for target, (hosts, unsupported) in TARGETS.items():
-        with Lab.from_fixtures(hosts) as lab:
+    selected = sys.argv[1:] or list(TARGETS)
+    unknown = sorted(set(selected) - set(TARGETS))
+    if unknown:
+        print(f"[integration] unknown target(s) {', '.join(unknown)}; known: {', '.join(TARGETS)}", flush=True)
+        return 2
+    failed: list[str] = []
+    for target in selected:
+        spec = TARGETS[target]
+        hosts = spec["hosts"]
+        groups = spec.get("groups", {})
+        with Lab.from_fixtures(hosts, groups) as lab:
             inventory = target_root / "tests" / "integration" / "inventory.winrm"
-            inventory.write_text(_inventory(lab), encoding="utf-8")
+            inventory.write_text(_inventory(lab, groups, spec.get("vars", {})), encoding="utf-8")
             cmd = [str(bin_dir / "ansible-test"), "windows-integration", "--inventory", str(inventory),
                    "--color", "no", target]
-            if unsupported:
+            if spec.get("unsupported"):
                 cmd.insert(2, "--allow-unsupported")
             print(f"[integration] {target} against simulated {', '.join(hosts)}", flush=True)
             result = subprocess.run(cmd, cwd=target_root, env=env, check=False).returncode
             print(f"[integration] {target}: {'passed' if result == 0 else 'FAILED'}", flush=True)
-            status |= result
-    return status
+            if result:
+                failed.append(target)
+    print(f"[integration] {len(selected) - len(failed)} of {len(selected)} targets passed"
+          + (f"; failed: {', '.join(failed)}" if failed else ""), flush=True)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
