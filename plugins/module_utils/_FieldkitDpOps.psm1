@@ -1587,8 +1587,10 @@ Function Get-FieldkitTimeState {
     }
     $result.status_lines = @($status.lines | Select-Object -First 30)
     # Labels of w32tm are localized: English and Japanese are recognised.
-    $sourceLabels = @('Source', 'ソース')
-    $syncLabels = @('Last Successful Sync Time', '最終正常同期時刻')
+    # The Japanese labels are built from code points: Windows PowerShell 5.1 reads a .psm1 without a BOM in
+    # the ANSI code page when it is imported directly (Import-Module), which would garble literal text.
+    $sourceLabels = @('Source', (-join [char[]](0x30BD, 0x30FC, 0x30B9)))
+    $syncLabels = @('Last Successful Sync Time', (-join [char[]](0x6700, 0x7D42, 0x6B63, 0x5E38, 0x540C, 0x671F, 0x6642, 0x523B)))
     foreach ($line in $status.lines) {
         $separator = $line.IndexOf(':')
         if ($separator -lt 1) {
@@ -1939,11 +1941,17 @@ Function Get-FieldkitEvent {
         $filter.Id = $EventIds
     }
     $found = @()
+    $providerMissing = $false
     try {
         $found = @(Get-WinEvent -FilterHashtable $filter -MaxEvents ($MaxCount + 1) -ErrorAction Stop)
     }
     catch {
-        if ($_.FullyQualifiedErrorId -notlike 'NoMatchingEventsFound*') {
+        # NoMatchingEventsFound: nothing in the window. NoMatchingProvidersFound: the provider is not
+        # registered on this host, so it cannot have logged anything (reported as provider_missing).
+        if ($_.FullyQualifiedErrorId -like 'NoMatchingProvidersFound*') {
+            $providerMissing = $true
+        }
+        elseif ($_.FullyQualifiedErrorId -notlike 'NoMatchingEventsFound*') {
             throw
         }
     }
@@ -1967,7 +1975,7 @@ Function Get-FieldkitEvent {
             }
         })
     $count = [Math]::Min($found.Count, $MaxCount)
-    return @{ log_name = $LogName; count = $count; count_capped = $found.Count -gt $MaxCount; events = $events }
+    return @{ log_name = $LogName; count = $count; count_capped = $found.Count -gt $MaxCount; events = $events; provider_missing = $providerMissing }
 }
 
 Function Get-FieldkitLogEncoding {

@@ -247,7 +247,8 @@ register(OpSpec(
         Arg("max_count", "int", default=1000, description="Events counted at most."),
         Arg("timeout_seconds", "int", default=30),
     ),
-    result={"log_name": "str", "count": "int", "count_capped": "bool", "events": "list"},
+    result={"log_name": "str", "count": "int", "count_capped": "bool", "events": "list",
+            "provider_missing": "bool"},
     description="Events of one log filtered by provider, ids and age: count (bounded) and the newest events "
                 "(id, time_utc, level, provider, data = insertion strings, message).",
 ))

@@ -424,6 +424,10 @@ def event_query(host: HostModel, ctx: OpContext, *, log_name: str = "System", pr
                 max_count: int = 1000, timeout_seconds: int = 30) -> dict[str, t.Any]:
     since = host_now(host) - dt.timedelta(hours=since_hours)
     events = []
+    missing = [name.lower() for name in host.state.get("missing_event_providers", [])]
+    if provider_name and provider_name.lower() in missing:
+        # Get-WinEvent: NoMatchingProvidersFound (the op reports it instead of failing).
+        return {"log_name": log_name, "count": 0, "count_capped": False, "events": [], "provider_missing": True}
     for event in _ci(host.state.get("events", {}), log_name) or []:
         if provider_name and str(event.get("provider", "")).lower() != provider_name.lower():
             continue
@@ -438,7 +442,7 @@ def event_query(host: HostModel, ctx: OpContext, *, log_name: str = "System", pr
     events.sort(key=lambda e: e["time_utc"], reverse=True)
     counted = events[:max_count]
     return {"log_name": log_name, "count": len(counted), "count_capped": len(events) > max_count,
-            "events": counted[:max_events]}
+            "events": counted[:max_events], "provider_missing": False}
 
 
 def _event_time(host: HostModel, event: dict[str, t.Any]) -> dt.datetime:

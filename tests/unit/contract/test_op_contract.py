@@ -128,3 +128,11 @@ def test_pascal_case_rule_is_reversible() -> None:
     for spec in OPS.values():
         for arg in spec.args:
             assert pascal_to_snake(snake_to_pascal(arg.name)) == arg.name, f"{spec.name}.{arg.name}"
+
+
+def test_shipped_powershell_is_ascii_or_starts_with_a_bom() -> None:
+    """Windows PowerShell 5.1 reads a script without a BOM in the ANSI code page (Import-Module, dot-sourcing),
+    which garbles non-ASCII literals; build such text from code points instead."""
+    for path in [*_psm1_files(), *RUNNER_FILES.values()]:
+        data = path.read_bytes()
+        assert data.startswith(b"\xef\xbb\xbf") or data.isascii(), f"{path.name} has non-ASCII text and no BOM"

@@ -73,3 +73,11 @@ def test_firewall_rule_read_back_in_another_notation_is_unchanged() -> None:
     second = OPS["firewall.ensure_block_rule"](host, OpContext(), name=rule,
                                                remote_addresses=["10.0.0.10", "fe80::a"], check_mode=False)
     assert second["changed"] is False
+
+
+def test_an_event_provider_the_host_does_not_have_is_no_failure() -> None:
+    host = HostModel({"missing_event_providers": ["Microsoft-Windows-DistributedCOM"]})
+    data = OPS["event.query"](host, OpContext(), log_name="System", provider_name="Microsoft-Windows-DistributedCOM",
+                              event_ids=[10036])
+    assert data["provider_missing"] is True and data["count"] == 0
+    assert OPS["event.query"](HostModel({}), OpContext(), log_name="System")["provider_missing"] is False
