@@ -253,7 +253,7 @@ def _same_addresses(left: t.Iterable[str], right: t.Iterable[str]) -> bool:
         found = set()
         for item in items:
             try:
-                found.add(str(ipaddress.ip_address(str(item).split("%")[0])))
+                found.add(str(ipaddress.ip_address(str(item).split("%", maxsplit=1)[0])))
             except ValueError:
                 found.add(str(item).lower())
         return found

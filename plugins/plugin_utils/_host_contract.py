@@ -38,7 +38,6 @@ CCMSETUP_ARGUMENT_CHARACTERS = "A-Za-z0-9_./:=;@\\\\\\-"
 _CCMSETUP_ARGUMENT_RE = re.compile(f"[{CCMSETUP_ARGUMENT_CHARACTERS}]+")
 
 
-
 def _python_regex(dotnet_pattern: str) -> re.Pattern[str]:
     """A .NET pattern anchored with \\A...\\z as a Python regex (.NET \\z is Python \\Z; .NET \\Z and "$"
     would also match before a final newline, so the host patterns never use them)."""
