@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import copy
 import json
-import pathlib
 import re
 import typing as t
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.mecm.fieldkit.plugins.plugin_utils._files import write_text_if_changed
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._files import (
+    ReportDestinationError, parse_mode, write_files)
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,200}$")
 
@@ -31,29 +31,25 @@ class ActionModule(ActionBase):
     argument_spec: dict[str, t.Any] = {
         "dest": {"type": "path", "required": True},
         "files": {"type": "dict", "required": True},
-        "mode": {"type": "str", "default": "0644"},
+        # raw: an unquoted YAML mode (0644 -> the int 420) is refused with a message instead of being read as "420"
+        "mode": {"type": "raw", "default": None},
+        "allow_world_writable": {"type": "bool", "default": False},
     }
 
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         self._supports_check_mode = True
         result = super().run(tmp, task_vars)
         _validation, params = self.validate_argument_spec(argument_spec=copy.deepcopy(self.argument_spec))
-        if not re.match(r"^0?[0-7]{3}$", params["mode"]):
-            raise AnsibleActionFail(f"mode={params['mode']!r} must be an octal file mode such as 0644")
         bad = [name for name in params["files"] if not _NAME_RE.match(str(name)) or ".." in str(name)]
         if bad:
             raise AnsibleActionFail(f"files: {bad[0]!r} is not a plain file name (letters, digits, . _ @ -; no "
                                     "path separators)")
-        dest = pathlib.Path(params["dest"]).expanduser().resolve()
-        mode = int(params["mode"], 8)
-        written: list[str] = []
-        changed: list[str] = []
-        for name, content in params["files"].items():
-            path = dest / str(name)
-            written.append(str(path))
-            if not self._task.check_mode:
-                dest.mkdir(parents=True, exist_ok=True)
-            if write_text_if_changed(path, render(content), mode=mode, check_mode=self._task.check_mode):
-                changed.append(str(path))
+        try:
+            mode = parse_mode(params["mode"], allow_world_writable=params["allow_world_writable"])
+            dest, written, changed = write_files(
+                params["dest"], {str(name): render(content) for name, content in params["files"].items()}, mode=mode,
+                allow_world_writable=params["allow_world_writable"], check_mode=self._task.check_mode)
+        except ReportDestinationError as exc:
+            raise AnsibleActionFail(str(exc)) from None
         result.update(changed=bool(changed), dest=str(dest), files=written, changed_files=changed)
         return result

@@ -1,21 +1,31 @@
 # Copyright (c) 2026 mecm.fieldkit contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Action plugin of mecm.fieldkit.win_sccm_client_generalize: the whole image-prep procedure as one batch."""
+"""Action plugin of mecm.fieldkit.win_sccm_client_generalize: the whole image-prep procedure as one batch.
+
+A real run that removed something (or found the host record of an earlier run) takes a second module
+execution once the answer of the first has arrived: it removes the host record of what was removed and,
+with sysprep, runs the capture-ready gate and starts sysprep (``_generalize.plan_followup``). An answer
+that is lost (connection dropped, task timeout) makes the host unreachable, with what is known, never a
+raw transport error: the batch may have run, and the next run reports what it removed from the record.
+"""
 from __future__ import annotations
 
 import typing as t
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.mecm.fieldkit.plugins.plugin_utils._action_base import FieldkitAction
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._action_base import AnswerLost, FieldkitAction, run_batch_or_lost
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._batch import BatchOutcome
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._generalize import (
     DEFAULT_CCMCACHE_PATH,
     SCENARIOS,
     STEPS,
+    HEALTH_TASK_FINAL_STATES,
+    RECORD_KEY,
     GeneralizeOptions,
     OptionError,
     build_options,
+    plan_followup,
     plan_generalize,
     shape_generalize,
 )
@@ -32,6 +42,7 @@ def argument_spec() -> dict[str, t.Any]:
             "thumbprints": {"type": "list", "elements": "str", "default": []},
             "issuer": {"type": "str"},
             "template": {"type": "str"},
+            "allow_multiple": {"type": "bool", "default": False},
         }},
         "service_stop_timeout": {"type": "int", "default": 60},
         "kill_hung_service": {"type": "bool", "default": True},
@@ -42,6 +53,7 @@ def argument_spec() -> dict[str, t.Any]:
             "enabled": {"type": "bool", "default": False},
             "mode_vm": {"type": "bool", "default": False},
         }},
+        "health_task_final_state": {"type": "str", "default": "enabled", "choices": list(HEALTH_TASK_FINAL_STATES)},
     }
 
 
@@ -65,17 +77,56 @@ class ActionModule(FieldkitAction):
         return self._options
 
     def plan(self, params: dict[str, t.Any], task_vars: dict[str, t.Any]) -> list[PlannedOp]:
-        return plan_generalize(self._validated())
+        return plan_generalize(self._validated(), check_mode=bool(self._task.check_mode))
+
+    def run_batch(self, plan: list[PlannedOp], task_vars: dict[str, t.Any]) -> BatchOutcome:
+        return run_batch_or_lost(self, plan, task_vars)
 
     def shape(self, params: dict[str, t.Any], outcome: BatchOutcome) -> dict[str, t.Any]:
-        return shape_generalize(outcome, self._validated(), check_mode=bool(self._task.check_mode),
-                                diff_mode=bool(self._task.diff), host=self._host_name())
+        options = self._validated()
+        check_mode = bool(self._task.check_mode)
+        followup = None
+        second = plan_followup(outcome, options, check_mode=check_mode)
+        if second:
+            try:
+                followup = self.run_batch(second, self._task_vars or {})
+            except AnswerLost as lost:
+                raise _SecondAnswerLost(lost.reason, lost.detail, outcome) from lost
+        return shape_generalize(outcome, options, check_mode=check_mode, diff_mode=bool(self._task.diff),
+                                host=self._host_name(), followup=followup)
 
     def _host_name(self) -> str:
         name = getattr(self._play_context, "remote_addr", None)
         inventory_name = getattr(self, "_inventory_hostname", None)
         return inventory_name or name or "the host"
 
+    _task_vars: dict[str, t.Any] | None = None
+
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         self._inventory_hostname = (task_vars or {}).get("inventory_hostname")
-        return super().run(tmp, task_vars)
+        self._task_vars = task_vars
+        try:
+            return super().run(tmp, task_vars)
+        except _SecondAnswerLost as lost:
+            # The first answer arrived: what was removed is known; the record may or may not be gone.
+            shaped = shape_generalize(lost.first, self._validated(), check_mode=False, diff_mode=False,
+                                      host=self._host_name())
+            shaped.pop("failed", None)
+            shaped.update(unreachable=True, module_executions=2, connection_error=lost.detail, msg=(
+                f"{self._host_name()}: the answer of the second module execution (removal of the host record "
+                f"{RECORD_KEY}, capture-ready gate and sysprep when enabled) was lost: {lost.reason}. What the "
+                "first one removed is in removed_identity; the host may already have been changed; rerun to "
+                "recover what was removed and to remove the record"))
+            return shaped
+        except AnswerLost as lost:
+            return {"unreachable": True, "changed": False, "removed_identity": None, "module_executions": 1,
+                    "connection_error": lost.detail,
+                    "msg": (f"{self._host_name()}: the answer of the image-prep batch was lost: {lost.reason}. "
+                            "The batch may have run: the host may already have been changed; rerun to recover "
+                            f"what was removed (the host record {RECORD_KEY} keeps it until a run reports it)")}
+
+
+class _SecondAnswerLost(AnswerLost):
+    def __init__(self, reason: str, detail: str, first: BatchOutcome) -> None:
+        super().__init__(reason, detail)
+        self.first = first

@@ -11,6 +11,10 @@ Set-StrictMode -Version 2.0
 Add-Type -AssemblyName 'System.ServiceProcess'
 
 $script:CodePageKey = 'SYSTEM\CurrentControlSet\Control\Nls\CodePage'
+# Certificate template extensions: v2 template information (DER SEQUENCE { templateID OID, major, minor },
+# [MS-WCCE] 2.2.2.7.7.2) and the v1 template name ([MS-WCCE] 2.2.2.7.7.1).
+$script:TemplateInformationOid = '1.3.6.1.4.1.311.21.7'
+$script:TemplateNameOid = '1.3.6.1.4.1.311.20.2'
 
 Function ConvertTo-FieldkitHResult {
     <#
@@ -408,10 +412,190 @@ Function ConvertTo-FieldkitWmiError {
     }
 }
 
+Function Get-FieldkitDerElement {
+    <#
+    .SYNOPSIS
+    The DER element at Offset of Bytes as @{ tag; start; length; next }, or $null when it is malformed.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [byte[]]
+        $Bytes,
+
+        [Parameter(Mandatory = $true)]
+        [int]
+        $Offset
+    )
+
+    if ($Offset + 2 -gt $Bytes.Length) {
+        return $null
+    }
+    $tag = [int]$Bytes[$Offset]
+    $length = [int]$Bytes[$Offset + 1]
+    $start = $Offset + 2
+    if ($length -ge 128) {
+        $count = $length - 128
+        if ($count -lt 1 -or $count -gt 3 -or $start + $count -gt $Bytes.Length) {
+            return $null
+        }
+        $length = 0
+        for ($i = 0; $i -lt $count; $i++) {
+            $length = ($length * 256) + [int]$Bytes[$start + $i]
+        }
+        $start = $start + $count
+    }
+    if ($start + $length -gt $Bytes.Length) {
+        return $null
+    }
+    return @{ tag = $tag; start = $start; length = $length; next = $start + $length }
+}
+
+Function ConvertFrom-FieldkitDerOid {
+    <#
+    .SYNOPSIS
+    The dotted text of a DER OBJECT IDENTIFIER body (X.690 8.19), or $null when it is malformed.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [byte[]]
+        $Bytes,
+
+        [Parameter(Mandatory = $true)]
+        [int]
+        $Start,
+
+        [Parameter(Mandatory = $true)]
+        [int]
+        $Length
+    )
+
+    if ($Length -lt 1) {
+        return $null
+    }
+    $arcs = [System.Collections.Generic.List[string]]::new()
+    $value = [int64]0
+    $open = $false
+    for ($i = $Start; $i -lt $Start + $Length; $i++) {
+        $byte = [int]$Bytes[$i]
+        $value = ($value * 128) + ($byte -band 127)
+        $open = $byte -ge 128
+        if ($open) {
+            continue
+        }
+        if ($arcs.Count -gt 0) {
+            $arcs.Add([string]$value)
+        }
+        elseif ($value -lt 40) {
+            $arcs.Add('0')
+            $arcs.Add([string]$value)
+        }
+        elseif ($value -lt 80) {
+            $arcs.Add('1')
+            $arcs.Add([string]($value - 40))
+        }
+        else {
+            $arcs.Add('2')
+            $arcs.Add([string]($value - 80))
+        }
+        $value = [int64]0
+    }
+    if ($open) {
+        return $null
+    }
+    return ($arcs.ToArray() -join '.')
+}
+
+Function ConvertFrom-FieldkitDerString {
+    <#
+    .SYNOPSIS
+    The text of a DER BMPString, UTF8String, PrintableString or IA5String (or of the first one inside a SEQUENCE), or $null.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [byte[]]
+        $Bytes
+    )
+
+    $element = Get-FieldkitDerElement -Bytes $Bytes -Offset 0
+    if ($null -ne $element -and $element.tag -eq 48) {
+        $element = Get-FieldkitDerElement -Bytes $Bytes -Offset $element.start
+    }
+    if ($null -eq $element) {
+        return $null
+    }
+    if ($element.tag -eq 30) {
+        return [System.Text.Encoding]::BigEndianUnicode.GetString($Bytes, $element.start, $element.length)
+    }
+    if ($element.tag -eq 12) {
+        return [System.Text.Encoding]::UTF8.GetString($Bytes, $element.start, $element.length)
+    }
+    if ($element.tag -eq 19 -or $element.tag -eq 22) {
+        return [System.Text.Encoding]::ASCII.GetString($Bytes, $element.start, $element.length)
+    }
+    return $null
+}
+
+Function Get-FieldkitCertificateTemplateInfo {
+    <#
+    .SYNOPSIS
+    The certificate template of a certificate as @{ name; oid } (either may be $null).
+    .DESCRIPTION
+    oid is decoded from the DER of the certificate template information extension (v2 templates,
+    1.3.6.1.4.1.311.21.7: SEQUENCE { templateID OBJECT IDENTIFIER, ... }, [MS-WCCE] 2.2.2.7.7.2); it is
+    all a machine that cannot reach the directory can tell. name is the v1 template name extension
+    (1.3.6.1.4.1.311.20.2, [MS-WCCE] 2.2.2.7.7.1), else the name Windows resolves for the v2 OID: the
+    formatted extension reads "<label>=<name>(<oid>), ..." when the OID is known and "<label>=<oid>, ..."
+    when it is not; only the text between the first "=" and "(<oid>)" is used, the label is localized.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [System.Security.Cryptography.X509Certificates.X509Certificate2]
+        $Certificate
+    )
+
+    $name = $null
+    $oid = $null
+    foreach ($extension in $Certificate.Extensions) {
+        $raw = [byte[]]$extension.RawData
+        if ($extension.Oid.Value -eq $script:TemplateNameOid) {
+            $text = ConvertFrom-FieldkitDerString -Bytes $raw
+            if ($text) {
+                $name = $text.Trim()
+            }
+        }
+        elseif ($extension.Oid.Value -eq $script:TemplateInformationOid) {
+            $sequence = Get-FieldkitDerElement -Bytes $raw -Offset 0
+            if ($null -ne $sequence -and $sequence.tag -eq 48) {
+                $inner = Get-FieldkitDerElement -Bytes $raw -Offset $sequence.start
+                if ($null -ne $inner -and $inner.tag -eq 6) {
+                    $oid = ConvertFrom-FieldkitDerOid -Bytes $raw -Start $inner.start -Length $inner.length
+                }
+            }
+            if ($oid -and -not $name) {
+                $formatted = [string]$extension.Format($false)
+                $pattern = '=\s*(?<name>[^=]+?)\s*\(' + [regex]::Escape($oid) + '\)'
+                $found = [regex]::Match($formatted, $pattern)
+                if ($found.Success) {
+                    $name = $found.Groups['name'].Value
+                }
+            }
+        }
+    }
+    return @{ name = $name; oid = $oid }
+}
+
 Function Get-FieldkitCertificateTemplate {
     <#
     .SYNOPSIS
-    The certificate template of a certificate (Template Information v2 or Template Name v1), or $null.
+    The certificate template of a certificate as shown in results: its name, else its OID, else $null.
     #>
     [CmdletBinding()]
     [OutputType([string])]
@@ -421,13 +605,11 @@ Function Get-FieldkitCertificateTemplate {
         $Certificate
     )
 
-    foreach ($oid in @('1.3.6.1.4.1.311.21.7', '1.3.6.1.4.1.311.20.2')) {
-        $extension = $Certificate.Extensions | Where-Object { $_.Oid.Value -eq $oid } | Select-Object -First 1
-        if ($null -ne $extension) {
-            return $extension.Format($false)
-        }
+    $info = Get-FieldkitCertificateTemplateInfo -Certificate $Certificate
+    if ($info.name) {
+        return $info.name
     }
-    return $null
+    return $info.oid
 }
 
 Function Get-FieldkitOemEncoding {
@@ -680,6 +862,7 @@ Export-ModuleMember -Function @(
     'Get-FieldkitCimInstanceSet',
     'ConvertTo-FieldkitWmiError',
     'Get-FieldkitCertificateTemplate',
+    'Get-FieldkitCertificateTemplateInfo',
     'Get-FieldkitOemEncoding',
     'Read-FieldkitComAssignedSite',
     'Invoke-FieldkitNativeCommand',

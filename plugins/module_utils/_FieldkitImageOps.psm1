@@ -19,6 +19,8 @@ $script:CimTimeoutSeconds = 30
 $script:CcmExecKey = 'SOFTWARE\Microsoft\CCM\CcmExec'
 $script:MobileClientKey = 'SOFTWARE\Microsoft\SMS\Mobile Client'
 $script:MarkersKey = 'SOFTWARE\mecm.fieldkit\Markers'
+# What the batch is about to remove, kept until a run has reported it (see Set-FieldkitImagePrepRecord).
+$script:ImagePrepRecordKey = 'SOFTWARE\mecm.fieldkit\ImagePrep'
 $script:ClientAuthEku = '1.3.6.1.5.5.7.3.2'
 # Win32 error codes; New-FieldkitErrorRecord turns them into HRESULTs (0x8007xxxx).
 $script:ErrorUnknownProduct = 1605
@@ -222,6 +224,9 @@ Function Assert-FieldkitCaptureReady {
             $problems.Add(('{0} TrustedRootKey instance(s) left' -f $keys.count))
         }
     }
+    if (Test-FieldkitRegistryKey -SubKey $script:ImagePrepRecordKey) {
+        $problems.Add(('the image-prep host record HKLM\{0} is present: it holds the identity this procedure removed until a run has reported it' -f $script:ImagePrepRecordKey))
+    }
     if ($problems.Count -gt 0) {
         $message = '{0} is not ready for capture: {1}' -f $env:COMPUTERNAME, ($problems -join '; ')
         throw (New-FieldkitErrorRecord -Code $script:ErrorNotReady -Message $message -Target $env:COMPUTERNAME)
@@ -351,6 +356,323 @@ Function Set-FieldkitScheduledTaskEnabled {
         }
     }
     return @{ changed = $changed; before = $before; after = $after }
+}
+
+Function Get-FieldkitImagePrepRecordValueName {
+    <#
+    .SYNOPSIS
+    Registry value name of each text field of the image-prep host record.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Collections.Specialized.OrderedDictionary])]
+    param ()
+
+    return [ordered]@{
+        record_id = 'RecordId'
+        recorded_utc = 'RecordedUtc'
+        computer_name = 'ComputerName'
+        sms_unique_id = 'SmsUniqueId'
+        previous_sms_unique_id = 'PreviousSmsUniqueId'
+        smscfg_path = 'SmscfgPath'
+        site_code = 'SiteCode'
+        management_point = 'ManagementPoint'
+    }
+}
+
+Function New-FieldkitImagePrepRecord {
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param ()
+
+    return @{
+        key = 'HKLM\' + $script:ImagePrepRecordKey
+        present = $false
+        record_id = $null
+        recorded_utc = $null
+        computer_name = $null
+        sms_unique_id = $null
+        previous_sms_unique_id = $null
+        smscfg_path = $null
+        certificates = @()
+        site_code = $null
+        management_point = $null
+        trusted_root_keys = 0
+    }
+}
+
+Function Get-FieldkitImagePrepRecord {
+    <#
+    .SYNOPSIS
+    Op image.read_removal_record: the image-prep host record (what a run was about to remove), if any.
+    .DESCRIPTION
+    Certificates are a multi-string value, one certificate per line: store, thumbprint, subject,
+    issuer and template separated by tab characters.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param ()
+
+    $record = New-FieldkitImagePrepRecord
+    $names = Get-FieldkitImagePrepRecordValueName
+    $base = [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]::LocalMachine, [Microsoft.Win32.RegistryView]::Registry64)
+    try {
+        $key = $base.OpenSubKey($script:ImagePrepRecordKey, $false)
+        if ($null -eq $key) {
+            return $record
+        }
+        try {
+            $record.present = $true
+            foreach ($field in @($names.Keys)) {
+                $value = $key.GetValue($names[$field], $null)
+                if ($null -ne $value -and [string]$value -ne '') {
+                    $record[$field] = [string]$value
+                }
+            }
+            $record.trusted_root_keys = [int]$key.GetValue('TrustedRootKeys', 0)
+            $certificates = [System.Collections.Generic.List[object]]::new()
+            foreach ($line in @($key.GetValue('Certificates', @()))) {
+                $parts = ([string]$line).Split([char]9)
+                if ($parts.Count -lt 2) {
+                    continue
+                }
+                $certificate = @{ store = $parts[0]; thumbprint = $parts[1]; subject = $null; issuer = $null; template = $null }
+                $index = 2
+                foreach ($name in @('subject', 'issuer', 'template')) {
+                    if ($parts.Count -gt $index -and $parts[$index] -ne '') {
+                        $certificate[$name] = $parts[$index]
+                    }
+                    $index++
+                }
+                $certificates.Add($certificate)
+            }
+            $record.certificates = $certificates.ToArray()
+        }
+        finally {
+            $key.Dispose()
+        }
+    }
+    finally {
+        $base.Dispose()
+    }
+    return $record
+}
+
+Function Write-FieldkitImagePrepRecord {
+    [CmdletBinding()]
+    param (
+        [Parameter(Mandatory = $true)]
+        [hashtable]
+        $Record
+    )
+
+    $names = Get-FieldkitImagePrepRecordValueName
+    $lines = [System.Collections.Generic.List[string]]::new()
+    foreach ($certificate in @($Record.certificates)) {
+        $fields = @($certificate['store'], $certificate['thumbprint'], $certificate['subject'], $certificate['issuer'], $certificate['template'])
+        $lines.Add((@($fields | ForEach-Object { ([string]$_).Replace([string][char]9, ' ') }) -join [string][char]9))
+    }
+    $base = [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]::LocalMachine, [Microsoft.Win32.RegistryView]::Registry64)
+    try {
+        $key = $base.CreateSubKey($script:ImagePrepRecordKey)
+        try {
+            foreach ($field in @($names.Keys)) {
+                $value = $Record[$field]
+                if ($null -eq $value -or [string]$value -eq '') {
+                    $key.DeleteValue($names[$field], $false)
+                }
+                else {
+                    $key.SetValue($names[$field], [string]$value, [Microsoft.Win32.RegistryValueKind]::String)
+                }
+            }
+            if ($lines.Count -gt 0) {
+                $key.SetValue('Certificates', $lines.ToArray(), [Microsoft.Win32.RegistryValueKind]::MultiString)
+            }
+            else {
+                $key.DeleteValue('Certificates', $false)
+            }
+            $key.SetValue('TrustedRootKeys', [int]$Record.trusted_root_keys, [Microsoft.Win32.RegistryValueKind]::DWord)
+        }
+        finally {
+            $key.Dispose()
+        }
+    }
+    finally {
+        $base.Dispose()
+    }
+}
+
+Function Set-FieldkitImagePrepRecord {
+    <#
+    .SYNOPSIS
+    Op image.write_removal_record: record what the batch is about to remove, before it removes it.
+    .DESCRIPTION
+    The record lets the next run report what a run removed when that run's answer never reached the
+    controller (connection lost, task timeout). An existing record is kept: its values stay, empty ones
+    are filled, certificates are added. Nothing to record and no record: nothing is written.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter()]
+        [bool]
+        $Smscfg = $false,
+
+        [Parameter()]
+        [AllowEmptyCollection()]
+        [object[]]
+        $CertificateFilters = @(),
+
+        [Parameter()]
+        [bool]
+        $SiteAssignment = $false,
+
+        [Parameter()]
+        [bool]
+        $TrustedRootKey = $false,
+
+        [Parameter()]
+        [switch]
+        $CheckMode
+    )
+
+    $before = Get-FieldkitImagePrepRecord
+    $after = $before.Clone()
+    $certificates = [System.Collections.Generic.List[object]]::new()
+    foreach ($known in @($before.certificates)) {
+        $certificates.Add($known)
+    }
+    $added = $false
+    if ($Smscfg) {
+        $identity = Get-FieldkitClientIdentity
+        if ($identity.smscfg_present -and -not $after.smscfg_path) {
+            $after.smscfg_path = [string]$identity.smscfg_path
+            $added = $true
+        }
+        $uniqueId = [string]$identity.smscfg_unique_id
+        if (-not $uniqueId) {
+            $uniqueId = [string]$identity.wmi_client_id
+        }
+        if ($identity.smscfg_present -and $uniqueId -and -not $after.sms_unique_id) {
+            $after.sms_unique_id = $uniqueId
+            if ($identity.smscfg_previous_unique_id) {
+                $after.previous_sms_unique_id = [string]$identity.smscfg_previous_unique_id
+            }
+            $added = $true
+        }
+    }
+    foreach ($filter in @($CertificateFilters)) {
+        if ($null -eq $filter) {
+            continue
+        }
+        $splat = @{}
+        foreach ($name in @($filter.Keys)) {
+            $splat[[string]$name] = $filter[$name]
+        }
+        $splat['CheckMode'] = $true
+        try {
+            $plan = Remove-FieldkitCertificate @splat
+        }
+        catch {
+            # The certificate step fails with this error itself and then removes nothing.
+            continue
+        }
+        foreach ($match in @($plan.before.matching)) {
+            $thumbprint = [string]$match['thumbprint']
+            $seen = @($certificates | Where-Object { $_['thumbprint'] -eq $thumbprint -and $_['store'] -eq $plan.before.store })
+            if ($seen.Count -eq 0) {
+                $certificates.Add(@{ store = [string]$plan.before.store; thumbprint = $thumbprint; subject = $match['subject']; issuer = $match['issuer']; template = $match['template'] })
+                $added = $true
+            }
+        }
+    }
+    $after.certificates = $certificates.ToArray()
+    if ($SiteAssignment) {
+        $site = Get-FieldkitClientSiteAssignment
+        $siteCode = [string]$site.registry_assigned_site
+        if ($site.com_available -and $null -ne $site.com_assigned_site) {
+            $siteCode = [string]$site.com_assigned_site
+        }
+        if ($siteCode -and -not $after.site_code) {
+            $after.site_code = $siteCode
+            if ($site.current_management_point) {
+                $after.management_point = [string]$site.current_management_point
+            }
+            $added = $true
+        }
+    }
+    if ($TrustedRootKey) {
+        $keys = Measure-FieldkitWmiInstance -Namespace 'root\ccm\locationservices' -ClassName 'TrustedRootKey'
+        if ($keys.count -gt $after.trusted_root_keys) {
+            $after.trusted_root_keys = [int]$keys.count
+            $added = $true
+        }
+    }
+    if (-not $added) {
+        return @{ changed = $false; before = $before; after = $after }
+    }
+    if (-not $after.present) {
+        $after.present = $true
+        $after.recorded_utc = ConvertTo-FieldkitUtcString -Value ([datetime]::UtcNow)
+        $after.computer_name = [string]$env:COMPUTERNAME
+        if (-not $CheckMode) {
+            $after.record_id = [guid]::NewGuid().ToString()
+        }
+    }
+    if (-not $CheckMode) {
+        Write-FieldkitImagePrepRecord -Record $after
+    }
+    return @{ changed = $true; before = $before; after = $after }
+}
+
+Function Clear-FieldkitImagePrepRecord {
+    <#
+    .SYNOPSIS
+    Op image.clear_removal_record: remove the image-prep host record once it has been reported.
+    .DESCRIPTION
+    Only the record with the given id is removed (a record written since is left); then
+    HKLM\SOFTWARE\mecm.fieldkit itself when nothing else is left in it. Verified by a re-read.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $RecordId,
+
+        [Parameter()]
+        [switch]
+        $CheckMode
+    )
+
+    $before = Get-FieldkitImagePrepRecord
+    if (-not $before.present -or $before.record_id -ne $RecordId) {
+        return @{ changed = $false; before = $before; after = $before.Clone() }
+    }
+    $after = New-FieldkitImagePrepRecord
+    if (-not $CheckMode) {
+        $parentName = $script:ImagePrepRecordKey.Substring(0, $script:ImagePrepRecordKey.LastIndexOf('\'))
+        $base = [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]::LocalMachine, [Microsoft.Win32.RegistryView]::Registry64)
+        try {
+            $base.DeleteSubKeyTree($script:ImagePrepRecordKey, $false)
+            $parent = $base.OpenSubKey($parentName, $false)
+            if ($null -ne $parent) {
+                $left = $parent.ValueCount + $parent.SubKeyCount
+                $parent.Dispose()
+                if ($left -eq 0) {
+                    $base.DeleteSubKey($parentName, $false)
+                }
+            }
+        }
+        finally {
+            $base.Dispose()
+        }
+        $observed = Get-FieldkitImagePrepRecord
+        if ($observed.present) {
+            $message = 'the image-prep host record {0} is still present after its removal' -f $observed.key
+            throw (New-FieldkitErrorRecord -Code $script:ErrorAccessDenied -Message $message -Target $observed.key)
+        }
+    }
+    return @{ changed = $true; before = $before; after = $after }
 }
 
 Function Get-FieldkitMatchingWmiInstance {
@@ -584,6 +906,176 @@ Function Set-FieldkitClientProvisioningMode {
     return @{ changed = $changed; before = @{ registry_value = $current }; after = $after }
 }
 
+Function ConvertTo-FieldkitCanonicalDn {
+    <#
+    .SYNOPSIS
+    A distinguished name in comparable form, or $null when Text is not one.
+    .DESCRIPTION
+    The rule of plugins/plugin_utils/_cert_filter.py (parse_dn, normal_dn): RDNs separated by "," or ";",
+    multi-valued RDNs by "+", a double-quoted value with "" for a quote, a backslash escaping the next
+    character. Each attribute becomes TYPE=value (type upper case, ST as S, EMAIL and EMAILADDRESS as E,
+    value lower case with white space runs collapsed); the attributes are sorted and joined with a line
+    feed, so two names with the same attributes in any order compare equal.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyString()]
+        [string]
+        $Text
+    )
+
+    $pairs = [System.Collections.Generic.List[string]]::new()
+    $separators = ',;+'
+    $i = 0
+    $n = $Text.Length
+    while ($true) {
+        $equals = $Text.IndexOf('=', $i)
+        if ($equals -lt 0) {
+            return $null
+        }
+        $attribute = $Text.Substring($i, $equals - $i).Trim()
+        if ($attribute -cnotmatch '\A(?:[A-Za-z][A-Za-z0-9-]*|[0-2](?:\.[0-9]+)+)\z') {
+            return $null
+        }
+        $i = $equals + 1
+        while ($i -lt $n -and $Text[$i] -eq ' ') {
+            $i++
+        }
+        $value = New-Object -TypeName System.Text.StringBuilder
+        if ($i -lt $n -and $Text[$i] -eq '"') {
+            $i++
+            $closed = $false
+            while ($i -lt $n) {
+                if ($Text[$i] -eq '"') {
+                    if ($i + 1 -lt $n -and $Text[$i + 1] -eq '"') {
+                        $null = $value.Append('"')
+                        $i += 2
+                        continue
+                    }
+                    $i++
+                    $closed = $true
+                    break
+                }
+                $null = $value.Append($Text[$i])
+                $i++
+            }
+            if (-not $closed) {
+                return $null
+            }
+            while ($i -lt $n -and $Text[$i] -eq ' ') {
+                $i++
+            }
+            if ($i -lt $n -and $separators.IndexOf($Text[$i]) -lt 0) {
+                return $null
+            }
+        }
+        else {
+            while ($i -lt $n -and $separators.IndexOf($Text[$i]) -lt 0) {
+                if ($Text[$i] -eq '\' -and $i + 1 -lt $n) {
+                    $i++
+                }
+                $null = $value.Append($Text[$i])
+                $i++
+            }
+        }
+        $normal = ($value.ToString() -replace '\s+', ' ').Trim().ToLowerInvariant()
+        if (-not $normal) {
+            return $null
+        }
+        $kind = $attribute.ToUpperInvariant()
+        if ($kind -eq 'ST') {
+            $kind = 'S'
+        }
+        elseif ($kind -eq 'EMAIL' -or $kind -eq 'EMAILADDRESS') {
+            $kind = 'E'
+        }
+        $pairs.Add($kind + '=' + $normal)
+        if ($i -ge $n) {
+            break
+        }
+        $i++
+    }
+    $sorted = $pairs.ToArray()
+    [System.Array]::Sort($sorted, [System.StringComparer]::Ordinal)
+    return ($sorted -join "`n")
+}
+
+Function Test-FieldkitIssuerMatch {
+    <#
+    .SYNOPSIS
+    The issuer rule of plugins/plugin_utils/_cert_filter.py: a DN (with "=") equals the issuer DN attribute
+    for attribute in any order; a name without "=" equals a CN of the issuer. Never a substring.
+    #>
+    [CmdletBinding()]
+    [OutputType([bool])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Wanted,
+
+        [Parameter()]
+        [AllowEmptyString()]
+        [AllowNull()]
+        [string]
+        $Issuer
+    )
+
+    if (-not $Issuer) {
+        return $false
+    }
+    $actual = ConvertTo-FieldkitCanonicalDn -Text $Issuer
+    if ($null -eq $actual) {
+        return $false
+    }
+    if ($Wanted.Contains('=')) {
+        $expected = ConvertTo-FieldkitCanonicalDn -Text $Wanted
+        return ($null -ne $expected) -and ($expected -ceq $actual)
+    }
+    $name = ($Wanted -replace '\s+', ' ').Trim().ToLowerInvariant()
+    if (-not $name) {
+        return $false
+    }
+    return ($actual -split "`n") -ccontains ('CN=' + $name)
+}
+
+Function Test-FieldkitTemplateMatch {
+    <#
+    .SYNOPSIS
+    The template rule of plugins/plugin_utils/_cert_filter.py: a dotted OID equals the template OID, anything
+    else equals the template name (case-insensitive). Never a substring.
+    #>
+    [CmdletBinding()]
+    [OutputType([bool])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Wanted,
+
+        [Parameter()]
+        [AllowEmptyString()]
+        [AllowNull()]
+        [string]
+        $TemplateName,
+
+        [Parameter()]
+        [AllowEmptyString()]
+        [AllowNull()]
+        [string]
+        $TemplateOid
+    )
+
+    $text = $Wanted.Trim()
+    if (-not $text) {
+        return $false
+    }
+    if ($text -cmatch '\A[0-2](?:\.[0-9]+)+\z') {
+        return [bool]$TemplateOid -and ($TemplateOid.Trim() -ceq $text)
+    }
+    return [bool]$TemplateName -and ($TemplateName.Trim().ToLowerInvariant() -ceq $text.ToLowerInvariant())
+}
+
 Function Test-FieldkitCertificateMatch {
     [CmdletBinding()]
     [OutputType([bool])]
@@ -610,18 +1102,22 @@ Function Test-FieldkitCertificateMatch {
         $RequireClientAuth
     )
 
-    if ($null -ne $Thumbprints -and $Thumbprints.Count -gt 0) {
+    $hasThumbprints = $null -ne $Thumbprints -and $Thumbprints.Count -gt 0
+    if (-not $hasThumbprints -and -not $Issuer -and -not $Template) {
+        return $false
+    }
+    if ($hasThumbprints) {
         $wanted = @($Thumbprints | ForEach-Object { $_.ToUpperInvariant() })
         if ($wanted -notcontains $Certificate.Thumbprint.ToUpperInvariant()) {
             return $false
         }
     }
-    if ($Issuer -and $Certificate.Issuer.IndexOf($Issuer, [System.StringComparison]::OrdinalIgnoreCase) -lt 0) {
+    if ($Issuer -and -not (Test-FieldkitIssuerMatch -Wanted $Issuer -Issuer $Certificate.Issuer)) {
         return $false
     }
     if ($Template) {
-        $name = [string](Get-FieldkitCertificateTemplate -Certificate $Certificate)
-        if ($name.IndexOf($Template, [System.StringComparison]::OrdinalIgnoreCase) -lt 0) {
+        $info = Get-FieldkitCertificateTemplateInfo -Certificate $Certificate
+        if (-not (Test-FieldkitTemplateMatch -Wanted $Template -TemplateName $info.name -TemplateOid $info.oid)) {
             return $false
         }
     }
@@ -639,10 +1135,375 @@ Function Test-FieldkitCertificateMatch {
     return $true
 }
 
+Function Get-FieldkitCertificateKey {
+    <#
+    .SYNOPSIS
+    Where the private key of a certificate is kept, as @{ provider (cng or capi); provider_name;
+    provider_type; container; machine_key }, or $null when the certificate has no private key.
+    .DESCRIPTION
+    RSACertificateExtensions.GetRSAPrivateKey returns an RSACng for a key in a CNG key storage provider and an
+    RSACryptoServiceProvider for a key in a CAPI CSP (.NET Framework 4.6+ tries CNG first and falls back to
+    CAPI); ECDsaCertificateExtensions.GetECDsaPrivateKey returns an ECDsaCng (ECDSA keys are CNG only).
+    https://learn.microsoft.com/dotnet/api/system.security.cryptography.x509certificates.rsacertificateextensions.getrsaprivatekey
+    https://learn.microsoft.com/dotnet/api/system.security.cryptography.cspkeycontainerinfo
+    A private key of another algorithm cannot be removed here, so it is an error (nothing is removed).
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [System.Security.Cryptography.X509Certificates.X509Certificate2]
+        $Certificate
+    )
+
+    if (-not $Certificate.HasPrivateKey) {
+        return $null
+    }
+    $label = '{0} ({1})' -f $Certificate.Thumbprint, $Certificate.Subject
+    try {
+        $key = [System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($Certificate)
+        if ($null -eq $key) {
+            $key = [System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions]::GetECDsaPrivateKey($Certificate)
+        }
+    }
+    catch {
+        $code = Get-FieldkitErrorCode -ErrorRecord $_
+        $message = 'could not open the private key of certificate {0}: {1}; nothing is removed, as the key would stay in the image without its certificate (when access is denied, run the task as SYSTEM)' -f $label, $_.Exception.Message
+        throw (New-FieldkitErrorRecord -Code $code -Message $message -Target $Certificate.Thumbprint)
+    }
+    if ($null -eq $key) {
+        throw (New-FieldkitErrorRecord -Code $script:ErrorNotSupported -Message ('the private key of certificate {0} is neither RSA nor ECDSA; it cannot be removed here, so the certificate is not removed' -f $label) -Target $Certificate.Thumbprint)
+    }
+    try {
+        if ($key -is [System.Security.Cryptography.RSACng] -or $key -is [System.Security.Cryptography.ECDsaCng]) {
+            $cngKey = $key.Key
+            return @{
+                provider = 'cng'
+                provider_name = $cngKey.Provider.Provider
+                provider_type = 0
+                container = $cngKey.KeyName
+                machine_key = $cngKey.IsMachineKey
+            }
+        }
+        if ($key -is [System.Security.Cryptography.RSACryptoServiceProvider]) {
+            $info = $key.CspKeyContainerInfo
+            return @{
+                provider = 'capi'
+                provider_name = $info.ProviderName
+                provider_type = $info.ProviderType
+                container = $info.KeyContainerName
+                machine_key = $info.MachineKeyStore
+            }
+        }
+    }
+    finally {
+        $key.Dispose()
+    }
+    throw (New-FieldkitErrorRecord -Code $script:ErrorNotSupported -Message ('the private key of certificate {0} is a {1}, neither CNG nor CAPI; it is not removed' -f $label, $key.GetType().FullName) -Target $Certificate.Thumbprint)
+}
+
+Function New-FieldkitCspParameters {
+    <#
+    .SYNOPSIS
+    CspParameters that open an existing CAPI key container (never create one).
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Security.Cryptography.CspParameters])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [hashtable]
+        $Key
+    )
+
+    $parameters = New-Object -TypeName System.Security.Cryptography.CspParameters -ArgumentList @([int]$Key.provider_type, [string]$Key.provider_name, [string]$Key.container)
+    $flags = [System.Security.Cryptography.CspProviderFlags]::UseExistingKey
+    if ($Key.machine_key) {
+        $flags = $flags -bor [System.Security.Cryptography.CspProviderFlags]::UseMachineKeyStore
+    }
+    $parameters.Flags = $flags
+    return $parameters
+}
+
+Function Test-FieldkitCertificateKeyPresent {
+    <#
+    .SYNOPSIS
+    Whether a key container recorded by Get-FieldkitCertificateKey still exists (re-opened by name).
+    .DESCRIPTION
+    CNG: CngKey.Exists(name, provider, MachineKey when it is a machine key). CAPI: an RSACryptoServiceProvider
+    opened with UseExistingKey fails with NTE_BAD_KEYSET when the container is gone. Anything else that fails
+    counts as present: a removal is only reported when it is seen.
+    #>
+    [CmdletBinding()]
+    [OutputType([bool])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [hashtable]
+        $Key
+    )
+
+    if ($Key.provider -eq 'cng') {
+        $options = [System.Security.Cryptography.CngKeyOpenOptions]::None
+        if ($Key.machine_key) {
+            $options = [System.Security.Cryptography.CngKeyOpenOptions]::MachineKey
+        }
+        try {
+            $provider = New-Object -TypeName System.Security.Cryptography.CngProvider -ArgumentList $Key.provider_name
+            return [System.Security.Cryptography.CngKey]::Exists($Key.container, $provider, $options)
+        }
+        catch {
+            return $true
+        }
+    }
+    $parameters = New-FieldkitCspParameters -Key $Key
+    try {
+        $csp = New-Object -TypeName System.Security.Cryptography.RSACryptoServiceProvider -ArgumentList @(, $parameters)
+    }
+    catch {
+        $inner = $_.Exception
+        while ($null -ne $inner.InnerException) {
+            $inner = $inner.InnerException
+        }
+        # NTE_BAD_KEYSET 0x80090016, "Keyset does not exist": the container is gone.
+        $gone = ($inner -is [System.Security.Cryptography.CryptographicException]) -and ((ConvertTo-FieldkitHResult -Code $inner.HResult) -eq [int64]2148073494)
+        return -not $gone
+    }
+    $csp.Dispose()
+    return $true
+}
+
+Function Remove-FieldkitCertificateKey {
+    <#
+    .SYNOPSIS
+    Deletes the private key container of a certificate (before the certificate itself is removed).
+    .DESCRIPTION
+    CNG: CngKey.Delete() on the key of the RSACng / ECDsaCng (https://learn.microsoft.com/dotnet/api/system.security.cryptography.cngkey.delete).
+    CAPI: an RSACryptoServiceProvider on the same container (CspKeyContainerInfo: provider type, provider name,
+    container, machine key store) with PersistKeyInCsp = $false, then Clear(), as in the "delete the key from
+    the key container" example of https://learn.microsoft.com/dotnet/api/system.security.cryptography.rsacryptoserviceprovider.persistkeyincsp
+    #>
+    [CmdletBinding()]
+    param (
+        [Parameter(Mandatory = $true)]
+        [System.Security.Cryptography.X509Certificates.X509Certificate2]
+        $Certificate,
+
+        [Parameter(Mandatory = $true)]
+        [hashtable]
+        $Key
+    )
+
+    $label = '{0} ({1})' -f $Certificate.Thumbprint, $Certificate.Subject
+    try {
+        if ($Key.provider -eq 'cng') {
+            $algorithm = [System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($Certificate)
+            if ($null -eq $algorithm) {
+                $algorithm = [System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions]::GetECDsaPrivateKey($Certificate)
+            }
+            $algorithm.Key.Delete()
+            return
+        }
+        $parameters = New-FieldkitCspParameters -Key $Key
+        $csp = New-Object -TypeName System.Security.Cryptography.RSACryptoServiceProvider -ArgumentList @(, $parameters)
+        $csp.PersistKeyInCsp = $false
+        $csp.Clear()
+    }
+    catch {
+        $code = Get-FieldkitErrorCode -ErrorRecord $_
+        $message = 'could not delete the {0} private key container {1} of certificate {2}: {3}; the certificate is not removed' -f $Key.provider, $Key.container, $label, $_.Exception.Message
+        throw (New-FieldkitErrorRecord -Code $code -Message $message -Target $Certificate.Thumbprint -InnerException $_.Exception)
+    }
+}
+
+Function ConvertTo-FieldkitCertificateSummary {
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [System.Security.Cryptography.X509Certificates.X509Certificate2]
+        $Certificate,
+
+        [Parameter()]
+        [AllowNull()]
+        [hashtable]
+        $Key
+    )
+
+    $template = Get-FieldkitCertificateTemplateInfo -Certificate $Certificate
+    $label = $template.name
+    if (-not $label) {
+        $label = $template.oid
+    }
+    $keyProvider = $null
+    $keyContainer = $null
+    if ($null -ne $Key) {
+        $keyProvider = $Key.provider
+        $keyContainer = $Key.container
+    }
+    return @{
+        thumbprint = $Certificate.Thumbprint
+        subject = $Certificate.Subject
+        issuer = $Certificate.Issuer
+        template = $label
+        template_name = $template.name
+        template_oid = $template.oid
+        has_private_key = $Certificate.HasPrivateKey
+        key_provider = $keyProvider
+        key_container = $keyContainer
+    }
+}
+
+Function Get-FieldkitAmbiguousFilterMessage {
+    <#
+    .SYNOPSIS
+    The refusal of a filter without thumbprints that matches several certificates (_cert_filter.ambiguous).
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Label,
+
+        [Parameter()]
+        [AllowEmptyString()]
+        [string]
+        $Issuer,
+
+        [Parameter()]
+        [AllowEmptyString()]
+        [string]
+        $Template,
+
+        [Parameter(Mandatory = $true)]
+        [object[]]
+        $Matching
+    )
+
+    $listed = @($Matching | ForEach-Object {
+            $info = Get-FieldkitCertificateTemplateInfo -Certificate $_
+            $shown = $info.name
+            if (-not $shown) {
+                $shown = $info.oid
+            }
+            '{0} ({1}, template {2})' -f $_.Thumbprint, $_.Subject, $shown
+        })
+    $format = "the certificate filter (issuer '{0}', template '{1}') matches {2} certificates in {3}: {4}; without thumbprints it may select one certificate at most, so nothing was removed"
+    return ($format -f $Issuer, $Template, $Matching.Count, $Label, ($listed -join '; '))
+}
+
+Function Get-FieldkitMatchingCertificate {
+    <#
+    .SYNOPSIS
+    The certificates of an open store that a filter selects (Test-FieldkitCertificateMatch), as a list.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Collections.Generic.List[object]])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [System.Security.Cryptography.X509Certificates.X509Store]
+        $Store,
+
+        [Parameter()]
+        [AllowEmptyCollection()]
+        [string[]]
+        $Thumbprints,
+
+        [Parameter()]
+        [string]
+        $Issuer,
+
+        [Parameter()]
+        [string]
+        $Template,
+
+        [Parameter(Mandatory = $true)]
+        [bool]
+        $RequireClientAuth,
+
+        [Parameter(Mandatory = $true)]
+        [bool]
+        $RemoveAll
+    )
+
+    $matching = [System.Collections.Generic.List[object]]::new()
+    foreach ($cert in @($Store.Certificates)) {
+        $match = $RemoveAll
+        if (-not $match) {
+            $match = Test-FieldkitCertificateMatch -Certificate $cert -Thumbprints $Thumbprints -Issuer $Issuer -Template $Template -RequireClientAuth $RequireClientAuth
+        }
+        if ($match) {
+            $matching.Add($cert)
+        }
+    }
+    return , $matching
+}
+
+Function Assert-FieldkitCertificateFilter {
+    <#
+    .SYNOPSIS
+    Guard: fails with ERROR_INVALID_PARAMETER when a certificate filter without thumbprints selects more than
+    one certificate and several are not allowed; read-only, so it runs before anything is changed.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter()]
+        [ValidateSet('LocalMachine')]
+        [string]
+        $StoreLocation = 'LocalMachine',
+
+        [Parameter(Mandatory = $true)]
+        [string]
+        $StoreName,
+
+        [Parameter()]
+        [string[]]
+        $Thumbprints = @(),
+
+        [Parameter()]
+        [string]
+        $Issuer,
+
+        [Parameter()]
+        [string]
+        $Template,
+
+        [Parameter()]
+        [bool]
+        $RequireClientAuth = $true,
+
+        [Parameter()]
+        [bool]
+        $AllowMultiple = $false
+    )
+
+    $label = '{0}\{1}' -f $StoreLocation, $StoreName
+    $store = New-Object -TypeName System.Security.Cryptography.X509Certificates.X509Store -ArgumentList @($StoreName, $StoreLocation)
+    try {
+        $store.Open([System.Security.Cryptography.X509Certificates.OpenFlags]'ReadOnly, OpenExistingOnly')
+    }
+    catch [System.Security.Cryptography.CryptographicException] {
+        return New-FieldkitGuardResult -Guard 'certificate_filter' -Evidence @(('store {0} does not exist' -f $label))
+    }
+    try {
+        $matching = Get-FieldkitMatchingCertificate -Store $store -Thumbprints $Thumbprints -Issuer $Issuer -Template $Template -RequireClientAuth $RequireClientAuth -RemoveAll $false
+        if ($matching.Count -gt 1 -and $Thumbprints.Count -eq 0 -and -not $AllowMultiple) {
+            $message = Get-FieldkitAmbiguousFilterMessage -Label $label -Issuer $Issuer -Template $Template -Matching $matching.ToArray()
+            throw (New-FieldkitErrorRecord -Code $script:ErrorInvalidParameter -Message $message -Target $label)
+        }
+        $evidence = '{0} certificate(s) in {1} match the filter' -f $matching.Count, $label
+        return New-FieldkitGuardResult -Guard 'certificate_filter' -Evidence @($evidence)
+    }
+    finally {
+        $store.Close()
+    }
+}
+
 Function Remove-FieldkitCertificate {
     <#
     .SYNOPSIS
-    Op cert.remove: remove the certificates of a LocalMachine store that match every filter given.
+    Op cert.remove: remove the certificates of a LocalMachine store that match every filter given, each with
+    its private key container, and verify both by re-opening the store and the key containers.
     #>
     [CmdletBinding()]
     [OutputType([hashtable])]
@@ -677,6 +1538,10 @@ Function Remove-FieldkitCertificate {
         $RemoveAll = $false,
 
         [Parameter()]
+        [bool]
+        $AllowMultiple = $false,
+
+        [Parameter()]
         [switch]
         $CheckMode
     )
@@ -697,30 +1562,29 @@ Function Remove-FieldkitCertificate {
         $store.Open($flags)
     }
     catch [System.Security.Cryptography.CryptographicException] {
-        $absent = @{ store = $label; store_exists = $false; matching = @() }
+        $absent = @{ store = $label; store_exists = $false; matching = @(); removed = @() }
         return @{ changed = $false; before = $absent; after = $absent.Clone() }
     }
+    $removed = [System.Collections.Generic.List[object]]::new()
     try {
-        $matching = [System.Collections.Generic.List[object]]::new()
-        foreach ($cert in @($store.Certificates)) {
-            $match = $RemoveAll
-            if (-not $match) {
-                $match = Test-FieldkitCertificateMatch -Certificate $cert -Thumbprints $Thumbprints -Issuer $Issuer -Template $Template -RequireClientAuth $RequireClientAuth
-            }
-            if ($match) {
-                $matching.Add($cert)
-            }
+        $matching = Get-FieldkitMatchingCertificate -Store $store -Thumbprints $Thumbprints -Issuer $Issuer -Template $Template -RequireClientAuth $RequireClientAuth -RemoveAll $RemoveAll
+        if (-not $RemoveAll -and $matching.Count -gt 1 -and $Thumbprints.Count -eq 0 -and -not $AllowMultiple) {
+            $message = Get-FieldkitAmbiguousFilterMessage -Label $label -Issuer $Issuer -Template $Template -Matching $matching.ToArray()
+            throw (New-FieldkitErrorRecord -Code $script:ErrorInvalidParameter -Message $message -Target $label)
         }
-        $summary = @($matching | ForEach-Object {
-                @{
-                    thumbprint = $_.Thumbprint
-                    subject = $_.Subject
-                    issuer = $_.Issuer
-                    template = Get-FieldkitCertificateTemplate -Certificate $_
-                }
-            })
+        # Every key container is located before anything is deleted: a key that cannot be located or
+        # removed stops the op with the certificates still in place.
+        $keys = @{}
+        foreach ($cert in $matching) {
+            $keys[$cert.Thumbprint] = Get-FieldkitCertificateKey -Certificate $cert
+        }
+        $summary = @($matching | ForEach-Object { ConvertTo-FieldkitCertificateSummary -Certificate $_ -Key $keys[$_.Thumbprint] })
         if ($matching.Count -gt 0 -and -not $CheckMode) {
             foreach ($cert in $matching) {
+                $key = $keys[$cert.Thumbprint]
+                if ($null -ne $key) {
+                    Remove-FieldkitCertificateKey -Certificate $cert -Key $key
+                }
                 try {
                     $store.Remove($cert)
                 }
@@ -729,16 +1593,48 @@ Function Remove-FieldkitCertificate {
                     $message = 'could not delete certificate {0} ({1}) from {2}: {3}' -f $cert.Thumbprint, $cert.Subject, $label, $_.Exception.Message
                     throw (New-FieldkitErrorRecord -Code $code -Message $message -Target $label -InnerException $_.Exception)
                 }
+                $removed.Add(@{ thumbprint = $cert.Thumbprint; key = $key })
             }
-        }
-        return @{
-            changed = ($matching.Count -gt 0)
-            before = @{ store = $label; store_exists = $true; matching = $summary }
-            after = @{ store = $label; store_exists = $true; matching = @() }
         }
     }
     finally {
         $store.Close()
+    }
+    $after = @{ store = $label; store_exists = $true; matching = @(); removed = @() }
+    if ($removed.Count -gt 0) {
+        # Verification: the store and every key container are opened again.
+        $check = New-Object -TypeName System.Security.Cryptography.X509Certificates.X509Store -ArgumentList @($StoreName, $StoreLocation)
+        $check.Open([System.Security.Cryptography.X509Certificates.OpenFlags]'ReadOnly, OpenExistingOnly')
+        try {
+            $left = Get-FieldkitMatchingCertificate -Store $check -Thumbprints $Thumbprints -Issuer $Issuer -Template $Template -RequireClientAuth $RequireClientAuth -RemoveAll $RemoveAll
+            $present = @($check.Certificates | ForEach-Object { $_.Thumbprint })
+            $after.matching = @($left | ForEach-Object { ConvertTo-FieldkitCertificateSummary -Certificate $_ -Key $null })
+        }
+        finally {
+            $check.Close()
+        }
+        $after.removed = @($removed | ForEach-Object {
+                $keyRemoved = $null
+                $keyProvider = $null
+                $keyContainer = $null
+                if ($null -ne $_.key) {
+                    $keyRemoved = -not (Test-FieldkitCertificateKeyPresent -Key $_.key)
+                    $keyProvider = $_.key.provider
+                    $keyContainer = $_.key.container
+                }
+                @{
+                    thumbprint = $_.thumbprint
+                    certificate_removed = ($present -notcontains $_.thumbprint)
+                    key_provider = $keyProvider
+                    key_container = $keyContainer
+                    key_removed = $keyRemoved
+                }
+            })
+    }
+    return @{
+        changed = ($matching.Count -gt 0)
+        before = @{ store = $label; store_exists = $true; matching = $summary; removed = @() }
+        after = $after
     }
 }
 
@@ -1284,7 +2180,11 @@ Export-ModuleMember -Function @(
     'Assert-FieldkitNoTaskSequence',
     'Assert-FieldkitNotProvisioning',
     'Assert-FieldkitCaptureReady',
+    'Assert-FieldkitCertificateFilter',
     'Set-FieldkitScheduledTaskEnabled',
+    'Get-FieldkitImagePrepRecord',
+    'Set-FieldkitImagePrepRecord',
+    'Clear-FieldkitImagePrepRecord',
     'Remove-FieldkitWmiInstance',
     'Reset-FieldkitClientSiteAssignment',
     'Set-FieldkitClientProvisioningMode',

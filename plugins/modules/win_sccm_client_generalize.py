@@ -13,7 +13,8 @@ description:
   - Runs the Microsoft Japan ConfigMgr support team's image-prep procedure (new capture and recapture of
     a master image with the client installed) so that machines cloned from the image never share a
     client identity.
-  - The whole procedure, verification included, is B(one module execution) per host. Each step is named,
+  - The whole procedure, verification included, is B(one module execution) per host (plus a small second
+    one that removes the host record of what was removed, see the notes). Each step is named,
     reported, idempotent and can be switched off with O(steps), because Citrix MCS and other image tools
     do some of them already; a step that is already done reports C(ok).
   - "Steps, in execution order: C(leave_provisioning_mode) (optional), C(disable_health_task),
@@ -24,7 +25,16 @@ description:
     while a task sequence runs, when the client is not installed, and when the client is in
     provisioning mode (the only guard with an override).
   - The C(Configuration Manager Health Evaluation) task, which restarts CcmExec, is disabled for the
-    duration and re-enabled at the end even when a later step fails.
+    duration and re-enabled at the end even when a later step fails. A task that was already disabled
+    before the run is enabled at the end too, and reported (O(health_task_final_state)).
+  - Before the first removal the batch records on the host what it is about to remove (SMS Unique
+    Identifier and the previous one, certificate thumbprints, site, management point, TrustedRootKey count,
+    time) under C(HKLM\SOFTWARE\mecm.fieldkit\ImagePrep). If the answer of the batch is lost (connection
+    dropped, the task keyword C(timeout) reached), the host is reported
+    unreachable, and the next run reports that record as what the lost run removed
+    (RV(removed_identity.recovered_from_host_record=true)). Once an answer with the record's content has
+    arrived, a second module execution removes the record, so the captured image carries no identity-bearing
+    leftover; RV(client_state.ready_for_capture) is false while the record exists.
   - CcmExec is left stopped with start mode Automatic (Delayed Start); it is never started.
   - This is an action plugin; the work on the host is done by the internal module
     M(mecm.fieldkit.sccm_op_runner).
@@ -37,8 +47,12 @@ options:
         through C(Microsoft.SMS.Client), removes the SMS certificates and C(SMSCFG.ini), and sets the final
         start mode.
       - C(new) (scenario A, a client installed unassigned without network, see
-        M(mecm.fieldkit.win_sccm_client_install)) does the same without C(reset_site_assignment) and
-        C(remove_smscfg).
+        M(mecm.fieldkit.win_sccm_client_install)) does the same without C(reset_site_assignment).
+        C(remove_smscfg) is part of it although the seed's scenario A has no such step, because ccmsetup writes
+        C(SMSCFG.ini) with an SMS Unique Identifier even when the client never reached a site, and Microsoft's
+        own procedure (Prepare the client computer for imaging) always deletes it. Switch it off with
+        O(steps.remove_smscfg=false) only if another tool deletes the file; the machine is then not ready for
+        capture while the file is there.
       - Running C(recapture) on a new-capture machine is safe; the extra steps report C(ok) or remove
         what is there.
     type: str
@@ -79,7 +93,9 @@ options:
         description: Remove the client-authentication certificates that match O(pki_certificate_filter) (seed A-3, B-3, HTTPS sites).
         type: bool
       remove_smscfg:
-        description: Delete C(%windir%\SMSCFG.ini) after recording its SMS Unique Identifier (seed B-4).
+        description:
+          - Delete C(%windir%\SMSCFG.ini) after recording its SMS Unique Identifier (seed B-4; in scenario
+            C(new) from Microsoft Learn, Prepare the client computer for imaging). On by default in both scenarios.
         type: bool
       empty_ccmcache:
         description: Empty O(ccmcache_path) and the cache index C(root\ccm\SoftMgmtAgent:CacheInfoEx). Off by default.
@@ -92,7 +108,13 @@ options:
       - Which client-authentication certificates (EKU 1.3.6.1.5.5.7.3.2) to remove; a certificate is removed
         when it matches every criterion given. At least one of O(pki_certificate_filter.thumbprints),
         O(pki_certificate_filter.issuer), O(pki_certificate_filter.template) is required; all certificates
-        of a store are never removed.
+        of a store are never removed. No criterion is a substring match.
+      - A filter without O(pki_certificate_filter.thumbprints) that selects more than one certificate (for
+        example the ConfigMgr client certificate and the VPN or 802.1X certificates of the same CA) stops the
+        run before anything is changed (guard C(certificate_filter), 0x80070057), unless
+        O(pki_certificate_filter.allow_multiple=true).
+      - The private key container of every removed certificate (CNG or CAPI) is deleted first; the step reads
+        the store and the key containers again and fails when a certificate or a key is still there.
     type: dict
     suboptions:
       store_name:
@@ -105,17 +127,42 @@ options:
         elements: str
         default: []
       issuer:
-        description: Text the issuer DN must contain, for example C(Contoso Issuing CA).
+        description:
+          - The issuer. With an C(=) it is the issuer's full distinguished name, for example
+            C(CN=Contoso Issuing CA 01, DC=contoso, DC=local); it matches when the certificate's issuer has the
+            same attributes, in any order, compared without regard to case and to runs of spaces.
+          - Without an C(=) it is the issuer's common name, matched exactly (case-insensitive), for example
+            C(Contoso Issuing CA 01).
+          - An empty value or a malformed DN such as C(CN=) is refused.
         type: str
       template:
-        description: Text the certificate template name or OID must contain.
+        description:
+          - The certificate template. A dotted OID (for example C(1.3.6.1.4.1.311.21.8.1.2)) matches the template OID
+            of the certificate template information extension (1.3.6.1.4.1.311.21.7); on a master that cannot
+            reach the domain this is all a v2 template shows. Anything else matches the template name exactly,
+            case-insensitive (the v1 template name extension 1.3.6.1.4.1.311.20.2, or the name Windows resolves for
+            the v2 template OID).
+          - An empty value is refused.
         type: str
+      allow_multiple:
+        description:
+          - Let a filter without O(pki_certificate_filter.thumbprints) remove every certificate it selects. Without
+            it such a filter may select one certificate at most.
+        type: bool
+        default: false
   service_stop_timeout:
     description: Seconds to wait for C(CcmExec) to stop before its process is ended (1 to 3600).
     type: int
     default: 60
   kill_hung_service:
-    description: End the C(CcmExec) process when it does not stop in time; with V(false) the step fails instead.
+    description:
+      - End the C(CcmExec) process when it does not stop in time; with V(false) the step fails instead.
+      - To the service control manager an ended service process is a service failure, which runs the
+        service's recovery actions (for C(CcmExec) a restart). They are therefore suspended ("take no action")
+        right before the process is ended, recorded under
+        C(HKLM\SOFTWARE\mecm.fieldkit\Markers\ImagePrepCcmExecRecoveryActions), and restored exactly at the end of
+        the batch, also after a failure (or by the next run if the connection was lost); the verification reads
+        that C(CcmExec) is still stopped afterwards.
     type: bool
     default: true
   ccmcache_path:
@@ -136,10 +183,26 @@ options:
       - The rule is the procedure's own temporary artifact, so removing it does not make the result changed.
     type: bool
     default: false
+  health_task_final_state:
+    description:
+      - What the C(Configuration Manager Health Evaluation) task is at the end of the run.
+      - V(enabled) leaves it enabled, also when it was already disabled before the run (not by this procedure),
+        because clones of an image with the task disabled never repair their client. The step reports that it found the
+        task disabled and enabled it (C(changed)).
+      - V(as_found) restores only what this procedure disabled; a task disabled before the run stays disabled,
+        and the step detail, the message and RV(client_state.warnings) say so.
+      - Only with O(steps.disable_health_task) (on by default).
+    type: str
+    choices: [enabled, as_found]
+    default: enabled
   sysprep:
     description:
-      - Start C(sysprep /generalize /oobe /shutdown /quiet) detached as the last operation of the batch, after a
-        host-side gate that checks CcmExec is stopped and the identity is gone (seed A-6, B-6).
+      - Start C(sysprep /generalize /oobe /shutdown /quiet) detached as the last operation, after a host-side gate
+        that checks CcmExec is stopped, no identity item is left and the host record of what was removed is gone
+        (seed A-6, B-6). It runs in the second module execution of the run, after the host record has been
+        removed, and only when the first one left the machine ready for capture.
+      - In check mode the gate is predicted from the plan (the host has not changed yet) and
+        C(sysprep.start) runs in check mode, so the plan says what the real run does.
       - The machine shuts down a few minutes later; expect the connection to end.
     type: dict
     default: {}
@@ -160,9 +223,14 @@ notes:
     Start) at the end; the health evaluation task is disabled for the duration and re-enabled. These
     transient changes are reported in the step details but do not make the result C(changed), so a second
     run on a prepared machine reports C(changed=false).
-  - The health evaluation task is re-enabled only if this procedure disabled it (a marker under
-    C(HKLM\SOFTWARE\mecm.fieldkit\Markers) records that, also across an interrupted run); a task an
-    administrator had disabled stays disabled.
+  - The procedure records that it disabled the health evaluation task (a marker under
+    C(HKLM\SOFTWARE\mecm.fieldkit\Markers)), so a task disabled by an interrupted run is enabled again by
+    the next run. A task an administrator had disabled is enabled at the end with the default
+    O(health_task_final_state=enabled), and stays disabled with V(as_found).
+  - Module executions per host, B(real run) - one for the procedure; a second one (the removal of the host
+    record, then the capture-ready gate and sysprep when enabled) when the first one recorded or found
+    something removed, or sysprep is enabled. A second run on a prepared machine is one execution. Check mode is
+    always one execution (RV(module_executions)).
   - C(root\ccm:CCM_Client.ClientId) in WMI keeps the old SMS Unique Identifier until the client starts on a
     clone, finds no C(SMSCFG.ini) and creates a new one; RV(client_state.wmi_client_id) shows it.
 extends_documentation_fragment:
@@ -177,7 +245,11 @@ attributes:
     support: none
   check_mode:
     support: full
-    details: Returns the plan, every step with what it would change, and changes nothing.
+    details:
+      - Returns the plan, every step with what it would change, and changes nothing. The plan equals what the
+        real run then changes, step by step (a lab test compares both on every image-prep fixture).
+      - RV(client_state.ready_for_capture) and RV(client_state.problems) are the predicted ones, and
+        C(start_sysprep) says whether the capture-ready gate would let sysprep start.
   diff_mode:
     support: full
     details: Shows the client identity (SMS Unique Identifier, certificates, site, trusted root key, service) before and after.
@@ -218,8 +290,15 @@ EXAMPLES = r"""
 - name: HTTPS site - also remove the PKI client certificate issued from the ConfigMgr client template
   mecm.fieldkit.win_sccm_client_generalize:
     pki_certificate_filter:
-      issuer: Contoso Issuing CA
+      issuer: CN=Contoso Issuing CA 01, DC=contoso, DC=local
       template: ConfigMgr Client Certificate
+
+- name: Offline master - the v2 template shows only as its OID; name the certificate by thumbprint too
+  mecm.fieldkit.win_sccm_client_generalize:
+    pki_certificate_filter:
+      issuer: Contoso Issuing CA 01
+      template: 1.3.6.1.4.1.311.21.8.4181979.12268412.10205467.9813521.1312302.45.7398411.1052422
+      thumbprints: [0F1E2D3C4B5A69788796A5B4C3D2E1F00F1E2D3C]
 
 - name: Everything the field adds, then seal with sysprep for a VM image
   mecm.fieldkit.win_sccm_client_generalize:
@@ -237,6 +316,22 @@ EXAMPLES = r"""
   mecm.fieldkit.win_sccm_client_generalize:
   check_mode: true
   diff: true
+
+- name: Keep a health evaluation task the administrator disabled on purpose (reported as a warning)
+  mecm.fieldkit.win_sccm_client_generalize:
+    health_task_final_state: as_found
+
+- name: A slow or flaky link - a lost answer makes the host unreachable; the rerun reports what was removed
+  mecm.fieldkit.win_sccm_client_generalize:
+  timeout: 600
+  ignore_unreachable: true
+  register: prep
+  until: prep is reachable
+  retries: 2
+
+- name: Show what a run whose answer was lost had removed
+  ansible.builtin.debug:
+    msg: "{{ prep.removed_identity.sms_unique_id }} (recovered from the host record: {{ prep.removed_identity.recovered_from_host_record }})"
 """
 
 RETURN = r"""
@@ -313,7 +408,11 @@ removed_identity:
       type: str
       sample: C:\Windows\SMSCFG.ini
     certificates:
-      description: Certificates removed from C(LocalMachine\SMS) and by the PKI filter.
+      description:
+        - Certificates removed from C(LocalMachine\SMS) and by the PKI filter, each with its private key.
+        - C(template) is the template name, else its OID. C(key_provider) is C(cng) or C(capi) (null without a
+          private key); C(key_removed) is whether the key container, opened again after the removal, is gone
+          (null without a private key and in check mode).
       type: list
       elements: dict
       sample:
@@ -322,6 +421,8 @@ removed_identity:
           subject: "CN=SMS, CN=REF-W10-01"
           issuer: "CN=SMS, CN=REF-W10-01"
           template: null
+          key_provider: capi
+          key_removed: true
     site_code:
       description: The site assignment removed by C(reset_site_assignment).
       type: str
@@ -334,6 +435,17 @@ removed_identity:
       description: Number of C(TrustedRootKey) instances removed.
       type: int
       sample: 1
+    recovered_from_host_record:
+      description:
+        - Whether this includes what an earlier run removed whose answer was lost, read from the host record
+          C(HKLM\SOFTWARE\mecm.fieldkit\ImagePrep) that run wrote before removing anything. Values this run
+          removed itself come first; the record fills the rest.
+      type: bool
+      sample: false
+    recorded_utc:
+      description: When that earlier run wrote the host record (UTC); null unless RV(removed_identity.recovered_from_host_record).
+      type: str
+      sample: null
   sample:
     sms_unique_id: GUID:8F2E1B4C-3D5A-4E6F-9A7B-1C2D3E4F5A6B
     previous_sms_unique_id: GUID:00000000-0000-0000-0000-000000000000
@@ -344,23 +456,47 @@ removed_identity:
         subject: "CN=SMS, CN=REF-W10-01"
         issuer: "CN=SMS, CN=REF-W10-01"
         template: null
+        key_provider: capi
+        key_removed: true
     site_code: PS1
     management_point: CM01.contoso.local
     trusted_root_keys: 1
+    recovered_from_host_record: false
+    recorded_utc: null
 client_state:
-  description: The client state read at the end of the same batch (the verification reads).
+  description:
+    - The client state read at the end of the same batch (the verification reads).
+    - In check mode the state is the host as it is and RV(client_state.ready_for_capture),
+      RV(client_state.problems) and RV(client_state.warnings) are predicted for the end of the real run.
   returned: unless the op runner itself failed
   type: dict
   contains:
     ready_for_capture:
-      description: CcmExec exists and is stopped and no identity the enabled steps remove is left.
+      description:
+        - CcmExec exists and is stopped, and no client identity item is left, whatever the steps switched on -
+          C(SMSCFG.ini), certificates in C(LocalMachine\SMS), certificates matching O(pki_certificate_filter),
+          C(TrustedRootKey) instances, a site assignment (or one that cannot be read), the host record
+          C(HKLM\SOFTWARE\mecm.fieldkit\ImagePrep) - and the client is not in provisioning mode (unless
+          O(allow_provisioning_mode=true)).
       type: bool
       sample: true
     problems:
-      description: What keeps the machine from being ready for capture.
+      description: What keeps the machine from being ready for capture, with the step to switch on when it is off.
+      type: list
+      elements: str
+      sample: ["SMSCFG.ini present (SMS Unique Identifier GUID:8F2E1B4C-3D5A-4E6F-9A7B-1C2D3E4F5A6B): clones would share it; switch on steps.remove_smscfg"]
+    warnings:
+      description:
+        - What clones inherit that does not stop the capture but was the user's choice - the health evaluation
+          task left disabled (O(health_task_final_state=as_found) or O(steps.disable_health_task=false)).
       type: list
       elements: str
       sample: []
+    predicted:
+      description: Present (true) in check mode, where the readiness is the predicted one.
+      type: bool
+      returned: in check mode
+      sample: true
     service:
       description: The C(CcmExec) service.
       type: dict
@@ -406,6 +542,7 @@ client_state:
   sample:
     ready_for_capture: true
     problems: []
+    warnings: []
     service: {name: CcmExec, exists: true, state: stopped, start_mode: delayed_auto}
     health_evaluation_task: {exists: true, enabled: true}
     trusted_root_key: {namespace_present: true, count: 0}
@@ -416,7 +553,7 @@ client_state:
     wmi_client_id: GUID:8F2E1B4C-3D5A-4E6F-9A7B-1C2D3E4F5A6B
     provisioning_mode: "false"
 guard:
-  description: The guard that stopped the run (C(not_site_system), C(client_installed), C(ccmsetup_idle), C(no_task_sequence), C(not_provisioning)).
+  description: The guard that stopped the run (C(not_site_system), C(client_installed), C(ccmsetup_idle), C(no_task_sequence), C(not_provisioning), C(certificate_filter) - a PKI filter without thumbprints that selects several certificates).
   returned: when a guard stopped the run
   type: str
   sample: not_site_system
@@ -425,6 +562,52 @@ failed_step:
   returned: when a step failed
   type: str
   sample: stop_service
+host_record:
+  description:
+    - The host record of what the run was about to remove, C(HKLM\SOFTWARE\mecm.fieldkit\ImagePrep), written
+      before the first removal and removed by the second module execution once the first answer has arrived.
+  returned: when a step of the procedure is switched on
+  type: dict
+  contains:
+    key:
+      description: The registry key.
+      type: str
+      sample: HKLM\SOFTWARE\mecm.fieldkit\ImagePrep
+    found:
+      description: A record of an earlier run was there (that run's answer was lost); see RV(removed_identity.recovered_from_host_record).
+      type: bool
+      sample: false
+    written:
+      description: This run wrote (or completed) the record before removing anything.
+      type: bool
+      sample: true
+    removed:
+      description: This run removed the record.
+      type: bool
+      sample: true
+    present:
+      description: The record is still there at the end (then RV(client_state.ready_for_capture) is false; a guard keeps it for the next run).
+      type: bool
+      sample: false
+  sample: {key: HKLM\SOFTWARE\mecm.fieldkit\ImagePrep, found: false, written: true, removed: true, present: false}
+module_executions:
+  description: Module executions this task took on the host (1, or 2 with the removal of the host record and sysprep).
+  returned: always
+  type: int
+  sample: 2
+unreachable:
+  description:
+    - The answer of a module execution was lost (connection dropped, task C(timeout)); the host may already have
+      been changed. The message says so; rerun to recover what was removed. With a lost second execution the
+      rest of the result (steps, RV(removed_identity)) is that of the first one.
+  returned: when an answer was lost
+  type: bool
+  sample: true
+connection_error:
+  description: The connection or timeout error behind RV(unreachable), for diagnosis.
+  returned: when an answer was lost
+  type: str
+  sample: "ConnectionError: ('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))"
 mp_block_rule_removed:
   description: Whether the management-point block rule of M(mecm.fieldkit.win_sccm_client_install) was there and was removed.
   returned: when O(remove_mp_block_rules=true)

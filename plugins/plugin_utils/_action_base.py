@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import typing as t
 
-from ansible.errors import AnsibleActionFail
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._batch import BatchOutcome, parse_runner_result, utc_now
@@ -104,6 +104,45 @@ class FieldkitAction(ActionBase):
         outcome = parse_runner_result(raw, plan)
         outcome.started_utc, outcome.finished_utc = started, utc_now()
         return outcome
+
+
+# Exceptions of the connection stack that mean "the answer of this module execution is lost".
+_TRANSPORT_PACKAGES = ("requests", "urllib3", "winrm", "pypsrp", "psrpcore", "spnego")
+
+
+def answer_lost(err: BaseException) -> bool:
+    """True for a connection failure or a task timeout raised while a module execution ran."""
+    if isinstance(err, (AnsibleConnectionFailure, ConnectionError, TimeoutError)):
+        return True
+    if type(err).__name__ == "TaskTimeoutError":  # the task keyword `timeout` (a BaseException in 2.19)
+        return True
+    return any(cls.__module__.split(".")[0] in _TRANSPORT_PACKAGES for cls in type(err).__mro__)
+
+
+class AnswerLost(Exception):
+    """The answer of one module execution did not arrive; ``reason`` says how, ``detail`` is the raw error."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+
+
+def run_batch_or_lost(action: FieldkitAction, plan: list[PlannedOp], task_vars: dict[str, t.Any]) -> BatchOutcome:
+    """``FieldkitAction.run_batch``, with a lost answer (connection dropped, task timeout, unreachable) raised as
+    :class:`AnswerLost` instead of a raw transport error, for modules that must report what the host may have done."""
+    try:
+        outcome = FieldkitAction.run_batch(action, plan, task_vars)
+    except BaseException as err:  # noqa: B036 - TaskTimeoutError is a BaseException; others are re-raised
+        if not answer_lost(err):
+            raise
+        detail = f"{type(err).__name__}: {err}"[:500]
+        if type(err).__name__ == "TaskTimeoutError":
+            raise AnswerLost(f"no answer within the task timeout of {getattr(err, 'timeout', '?')} s", detail) from err
+        raise AnswerLost("the connection was lost before the answer arrived", detail) from err
+    if outcome.raw.get("unreachable"):
+        raise AnswerLost("the connection was lost before the answer arrived", str(outcome.raw.get("msg", "host unreachable")))
+    return outcome
 
 
 def runner_error_text(exception: t.Any) -> str:

@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import re
 
+from . import _cmlog
+
 # Registry keys under HKLM (the PowerShell opens them in the 64-bit view).
 CCMEXEC_KEY = "SOFTWARE\\Microsoft\\CCM\\CcmExec"
 MOBILE_CLIENT_KEY = "SOFTWARE\\Microsoft\\SMS\\Mobile Client"
 MARKERS_KEY = "SOFTWARE\\mecm.fieldkit\\Markers"
+# What image prep is about to remove (SMS Unique Identifier, certificate thumbprints, site, MP), written
+# before the removal so that a run whose answer was lost can be reported by the next run; removed once reported.
+IMAGE_PREP_RECORD_KEY = "SOFTWARE\\mecm.fieldkit\\ImagePrep"
 CODE_PAGE_KEY = "SYSTEM\\CurrentControlSet\\Control\\Nls\\CodePage"
 DP_KEY = "SOFTWARE\\Microsoft\\SMS\\DP"
 IDENTIFICATION_KEY = "SOFTWARE\\Microsoft\\SMS\\Identification"
@@ -22,6 +27,10 @@ CURRENT_VERSION_KEY = "SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion"
 W32TIME_PARAMETERS_KEY = "SYSTEM\\CurrentControlSet\\Services\\W32Time\\Parameters"
 
 CLIENT_AUTH_EKU = "1.3.6.1.5.5.7.3.2"
+# Certificate template extensions ([MS-WCCE] 2.2.2.7.7.2 szOID_CERTIFICATE_TEMPLATE, DER
+# SEQUENCE { templateID OID, major, minor }; 2.2.2.7.7.1 szOID_ENROLL_CERTTYPE, the v1 template name).
+TEMPLATE_INFORMATION_OID = "1.3.6.1.4.1.311.21.7"
+TEMPLATE_NAME_OID = "1.3.6.1.4.1.311.20.2"
 CIM_TIMEOUT_SECONDS = 30
 
 # Scheduled task of the ConfigMgr client health evaluation (ccmeval).
@@ -54,6 +63,56 @@ HOST_NAME_RE = _python_regex(HOST_NAME_PATTERN)
 CLASS_NAME_PATTERN = "\\A[A-Za-z_][A-Za-z0-9_]{0,255}\\z"
 CLASS_NAME_RE = _python_regex(CLASS_NAME_PATTERN)
 
+# Site log files win_sccm_site_facts may read (path reference kind site_log): a ConfigMgr log file name, or its
+# rotated .lo_ copy, with no folder, in the site log folder (folder "site": Installation Directory\Logs) or the
+# client log folder of the site server (folder "client": %windir%\CCM\Logs, where automatic deployment rules
+# write PatchDownloader.log). Nothing else (SAM, UNC paths, "..") is read as SYSTEM.
+LOG_FILE_NAME_PATTERN = "\\A[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\\.(?:log|lo_)\\z"
+# PowerShell -match ignores case, so the Python twin does too (distmgr.LOG is the same file on NTFS).
+LOG_FILE_NAME_RE = re.compile(_python_regex(LOG_FILE_NAME_PATTERN).pattern, re.IGNORECASE)
+SITE_LOG_FOLDERS = ("site", "client")
+CLIENT_LOG_SUBFOLDER = "CCM\\Logs"
+
+# log.read_filtered (Read-FieldkitLogFiltered and its simulator twin): how the host splits a log into records
+# and which records it keeps. Records: an SMS trace entry ends with its trailer line; a CMTrace record starts
+# with "<![LOG[" (which also ends any open record) and ends on the first line ending in ">" once its message
+# has ended ("]LOG]!><"); at most LOG_MAX_RECORD_LINES lines (the controller's SMS entry cap). The severity of
+# a record is decided on its message only (never the SMS trailer or the CMTrace attributes, so "<thread=1
+# (0x1)>" or file="error.cpp" mark nothing): CMTrace type 3 is an error and type 2 a warning; otherwise (type 1,
+# none, SMS trace, plain) quoted names and success phrases are blanked and the controller's own rules decide
+# (_cmlog.SEVERITY_RULES, joined below), plus LOG_CODE_MARK_PATTERN on the unblanked message for the error
+# codes the controller extracts (_cmlog.extract_error_codes). So the host keeps every record the controller
+# calls an error or a warning (tests/unit/contract/test_host_contract.py). Patterns mean the same in .NET and
+# Python and are matched ignoring case (.NET: IgnoreCase, CultureInvariant).
+LOG_MAX_RECORD_LINES = _cmlog.MAX_SMS_ENTRY_LINES
+LOG_SMS_TRAILER_PATTERN = (
+    "\\$\\$<[^<>]*><(\\d{1,2})-(\\d{1,2})-(\\d{4}) (\\d{1,2}):(\\d{2}):(\\d{2})(?:\\.\\d+)?([+-]\\d+)?>"
+)
+LOG_CMTRACE_START = "<![LOG["
+LOG_CMTRACE_MESSAGE_END = "]LOG]!><"
+LOG_RECORD_CLOSE_PATTERN = ">\\s*$"
+LOG_CMTRACE_TIME_PATTERN = (
+    'time="(\\d{1,2}):(\\d{2}):(\\d{2})(?:\\.\\d+)?([+-]\\d+)?"\\s+date="(\\d{1,2})-(\\d{1,2})-(\\d{4})"'
+)
+LOG_CMTRACE_TYPE_PATTERN = '\\btype\\s*=\\s*"?([0-9]+)'
+LOG_ERROR_MARK_PATTERN = "|".join("(?:%s)" % rule[1] for rule in _cmlog.SEVERITY_RULES if rule[0] == "error")
+LOG_WARNING_MARK_PATTERN = "|".join("(?:%s)" % rule[1] for rule in _cmlog.SEVERITY_RULES if rule[0] == "warning")
+LOG_BENIGN_PATTERN = _cmlog.BENIGN_PATTERN
+LOG_QUOTED_NAME_PATTERN = _cmlog.QUOTED_NAME_PATTERN
+# The code forms of _cmlog.extract_error_codes, looser (a superset): "error = 53", "hr=-2147024891",
+# "failed with 80070002", "(0x35)" / "(80041002)" unless right after a decimal number (an identifier echo such as
+# "thread ID 6156 (0x180C)"), "failed (5)" after failure text, a bare failure HRESULT "0x8007xxxx".
+LOG_CODE_MARK_PATTERN = "|".join((
+    "\\b(?:win32\\s+)?(?:last\\s+)?error(?:\\s+code)?\\s*(?:=|:|is)?\\s*(?:0x0*[1-9a-f]|-?0*[1-9])",
+    "\\bhr\\s*[=:]?\\s*(?:-\\d|0x0*[1-9a-f]|(?!0{8})[0-9a-f]{8}\\b)",
+    "\\b(?:fail(?:s|ed|ure)?|returned)\\s+(?:with\\s+)?(?:(?:error|exit|return|status)\\s+)?(?:code\\s*)?[=:]?\\s*"
+    "[89a-f][0-9a-f]{7}(?![0-9a-z])",
+    "(?<![0-9])(?<![0-9]\\s)\\(\\s*(?:0x0*[1-9a-f][0-9a-f]*|[89a-f][0-9a-f]{7})\\s*\\)",
+    "\\b(?:fail(?:s|ed|ure|ures)?|errors?|cannot|can\\s*not|can't|couldn't|could\\s+not|unable|denied)\\b"
+    "[\\s\\S]*\\(\\s*0*[1-9][0-9]{0,4}\\s*\\)(?=\\s*(?:$|[.,;:~!]))",
+    "(?<![0-9a-z])0x[89a-f][0-9a-f]{7}(?![0-9a-z])",
+))
+
 # Win32 error codes the PowerShell raises (New-FieldkitErrorRecord makes them HRESULTs, 0x8007xxxx).
 ERROR_FILE_NOT_FOUND = 2
 ERROR_PATH_NOT_FOUND = 3
@@ -77,6 +136,7 @@ GUARDS: dict[str, tuple[int, str]] = {
     "no_task_sequence": (ERROR_BUSY, "Assert-FieldkitNoTaskSequence"),
     "not_provisioning": (ERROR_INVALID_STATE, "Assert-FieldkitNotProvisioning"),
     "capture_ready": (ERROR_NOT_READY, "Assert-FieldkitCaptureReady"),
+    "certificate_filter": (ERROR_INVALID_PARAMETER, "Assert-FieldkitCertificateFilter"),
 }
 
 # Win32_Process.Create return values are not Win32 codes
@@ -94,9 +154,12 @@ CREATE_BREAKAWAY_FROM_JOB = 0x01000000
 PS_SCRIPT_CONSTANTS: dict[str, dict[str, object]] = {
     "_FieldkitCommon.psm1": {
         "CodePageKey": CODE_PAGE_KEY,
+        "TemplateInformationOid": TEMPLATE_INFORMATION_OID,
+        "TemplateNameOid": TEMPLATE_NAME_OID,
     },
     "_FieldkitSystemOps.psm1": {
         "ServiceNamePattern": SERVICE_NAME_PATTERN,
+        "MarkersKey": MARKERS_KEY,
     },
     "_FieldkitClientOps.psm1": {
         "MobileClientKey": MOBILE_CLIENT_KEY,
@@ -108,6 +171,7 @@ PS_SCRIPT_CONSTANTS: dict[str, dict[str, object]] = {
         "CcmExecKey": CCMEXEC_KEY,
         "MobileClientKey": MOBILE_CLIENT_KEY,
         "MarkersKey": MARKERS_KEY,
+        "ImagePrepRecordKey": IMAGE_PREP_RECORD_KEY,
         "ClientAuthEku": CLIENT_AUTH_EKU,
         "ErrorUnknownProduct": ERROR_UNKNOWN_PRODUCT,
         "ErrorNotSupported": ERROR_NOT_SUPPORTED,
@@ -133,6 +197,20 @@ PS_SCRIPT_CONSTANTS: dict[str, dict[str, object]] = {
         "UnsignedMask": 0xFFFFFFFF,
         "HostNamePattern": HOST_NAME_PATTERN,
         "ClassNamePattern": CLASS_NAME_PATTERN,
+        "LogFileNamePattern": LOG_FILE_NAME_PATTERN,
+        "ClientLogSubfolder": CLIENT_LOG_SUBFOLDER,
+        "LogMaxRecordLines": LOG_MAX_RECORD_LINES,
+        "LogSmsTrailerPattern": LOG_SMS_TRAILER_PATTERN,
+        "LogCmTraceStart": LOG_CMTRACE_START,
+        "LogCmTraceMessageEnd": LOG_CMTRACE_MESSAGE_END,
+        "LogRecordClosePattern": LOG_RECORD_CLOSE_PATTERN,
+        "LogCmTraceTimePattern": LOG_CMTRACE_TIME_PATTERN,
+        "LogCmTraceTypePattern": LOG_CMTRACE_TYPE_PATTERN,
+        "LogErrorMarkPattern": LOG_ERROR_MARK_PATTERN,
+        "LogWarningMarkPattern": LOG_WARNING_MARK_PATTERN,
+        "LogBenignPattern": LOG_BENIGN_PATTERN,
+        "LogQuotedNamePattern": LOG_QUOTED_NAME_PATTERN,
+        "LogCodeMarkPattern": LOG_CODE_MARK_PATTERN,
     },
 }
 

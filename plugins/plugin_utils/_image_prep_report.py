@@ -8,6 +8,8 @@ file CI systems show, and the duplicate-identity audit over client facts of many
 from __future__ import annotations
 
 import collections
+import html
+import re
 import typing as t
 from xml.etree import ElementTree as ET
 
@@ -46,18 +48,31 @@ def host_record(host: str, generalize: t.Any = None, install: t.Any = None, fail
         "removed_identity": (gen or {}).get("removed_identity"),
         "client_state": (gen or {}).get("client_state"),
         "install": None,
-        "module_executions": int((inst or {}).get("module_executions", 0)) + (1 if gen else 0),
+        "module_executions": (int((inst or {}).get("module_executions", 0))
+                              + (int(gen.get("module_executions") or 1) if gen else 0)),
         "simulated": None,
     }
     if inst is not None:
         keys = ("changed", "msg", "ccmsetup", "client", "polls", "elapsed_seconds", "module_executions",
                 "mp_block_rule", "failed", "unreachable")
         record["install"] = {k: inst.get(k) for k in keys}
-    unreachable = any(bool(r.get("unreachable")) for r in (gen, inst, fail) if r)
+    # Unreachable: Ansible's own outcome (a connection failure; the role registers it with ignore_unreachable)
+    # or a module's result that says its answer was lost ("unreachable": true), of either module.
+    lost = next(((task, r) for task, r in (("install_client", inst), ("generalize", gen), ("rescue", fail))
+                 if r and r.get("unreachable")), None)
     failed_by = next((r for r in (gen, inst, fail) if r and (r.get("failed") or r.get("unreachable"))), None)
-    if failed_by is not None:
+    if lost is not None:
+        task, lost_result = lost
+        reason = str(lost_result.get("msg") or "the host could not be reached")
         record["failed"] = True
-        record["status"] = "unreachable" if unreachable else "failed"
+        record["status"] = "unreachable"
+        record["unreachable_during"] = task
+        record["msg"] = reason if "unreachable" in reason.lower() else f"unreachable during {task}: {reason}"
+        record["guard"] = (gen or {}).get("guard")
+        record["failed_step"] = (gen or {}).get("failed_step")
+    elif failed_by is not None:
+        record["failed"] = True
+        record["status"] = "failed"
         record["msg"] = failed_by.get("msg")
         record["guard"] = (gen or {}).get("guard")
         record["failed_step"] = (gen or {}).get("failed_step")
@@ -107,7 +122,11 @@ def junit_xml(records: t.Mapping[str, t.Mapping[str, t.Any]], suite_name: str = 
         if install:
             case = _case(suite, "install_client", classname)
             counts["tests"] += 1
-            if install.get("failed") or install.get("unreachable"):
+            if install.get("unreachable"):
+                counts["errors"] += 1
+                ET.SubElement(case, "error", {"type": "unreachable", "message": str(record.get("msg"))}).text = (
+                    f"{record.get('msg')}\nMP block rule: {install.get('mp_block_rule')}")
+            elif install.get("failed"):
                 counts["failures"] += 1
                 ET.SubElement(case, "failure", {"message": str(install.get("msg"))}).text = str(install.get("msg"))
             else:
@@ -137,12 +156,16 @@ def junit_xml(records: t.Mapping[str, t.Mapping[str, t.Any]], suite_name: str = 
             else:
                 ET.SubElement(case, "system-out").text = (
                     f"{step.get('status')}: {detail}; verified: {step.get('verification')} ({step.get('reference')})")
-        if record.get("status") in ("unreachable", "no result") or (
-                record.get("failed") and not ran_any and not record.get("guard") and not install):
+        reported = bool(install and install.get("unreachable"))
+        if not reported and (record.get("status") in ("unreachable", "no result") or (
+                record.get("failed") and not ran_any and not record.get("guard") and not install)):
             case = _case(suite, "image_prep", classname)
             counts["tests"] += 1
             counts["errors"] += 1
-            ET.SubElement(case, "error", {"message": str(record.get("msg"))}).text = str(record.get("msg"))
+            attrs = {"message": str(record.get("msg"))}
+            if record.get("status") in ("unreachable", "no result"):
+                attrs["type"] = str(record["status"])
+            ET.SubElement(case, "error", attrs).text = str(record.get("msg"))
         for key in ("tests", "failures", "errors", "skipped"):
             suite.set(key, str(counts[key]))
             totals[key] += counts[key]
@@ -161,6 +184,9 @@ def summary(records: t.Mapping[str, t.Mapping[str, t.Any]]) -> dict[str, t.Any]:
         "hosts": len(records),
         "failed": sum(len(by_status.get(s, [])) for s in ("failed", "unreachable", "no result")),
         "by_status": {s: by_status[s] for s in STATUS_ORDER if s in by_status},
+        # Why each host that is not done is not done (failed, unreachable, no result).
+        "reasons": {h: {"status": r.get("status"), "msg": r.get("msg")} for h, r in sorted(records.items())
+                    if r.get("status") in ("failed", "unreachable", "no result")},
         "ready_for_capture": sorted(h for h, r in records.items()
                                     if (r.get("client_state") or {}).get("ready_for_capture") and not r.get("failed")),
     }
@@ -179,89 +205,182 @@ def report_files(records: t.Mapping[str, t.Mapping[str, t.Any]]) -> dict[str, t.
 
 
 # --- identity audit ---------------------------------------------------------------------------------
+_SOURCE_SMSCFG = "SMSCFG.ini"
+_SOURCE_WMI = "WMI"
+_SOURCE_STORE = "certificate store"
+IDENTITY_KINDS = (("sms_unique_id", "SMS Unique Identifier"),
+                  ("sms_certificate_thumbprint", "SMS certificate thumbprint"))
+
+
+def _text(value: t.Any) -> str | None:
+    """A non-empty identity value as stripped text, else None."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _certificate_identifier_thumbprint(value: t.Any) -> str | None:
+    """The thumbprint in SMSCFG.ini's ``SMS Certificate Identifier`` (``SMS;<thumbprint>``)."""
+    text = _text(value)
+    if text is None:
+        return None
+    return _text(text.rsplit(";", 1)[-1])
+
+
+def _identity_items(facts: t.Mapping[str, t.Any]) -> tuple[dict[str, t.Any], list[tuple[str, str, str]]]:
+    """The per-host entry and the identity items ``(kind, value, source)`` that take part in the comparison."""
+    identity = facts.get("identity") or {}
+    service = facts.get("service") or {}
+    smscfg_id = _text(identity.get("smscfg_unique_id"))
+    wmi_id = _text(identity.get("wmi_client_id"))
+    cert_identifier = _certificate_identifier_thumbprint(identity.get("smscfg_certificate_identifier"))
+    thumbprints = [tp for tp in (_text(c.get("thumbprint")) for c in
+                                 (facts.get("sms_certificates") or {}).get("certificates") or [] if isinstance(c, t.Mapping))
+                   if tp]
+    smscfg_present = bool(identity.get("smscfg_present")) or smscfg_id is not None
+    stopped = service.get("state") == "stopped"
+    holds_certificates = bool(thumbprints or cert_identifier)
+    # Without SMSCFG.ini and SMS certificates, a stopped client creates a new identity when it starts: the
+    # identifier still in WMI is a leftover, not an identity in use. With certificates left it is not.
+    prepared = not smscfg_present and stopped and not holds_certificates
+    items: list[tuple[str, str, str]] = []
+    if smscfg_id:
+        items.append(("sms_unique_id", smscfg_id, _SOURCE_SMSCFG))
+    if wmi_id and not prepared:
+        items.append(("sms_unique_id", wmi_id, _SOURCE_WMI))
+    items += [("sms_certificate_thumbprint", tp, _SOURCE_STORE) for tp in thumbprints]
+    if cert_identifier:
+        items.append(("sms_certificate_thumbprint", cert_identifier, _SOURCE_SMSCFG))
+    if not facts.get("installed"):
+        status = "no client"
+    elif prepared:
+        status = "prepared for capture"
+    elif not smscfg_present and stopped:
+        status = "partly prepared"
+    else:
+        status = "client"
+    entry = {
+        "status": status,
+        "sms_unique_id": smscfg_id or (None if prepared else wmi_id),
+        "smscfg_present": smscfg_present,
+        "smscfg_unique_id": smscfg_id,
+        "wmi_client_id": wmi_id,
+        "stale_wmi_client_id": wmi_id if prepared else None,
+        "previous_sms_unique_id": _text(identity.get("previous_sms_unique_id") or identity.get("wmi_previous_client_id")),
+        "smscfg_certificate_thumbprint": cert_identifier,
+        "sms_certificate_thumbprints": thumbprints,
+        "assigned_site": (facts.get("site_assignment") or {}).get("assigned_site"),
+        "service_state": service.get("state"),
+        "wmi_errors": len(facts.get("wmi_errors") or []),
+    }
+    return entry, items
+
+
 def identity_audit(facts_by_host: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
-    """Find SMS Unique Identifiers and SMS certificate thumbprints shared by several hosts.
+    """Find client identity items that several hosts share.
 
     Args:
         facts_by_host: ``{host: ansible_facts.sccm_client or None}``.
 
-    Hosts prepared for capture (SMSCFG.ini absent, CcmExec stopped) are listed apart and never counted
-    as duplicates: their WMI still shows the old identifier until a clone starts the client.
+    Every identity item is compared on every host that has it, whatever the state of its client: the SMS
+    Unique Identifier from SMSCFG.ini and from WMI (``root\\ccm:CCM_Client``), the thumbprints of the
+    certificates in ``LocalMachine\\SMS`` and the one SMSCFG.ini names (``SMS Certificate Identifier``).
+    Values are compared without regard to case. The one exception is the identifier left in WMI on a host
+    prepared for capture (no SMSCFG.ini, no SMS certificate, CcmExec stopped): the client replaces it when
+    it starts, so it is reported (``stale_wmi_client_id``) but not compared. A host with SMSCFG.ini gone and
+    CcmExec stopped that still holds SMS certificates is ``partly prepared`` and compared in full. The
+    previous identifier is reported per host and not compared: clones that each made a new identity share it.
     """
-    by_guid: dict[str, list[str]] = collections.defaultdict(list)
-    by_thumb: dict[str, list[str]] = collections.defaultdict(list)
+    found: dict[str, dict[str, dict[str, t.Any]]] = {kind: {} for kind, _label in IDENTITY_KINDS}
     hosts: dict[str, dict[str, t.Any]] = {}
-    prepared: list[str] = []
-    no_client: list[str] = []
-    no_facts: list[str] = []
+    lists: dict[str, list[str]] = {"prepared_for_capture": [], "partly_prepared": [], "no_client": [],
+                                   "no_facts": [], "incomplete_facts": []}
     for host in sorted(facts_by_host):
         facts = facts_by_host[host]
         if not isinstance(facts, t.Mapping) or not facts:
-            no_facts.append(host)
+            lists["no_facts"].append(host)
             hosts[host] = {"status": "no facts"}
             continue
-        if not facts.get("installed"):
-            no_client.append(host)
-            hosts[host] = {"status": "no client"}
-            continue
-        identity = facts.get("identity") or {}
-        service = facts.get("service") or {}
-        thumbprints = [c.get("thumbprint") for c in (facts.get("sms_certificates") or {}).get("certificates", [])
-                       if c.get("thumbprint")]
-        guid = identity.get("smscfg_unique_id") or identity.get("wmi_client_id")
-        entry = {"status": "client", "sms_unique_id": guid, "smscfg_present": identity.get("smscfg_present"),
-                 "sms_certificate_thumbprints": thumbprints, "assigned_site": (facts.get("site_assignment") or {})
-                 .get("assigned_site"), "service_state": service.get("state")}
-        if not identity.get("smscfg_present") and service.get("state") == "stopped":
-            entry["status"] = "prepared for capture"
-            prepared.append(host)
-            hosts[host] = entry
-            continue
+        entry, items = _identity_items(facts)
         hosts[host] = entry
-        if guid:
-            by_guid[guid.upper()].append(host)
-        for thumb in thumbprints:
-            by_thumb[thumb.upper()].append(host)
+        key = {"prepared for capture": "prepared_for_capture", "partly prepared": "partly_prepared",
+               "no client": "no_client"}.get(entry["status"])
+        if key:
+            lists[key].append(host)
+        if entry["wmi_errors"]:
+            lists["incomplete_facts"].append(host)
+        for kind, value, source in items:
+            group = found[kind].setdefault(value.upper(), {"value": value.upper(), "sources": {}})
+            sources = group["sources"].setdefault(host, [])
+            if source not in sources:
+                sources.append(source)
     duplicates = {
-        "sms_unique_id": [{"value": k, "hosts": v} for k, v in sorted(by_guid.items()) if len(v) > 1],
-        "sms_certificate_thumbprint": [{"value": k, "hosts": v} for k, v in sorted(by_thumb.items()) if len(v) > 1],
+        kind: [{"value": g["value"], "hosts": sorted(g["sources"]), "sources": dict(sorted(g["sources"].items()))}
+               for _key, g in sorted(found[kind].items()) if len(g["sources"]) > 1]
+        for kind, _label in IDENTITY_KINDS
     }
     affected = sorted({h for group in duplicates.values() for d in group for h in d["hosts"]})
     return {
         "hosts": len(facts_by_host),
         "duplicates": duplicates,
-        "duplicate_count": len(duplicates["sms_unique_id"]) + len(duplicates["sms_certificate_thumbprint"]),
+        "duplicate_count": sum(len(group) for group in duplicates.values()),
         "affected_hosts": affected,
-        "prepared_for_capture": prepared,
-        "no_client": no_client,
-        "no_facts": no_facts,
+        **lists,
         "per_host": hosts,
     }
 
 
+_MD_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def markdown_text(value: t.Any) -> str:
+    """Host data as literal text in a Markdown table cell or line.
+
+    HTML is escaped (``<img onerror=...>`` shows as text), the Markdown metacharacters that act inside a
+    line (``\\ ` * _ [ ] | ~``) are escaped with a backslash - ``|`` would end the table cell - and line
+    breaks and other control characters become a space, so a value cannot start a new row or block.
+    """
+    text = "" if value is None else str(value)
+    text = _MD_CONTROL.sub(" ", text)
+    text = html.escape(text, quote=True)
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
 def identity_audit_markdown(audit: t.Mapping[str, t.Any], title: str = "ConfigMgr client identity audit") -> str:
-    """The audit as a Markdown report."""
-    lines = [f"# {title}", "",
+    """The audit as a Markdown report; every value that comes from a host is escaped (markdown_text)."""
+    md = markdown_text
+    lines = [f"# {md(title)}", "",
              f"{audit['hosts']} host(s); {audit['duplicate_count']} duplicated identit"
              f"{'y' if audit['duplicate_count'] == 1 else 'ies'}; affected: "
-             f"{', '.join(audit['affected_hosts']) or 'none'}.", ""]
+             f"{', '.join(md(h) for h in audit['affected_hosts']) or 'none'}.", ""]
     if audit["duplicate_count"]:
         lines += ["Clones that share an SMS Unique Identifier or SMS certificates were captured without image prep "
                   "(seed: jpmem 20220418_01). Fix each clone (delete SMSCFG.ini and the SMS certificates, restart "
                   "CcmExec; jpmem 20210922_01) and recapture the master with mecm.fieldkit.client_image_prep.", ""]
-    for kind, label in (("sms_unique_id", "SMS Unique Identifier"),
-                        ("sms_certificate_thumbprint", "SMS certificate thumbprint")):
+    if audit.get("partly_prepared"):
+        lines += [f"Partly prepared (SMSCFG.ini gone and CcmExec stopped, SMS certificates left; the client rebuilds "
+                  f"the identity from them): {', '.join(md(h) for h in audit['partly_prepared'])}.", ""]
+    if audit.get("incomplete_facts"):
+        lines += [f"WMI reads failed, identity may be incomplete: {', '.join(md(h) for h in audit['incomplete_facts'])}.",
+                  ""]
+    for kind, label in IDENTITY_KINDS:
         lines += [f"## Duplicated {label}s", ""]
-        if not audit["duplicates"][kind]:
+        if not audit["duplicates"].get(kind):
             lines += ["None.", ""]
             continue
-        lines += [f"| {label} | hosts |", "| --- | --- |"]
-        lines += [f"| `{d['value']}` | {', '.join(d['hosts'])} |" for d in audit["duplicates"][kind]]
+        lines += [f"| {label} | hosts | found in |", "| --- | --- | --- |"]
+        for d in audit["duplicates"][kind]:
+            sources = "; ".join(f"{md(h)}: {', '.join(md(s) for s in src)}" for h, src in (d.get("sources") or {}).items())
+            lines.append(f"| {md(d['value'])} | {', '.join(md(h) for h in d['hosts'])} | {sources} |")
         lines.append("")
     lines += ["## Hosts", "", "| host | status | SMS Unique Identifier | SMS certificates | site |",
               "| --- | --- | --- | --- | --- |"]
     for host, entry in sorted(audit["per_host"].items()):
-        thumbs = ", ".join(f"`{tp[:8]}…`" for tp in entry.get("sms_certificate_thumbprints", []))
-        lines.append(f"| {host} | {entry['status']} | {entry.get('sms_unique_id') or ''} | {thumbs} | "
-                     f"{entry.get('assigned_site') or ''} |")
+        thumbs = ", ".join(f"{md(str(tp)[:8])}…" for tp in entry.get("sms_certificate_thumbprints") or [])
+        guid = md(entry.get("sms_unique_id") or "")
+        if entry.get("stale_wmi_client_id"):
+            guid = f"none (left in WMI, replaced at client start: {md(entry['stale_wmi_client_id'])})"
+        lines.append(f"| {md(host)} | {md(entry['status'])} | {guid} | {thumbs} | {md(entry.get('assigned_site') or '')} |")
     return "\n".join(lines) + "\n"

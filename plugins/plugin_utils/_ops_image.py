@@ -24,6 +24,7 @@ GUARD_ERROR_CODES = {
     "guard.assert_no_task_sequence": 0x800700AA,  # ERROR_BUSY
     "guard.assert_not_provisioning": 0x8007139F,  # ERROR_INVALID_STATE
     "guard.assert_capture_ready": 0x80070015,  # ERROR_NOT_READY
+    "guard.assert_certificate_filter": 0x80070057,  # ERROR_INVALID_PARAMETER
 }
 
 _GUARD_RESULT = {"guard": "str", "passed": "bool", "evidence": "list"}
@@ -143,24 +144,52 @@ register(OpSpec(
     description="root\\ccm:SMS_Client.SetClientProvisioningMode(bEnable); the registry alone is not enough.",
 ))
 
+_CERT_FILTER_ARGS = (
+    Arg("store_location", "str", default="LocalMachine", choices=("LocalMachine",)),
+    Arg("store_name", "str", required=True, description="Store name, e.g. SMS or My."),
+    Arg("thumbprints", "list", elements="str", description="Only these thumbprints."),
+    Arg("issuer", "str", description="Only certificates whose issuer is this distinguished name (attributes in "
+                                     "any order) or, without '=', whose issuer CN is this name; never a substring "
+                                     "(plugin_utils/_cert_filter.py)."),
+    Arg("template", "str", description="Only certificates whose template OID (dotted) or template name "
+                                       "(case-insensitive) is this; never a substring."),
+    Arg("require_client_auth", "bool", default=True,
+        description="Only certificates with the Client Authentication EKU (1.3.6.1.5.5.7.3.2)."),
+)
+
+register(OpSpec(
+    name="guard.assert_certificate_filter",
+    ps_function="Assert-FieldkitCertificateFilter",
+    mutating=False,
+    args=(
+        *_CERT_FILTER_ARGS,
+        Arg("allow_multiple", "bool", default=False,
+            description="Allow a filter without thumbprints to select more than one certificate."),
+    ),
+    result=_GUARD_RESULT,
+    description="Fails with ERROR_INVALID_PARAMETER (0x80070057) when a filter without thumbprints selects more "
+                "than one certificate and allow_multiple is off; runs before anything is changed.",
+))
+
 register(OpSpec(
     name="cert.remove",
     ps_function="Remove-FieldkitCertificate",
     mutating=True,
     args=(
-        Arg("store_location", "str", default="LocalMachine", choices=("LocalMachine",)),
-        Arg("store_name", "str", required=True, description="Store name, e.g. SMS or My."),
-        Arg("thumbprints", "list", elements="str", description="Only these thumbprints."),
-        Arg("issuer", "str", description="Only certificates whose issuer DN contains this text."),
-        Arg("template", "str", description="Only certificates whose template name or OID contains this text."),
-        Arg("require_client_auth", "bool", default=True,
-            description="Only certificates with the Client Authentication EKU (1.3.6.1.5.5.7.3.2)."),
+        *_CERT_FILTER_ARGS,
         Arg("remove_all", "bool", default=False, description="Every certificate of the store; only for SMS."),
+        Arg("allow_multiple", "bool", default=False,
+            description="Allow a filter without thumbprints to remove more than one certificate."),
     ),
-    result={"store": "str", "store_exists": "bool", "matching": "list"},
-    description="Remove the certificates of a LocalMachine store that match every filter given; without a "
-                "filter nothing matches unless remove_all is set, which is refused for any store but SMS. "
-                "matching lists thumbprint, subject, issuer, template; never key material.",
+    result={"store": "str", "store_exists": "bool", "matching": "list", "removed": "list"},
+    description="Remove the certificates of a LocalMachine store that match every filter given, each with its "
+                "private key container (CNG CngKey.Delete, CAPI PersistKeyInCsp=false + Clear), located before "
+                "anything is deleted; without a filter nothing matches unless remove_all is set, which is refused "
+                "for any store but SMS, and a filter without thumbprints that matches several certificates is "
+                "refused unless allow_multiple. matching lists thumbprint, subject, issuer, template, "
+                "template_name, template_oid, has_private_key, key_provider, key_container; after.removed says per "
+                "certificate whether the store and the key container, opened again, no longer hold it "
+                "(certificate_removed, key_removed: null without a private key). Never key material.",
 ))
 
 register(OpSpec(
@@ -246,6 +275,65 @@ register(OpSpec(
     },
     description="Whether ccmsetup (process or service) still runs, after waiting up to wait_seconds; the last "
                 "'CcmSetup is exiting with return code N' of %windir%\\ccmsetup\\Logs\\ccmsetup.log and its tail.",
+))
+
+# The host record of what image prep is about to remove (HKLM\SOFTWARE\mecm.fieldkit\ImagePrep): written
+# before the removal, reported by the run that gets the answer (or by the next run when the answer was lost),
+# then removed by a second module execution, so a captured image never carries it.
+_REMOVAL_RECORD = {
+    "key": "str",
+    "present": "bool",
+    "record_id": "str?",
+    "recorded_utc": "str?",
+    "computer_name": "str?",
+    "sms_unique_id": "str?",
+    "previous_sms_unique_id": "str?",
+    "smscfg_path": "str?",
+    "certificates": "list",
+    "site_code": "str?",
+    "management_point": "str?",
+    "trusted_root_keys": "int",
+}
+
+register(OpSpec(
+    name="image.read_removal_record",
+    ps_function="Get-FieldkitImagePrepRecord",
+    mutating=False,
+    args=(),
+    result=_REMOVAL_RECORD,
+    description="The image-prep host record under HKLM\\SOFTWARE\\mecm.fieldkit\\ImagePrep: what a run was about "
+                "to remove (SMS Unique Identifier and the previous one, certificates, site, MP, TrustedRootKey "
+                "count), present until a run has reported it. certificates lists store, thumbprint, subject, "
+                "issuer, template.",
+))
+
+register(OpSpec(
+    name="image.write_removal_record",
+    ps_function="Set-FieldkitImagePrepRecord",
+    mutating=True,
+    args=(
+        Arg("smscfg", "bool", default=False, description="Record the SMS Unique Identifiers of SMSCFG.ini."),
+        Arg("certificate_filters", "list", elements="dict", default=[],
+            description="cert.remove arguments (PascalCase keys) of the certificate steps; the certificates they "
+                        "match (cert.remove in check mode) are recorded."),
+        Arg("site_assignment", "bool", default=False, description="Record the assigned site and the current MP."),
+        Arg("trusted_root_key", "bool", default=False, description="Record the TrustedRootKey count."),
+    ),
+    result=_REMOVAL_RECORD,
+    description="Record what the batch is about to remove, before it removes it. Nothing to record and no record: "
+                "unchanged, nothing written. An existing record (a run whose answer was lost) is kept: its values "
+                "stay, empty ones are filled and certificates are added.",
+))
+
+register(OpSpec(
+    name="image.clear_removal_record",
+    ps_function="Clear-FieldkitImagePrepRecord",
+    mutating=True,
+    args=(Arg("record_id", "str", required=True,
+              description="Remove the record only if it is this one (the one the controller has reported)."),),
+    result=_REMOVAL_RECORD,
+    description="Remove the image-prep host record once it has been reported (and HKLM\\SOFTWARE\\mecm.fieldkit "
+                "when nothing else is left in it); a record with another id is left in place.",
 ))
 
 register(OpSpec(

@@ -35,6 +35,11 @@ register(OpSpec(
         Arg("start_mode", "str", choices=SERVICE_START_MODES, description="Wanted start mode; omitted = leave as is."),
         Arg("stop_timeout_seconds", "int", default=60, description="Wait this long for a stop, then end the process."),
         Arg("kill_on_timeout", "bool", default=True, description="End the service process when the stop times out."),
+        Arg("recovery_marker", "str",
+            description="Before ending a hung service process, suspend the service's recovery actions (SCM failure "
+                        "actions, which a terminated service process triggers) and record them under this value "
+                        "name in HKLM\\SOFTWARE\\mecm.fieldkit\\Markers; service.restore_recovery restores them. "
+                        "Without it a kill may be followed by the SCM restarting the service."),
     ),
     result={
         "name": "str",
@@ -42,8 +47,30 @@ register(OpSpec(
         "state": "str?",
         "start_mode": "str?",
         "killed": "bool",
+        "recovery_suspended": "bool",
     },
     description="Idempotently stop/start a service and set its start mode; never starts unless asked.",
+))
+
+register(OpSpec(
+    name="service.restore_recovery",
+    ps_function="Restore-FieldkitServiceRecovery",
+    mutating=True,
+    args=(
+        Arg("name", "str", required=True, description="Service name, e.g. CcmExec."),
+        Arg("marker", "str", required=True, description="The recovery_marker service.ensure recorded them under."),
+    ),
+    result={
+        "name": "str",
+        "suspended": "bool",
+        "reset_period_seconds": "int?",
+        "actions": "list",
+        "service_state": "str?",
+    },
+    description="Restore the recovery actions (reset period and actions) recorded by service.ensure exactly, "
+                "through ChangeServiceConfig2 (SERVICE_CONFIG_FAILURE_ACTIONS), read them back, delete the marker; "
+                "nothing to do without the marker. actions are 'restart/60000'-style strings (none, restart, "
+                "reboot, run); service_state is the state read afterwards. Meant as an always op.",
 ))
 
 register(OpSpec(
@@ -68,7 +95,8 @@ register(OpSpec(
     ),
     result={"store": "str", "store_exists": "bool", "certificates": "list"},
     description="Certificates in one store: thumbprint, subject, issuer, not_after (UTC), has_private_key, "
-                "enhanced_key_usages, template. Never exports private keys.",
+                "enhanced_key_usages, template (name, else OID), template_name, template_oid. Never exports "
+                "private keys.",
 ))
 
 register(OpSpec(

@@ -57,7 +57,7 @@ def test_recapture_check_mode_real_run_and_second_run(lab_factory, tmp_path: pat
     playbook = generalize_playbook(
         steps={"ref-pki": {"leave_provisioning_mode": True, "reset_hardware_inventory": True,
                            "clear_gp_site_assignment": True, "empty_ccmcache": True}},
-        pki={"ref-pki": {"issuer": "Contoso Issuing CA", "template": "ConfigMgr Client Certificate"}})
+        pki={"ref-pki": {"issuer": "Contoso Issuing CA 01", "template": "ConfigMgr Client Certificate"}})
     hosts = sorted(lab.hosts)
     before = {h: lab.state(h) for h in hosts}
 
@@ -77,7 +77,8 @@ def test_recapture_check_mode_real_run_and_second_run(lab_factory, tmp_path: pat
     real = run_playbook(tmp_path, inventory, playbook, "--diff", "-f", "3")
     assert real.rc == 0, real.stdout
     for host in hosts:
-        assert lab.stats(host)["module_executions"] == 1, host
+        # The procedure, then the removal of the host record of what it removed (issue 8).
+        assert lab.stats(host)["module_executions"] == 2, host
         res = result(real, host)
         assert res["changed"] is True and res["client_state"]["ready_for_capture"] is True, res["msg"]
         assert all(s["verified"] for s in res["steps"] if s["status"] != "skipped"), res["steps"]
@@ -93,8 +94,10 @@ def test_recapture_check_mode_real_run_and_second_run(lab_factory, tmp_path: pat
     mcs = steps(result(real, "ref-mcs"))
     assert mcs["remove_sms_certificates"]["status"] == "ok" and mcs["remove_smscfg"]["status"] == "ok"
     pki = result(real, "ref-pki")
+    # Only the ConfigMgr client certificate went: the web server, VPN and 802.1X certificates stay.
     assert [c["thumbprint"] for c in lab.state("ref-pki")["cert_stores"]["LocalMachine\\My"]] == [
-        "AA11BB22CC33DD44EE55FF6677889900AABBCCDD"]
+        "AA11BB22CC33DD44EE55FF6677889900AABBCCDD", "5C4D3E2F1A0B9C8D7E6F5A4B3C2D1E0F9A8B7C6D",
+        "8021A8021B8021C8021D8021E8021F8021A8021B"]
     assert steps(pki)["empty_ccmcache"]["status"] == "changed"
 
     lab.reset_stats()
@@ -178,7 +181,8 @@ def test_injected_failures_name_step_and_code_restore_the_task_and_converge(lab_
         res = result(rerun, host)
         assert res["client_state"]["ready_for_capture"] is True, (host, res["client_state"]["problems"])
         assert steps(res)[step]["verified"] is True
-        assert lab.stats(host)["module_executions"] == 1
+        # The rerun removes the rest of the identity: the batch, then the removal of its host record.
+        assert lab.stats(host)["module_executions"] == 2
 
 
 def test_bad_input_is_refused_and_changes_nothing(lab_factory, tmp_path: pathlib.Path) -> None:
@@ -250,7 +254,7 @@ def test_new_capture_install_then_generalize(lab_factory, tmp_path: pathlib.Path
     assert "ref-new: ccmsetup still running after 120 s (poll 1)" in run.stdout
     generalize = result(run, "ref-new")
     assert generalize["mp_block_rule_removed"] is True and generalize["client_state"]["ready_for_capture"] is True
-    assert lab.stats("ref-new")["module_executions"] == 4
+    assert lab.stats("ref-new")["module_executions"] == 5  # install 3, generalize 2 (batch + host record)
     state = lab.state("ref-new")
     assert state["firewall_rules"] == {}
     assert "HKLM\\SOFTWARE\\Microsoft\\SMS\\Mobile Client" in state["registry"]
@@ -267,3 +271,106 @@ def test_new_capture_install_then_generalize(lab_factory, tmp_path: pathlib.Path
     assert result(again, "ref-new", "Install")["changed"] is False
     assert result(again, "ref-new")["changed"] is False
     assert lab.stats("ref-new")["module_executions"] == 2
+
+
+PKI_CA = "CN=Contoso Issuing CA 01, DC=contoso, DC=local"
+PKI_CONFIGMGR = "0F1E2D3C4B5A69788796A5B4C3D2E1F00F1E2D3C"
+PKI_WEB = "AA11BB22CC33DD44EE55FF6677889900AABBCCDD"
+PKI_VPN = "5C4D3E2F1A0B9C8D7E6F5A4B3C2D1E0F9A8B7C6D"
+PKI_DOT1X = "8021A8021B8021C8021D8021E8021F8021A8021B"
+PKI_CONFIGMGR_OID = "1.3.6.1.4.1.311.21.8.4181979.12268412.10205467.9813521.1312302.45.7398411.1052422"
+
+
+def _my_store(lab: t.Any, host: str) -> list[str]:
+    return [c["thumbprint"] for c in lab.state(host)["cert_stores"]["LocalMachine\\My"]]
+
+
+def test_pki_filter_removes_one_certificate_and_its_key_and_spares_vpn_and_8021x(lab_factory,
+                                                                                tmp_path: pathlib.Path) -> None:
+    """Issue 8, defect 8: the filter is no substring match, selects one certificate unless told otherwise, and
+    the private key goes with the certificate."""
+    hosts = {"pki-dn": "ref_pki_extras", "pki-oid": "ref_pki_extras", "pki-part": "ref_pki_extras",
+             "pki-multi": "ref_pki_extras"}
+    lab, inventory = lab_factory(hosts=hosts)
+    before = {h: lab.state(h) for h in hosts}
+    run = run_playbook(tmp_path, inventory, generalize_playbook(pki={
+        "pki-dn": {"issuer": "DC=local, DC=contoso, CN=contoso issuing ca 01"},
+        "pki-oid": {"issuer": "Contoso Issuing CA 01", "template": PKI_CONFIGMGR_OID},
+        "pki-part": {"template": "a"},
+        "pki-multi": {"issuer": PKI_CA, "allow_multiple": True}}), "-f", "4")
+    # The issuer DN (any order, any case) selects the ConfigMgr, VPN and 802.1X certificates: refused, nothing changed.
+    refused = result(run, "pki-dn")
+    assert failed(run, "pki-dn") and refused["guard"] == "certificate_filter", refused["msg"]
+    assert "matches 3 certificates in LocalMachine\\My" in refused["msg"] and "0x80070057" in refused["msg"]
+    assert "Nothing was changed." in refused["msg"] and "pki_certificate_filter.allow_multiple=true" in refused["msg"]
+    assert lab.state("pki-dn") == before["pki-dn"]
+    # The template OID (all an offline master shows of a v2 template) selects the ConfigMgr certificate only.
+    exact = result(run, "pki-oid")
+    assert not failed(run, "pki-oid"), exact["msg"]
+    assert _my_store(lab, "pki-oid") == [PKI_WEB, PKI_VPN, PKI_DOT1X]
+    keys = lab.state("pki-oid")["private_keys"]
+    assert not [k for k in keys if k.startswith("te-ConfigMgrClientCertificate")]
+    assert {k.split("-")[0] for k in keys} == {"WebServer", "VpnMachine", "te"} and len(keys) == 3
+    pki = [c for c in exact["removed_identity"]["certificates"] if c["store"] == "LocalMachine\\My"]
+    assert [(c["thumbprint"], c["key_provider"], c["key_removed"]) for c in pki] == [(PKI_CONFIGMGR, "cng", True)]
+    assert steps(exact)["remove_pki_certificates"]["verified"] is True
+    # Part of a template name is no match.
+    part = result(run, "pki-part")
+    assert not failed(run, "pki-part"), part["msg"]
+    assert steps(part)["remove_pki_certificates"]["status"] == "ok"
+    assert _my_store(lab, "pki-part") == [PKI_CONFIGMGR, PKI_WEB, PKI_VPN, PKI_DOT1X]
+    # Said explicitly, a filter may remove several certificates; the web server certificate is no client cert.
+    multi = result(run, "pki-multi")
+    assert not failed(run, "pki-multi"), multi["msg"]
+    assert _my_store(lab, "pki-multi") == [PKI_WEB]
+    assert "3 of 3 private key container(s) gone" in steps(multi)["remove_pki_certificates"]["verification"]
+
+
+def test_bad_pki_filters_are_refused_and_change_nothing(lab_factory, tmp_path: pathlib.Path) -> None:
+    lab, inventory = lab_factory(hosts={"ref-pki": "ref_pki_extras"})
+    cases = [
+        ({"issuer": "CN="}, "pki_certificate_filter.issuer='CN=' is not allowed: it is not a distinguished name: "
+                            "attribute 1 (CN=) has an empty value; give the issuer's full distinguished name"),
+        ({"issuer": ""}, "pki_certificate_filter.issuer='' is not allowed: it is empty"),
+        ({"template": ""}, "pki_certificate_filter.template='' is not allowed: it is empty"),
+    ]
+    tasks = "".join(f"""
+    - name: Case {i}
+      mecm.fieldkit.win_sccm_client_generalize:
+        pki_certificate_filter: {json.dumps(filter_)}
+      ignore_errors: true
+""" for i, (filter_, _msg) in enumerate(cases))
+    before = lab.state("ref-pki")
+    lab.reset_stats()
+    run = run_playbook(tmp_path, inventory, f"- name: Bad filters\n  hosts: all\n  gather_facts: false\n  tasks:{tasks}")
+    assert run.rc == 0, run.stdout
+    for i, (_filter, message) in enumerate(cases):
+        res = result(run, "ref-pki", f"Case {i}")
+        assert failed(run, "ref-pki", f"Case {i}") and message in res["msg"], res["msg"]
+    assert lab.stats("ref-pki")["module_executions"] == 0
+    assert lab.state("ref-pki") == before
+
+
+def test_killed_ccmexec_stays_stopped_and_keeps_its_recovery_actions(lab_factory, tmp_path: pathlib.Path) -> None:
+    """Issue 8, defect 11: ending a hung CcmExec is a service failure to the SCM, whose recovery actions restart
+    it; they are suspended before the kill and restored, also when the stop fails."""
+    lab, inventory = lab_factory(hosts={"ref-hangr": "ccmexec_hang_recovery", "ref-hang": "ccmexec_hang"})
+    original = lab.state("ref-hangr")["services"]["CcmExec"]["failure_actions"]
+    run = run_playbook(tmp_path, inventory, generalize_playbook(), "-f", "2")
+    killed = result(run, "ref-hangr")
+    assert not failed(run, "ref-hangr"), killed["msg"]
+    stop = steps(killed)["stop_service"]
+    assert "ended its process: it did not stop within 5 s" in stop["detail"]
+    assert stop["verified"] is True and stop["verification"].startswith("CcmExec stopped at the end of the batch")
+    assert killed["client_state"]["service"]["state"] == "stopped"
+    ccmexec = lab.state("ref-hangr")["services"]["CcmExec"]
+    assert ccmexec["state"] == "stopped" and ccmexec["start_mode"] == "delayed_auto"
+    assert "restarted_by_scm" not in ccmexec
+    assert ccmexec["failure_actions"] == original
+    assert not [p for p in lab.state("ref-hangr")["processes"] if p["name"] == "CcmExec"]
+    assert "HKLM\\SOFTWARE\\mecm.fieldkit\\Markers" not in lab.state("ref-hangr")["registry"]
+    # The unkillable one: the stop fails, the always op still restores the recovery actions.
+    hung = result(run, "ref-hang")
+    assert failed(run, "ref-hang") and hung["failed_step"] == "stop_service"
+    assert "the recovery actions of CcmExec are restored" in hung["msg"]
+    assert lab.state("ref-hang")["services"]["CcmExec"]["failure_actions"] == original

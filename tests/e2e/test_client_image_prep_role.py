@@ -41,8 +41,9 @@ def test_playbook_runs_both_scenarios_writes_reports_and_reruns_clean(lab_factor
     # The playbook as users run it from the installed collection.
     run = run_playbook(tmp_path, inventory, "mecm.fieldkit.client_image_prep", *args)
     assert run.rc == 2, run.stdout + run.stderr
-    assert lab.stats("ref-assigned")["module_executions"] == 1
-    assert lab.stats("ref-new")["module_executions"] == 4  # install: start + 2 polls; generalize: 1
+    # generalize: the batch, then the removal of the host record of what it removed (issue 8)
+    assert lab.stats("ref-assigned")["module_executions"] == 2
+    assert lab.stats("ref-new")["module_executions"] == 5  # install: start + 2 polls; generalize: 2
 
     assert sorted(p.name for p in reports.iterdir()) == [
         "client_image_prep-junit.xml", "cm01.json", "ref-assigned.json", "ref-certdenied.json", "ref-new.json",
@@ -52,7 +53,7 @@ def test_playbook_runs_both_scenarios_writes_reports_and_reruns_clean(lab_factor
     assert assigned["removed_identity"]["sms_unique_id"] == GUID
     assert assigned["client_state"]["ready_for_capture"] is True
     new = read(reports / "ref-new.json")
-    assert new["scenario"] == "new" and new["status"] == "changed" and new["module_executions"] == 4
+    assert new["scenario"] == "new" and new["status"] == "changed" and new["module_executions"] == 5
     assert new["install"]["ccmsetup"]["return_code"] == 0 and new["install"]["client"]["assigned_site"] is None
     assert new["install"]["mp_block_rule"]["kept"] is True
     assert lab.state("ref-new")["firewall_rules"] == {}
@@ -99,12 +100,12 @@ def test_sysprep_last_step_and_identity_audit(lab_factory, tmp_path: pathlib.Pat
     first = run_playbook(tmp_path, inventory, "mecm.fieldkit.client_identity_audit", *audit_args)
     assert first.rc == 0, first.stdout
     audit = read(audit_dir / "client_identity_audit.json")
-    assert audit["duplicates"]["sms_unique_id"] == [{"value": GUID, "hosts": ["ref-assigned", "ref-seal",
-                                                                               "vdi-0001"]}]
+    assert [(d["value"], d["hosts"]) for d in audit["duplicates"]["sms_unique_id"]] == [
+        (GUID, ["ref-assigned", "ref-seal", "vdi-0001"])]
     assert len(audit["duplicates"]["sms_certificate_thumbprint"]) == 2
     assert audit["no_client"] == ["ref-clean"]
     markdown = (audit_dir / "client_identity_audit.md").read_text(encoding="utf-8")
-    assert f"| `{GUID}` | ref-assigned, ref-seal, vdi-0001 |" in markdown
+    assert f"| {GUID} | ref-assigned, ref-seal, vdi-0001 |" in markdown
 
     seal = run_playbook(tmp_path, inventory, "playbooks/client_image_prep.yml", "-e", "client_image_prep_hosts=ref-seal",
                         "-e", f"client_image_prep_report_dir={tmp_path / 'seal'}",
@@ -121,5 +122,6 @@ def test_sysprep_last_step_and_identity_audit(lab_factory, tmp_path: pathlib.Pat
     assert again.rc == 2, again.stdout
     audit = read(audit_dir / "client_identity_audit.json")
     assert audit["prepared_for_capture"] == ["ref-seal"]
-    assert audit["duplicates"]["sms_unique_id"] == [{"value": GUID, "hosts": ["ref-assigned", "vdi-0001"]}]
+    assert [(d["value"], d["hosts"]) for d in audit["duplicates"]["sms_unique_id"]] == [
+        (GUID, ["ref-assigned", "vdi-0001"])]
     assert audit["affected_hosts"] == ["ref-assigned", "vdi-0001"]

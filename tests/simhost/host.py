@@ -3,7 +3,7 @@
 It never runs PowerShell. For each module execution it (1) parses every PowerShell script in the
 payload with tree-sitter-powershell and fails on a syntax error or, in the collection's own scripts,
 on a Windows PowerShell 5.1 pitfall (tests.pscheck.pitfalls), (2) applies host-level faults
-(slow answer), and (3) hands the module to a Python handler: the op runner emulation for
+(slow answer, answer lost after execution), and (3) hands the module to a Python handler: the op runner emulation for
 the ``mecm.fieldkit.sccm_op_runner*`` modules, a pong for the lab's baseline module.
 """
 from __future__ import annotations
@@ -85,6 +85,8 @@ class SimHost:
         self.username = username
         self.faults = Faults(model.state["faults"])
         self.delay_seconds = float(model.state.get("delay_seconds", 0.0))
+        # The next N op-runner executions run on the host, then their answer is lost (connection dropped).
+        self.lose_answers = int(model.state.get("lose_answers", 0))
         self.executions: list[dict[str, t.Any]] = []
 
     @property
@@ -113,7 +115,11 @@ class SimHost:
             body, rc = {"changed": False, "ping": "pong", "simulated": True}, 0
         else:
             return self._fail(f"[simulated] host {self.name} has no handler for module {execution.module_fqcn}")
-        return ExecResult(stdout=json.dumps(body).encode("utf-8"), rc=rc, delay=self.delay_seconds)
+        lost = execution.module_fqcn in RUNNER_MODULES and self.lose_answers > 0
+        if lost:
+            self.lose_answers -= 1
+            LOG.info("%s: the answer of this execution is lost (lab fault)", self.name)
+        return ExecResult(stdout=json.dumps(body).encode("utf-8"), rc=rc, delay=self.delay_seconds, lost=lost)
 
     @staticmethod
     def _fail(msg: str) -> ExecResult:

@@ -7,7 +7,8 @@
 
 Each listener also answers a small control API under /sim/ (loopback only, no auth, not counted):
 GET /sim/info, /sim/state, /sim/stats; POST /sim/stats/reset, /sim/faults (JSON list appended),
-/sim/unreachable ({"unreachable": bool}), /sim/delay ({"seconds": float}); DELETE /sim/faults.
+/sim/unreachable ({"unreachable": bool}), /sim/delay ({"seconds": float}), /sim/lose_answers
+({"times": int}: the next op-runner executions run, then their answer is lost); DELETE /sim/faults.
 Everything here is simulated; nothing talks to a real Windows machine.
 """
 from __future__ import annotations
@@ -121,6 +122,10 @@ class Lab:
     def set_unreachable(self, host: str, value: bool = True) -> None:
         self.servers[host].unreachable = value
 
+    def lose_answers(self, host: str, times: int = 1) -> None:
+        """The next ``times`` op-runner executions on ``host`` run, then the connection drops before the answer."""
+        self.hosts[host].lose_answers = int(times)
+
     # --- inventory ----------------------------------------------------------------------------
     def inventory(self) -> dict[str, t.Any]:
         common = {
@@ -182,6 +187,8 @@ class Lab:
             or {"unreachable": bool(payload["unreachable"])},
             ("POST", "/sim/delay"): lambda: setattr(sim, "delay_seconds", float(payload["seconds"]))
             or {"delay_seconds": sim.delay_seconds},
+            ("POST", "/sim/lose_answers"): lambda: self.lose_answers(host, int(payload["times"]))
+            or {"lose_answers": sim.lose_answers},
         }
         return routes[(method, path)]()
 

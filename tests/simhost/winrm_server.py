@@ -66,6 +66,7 @@ class ExecResult:
     stderr: bytes = b""
     rc: int = 0
     delay: float = 0.0  # seconds before the command reports Done; Receive faults with OperationTimeout meanwhile
+    lost: bool = False  # the command ran but its answer is lost: each Receive of it drops the connection
 
 
 class Dispatcher(Protocol):
@@ -259,6 +260,7 @@ class _Reply:
     status: int
     xml: bytes
     target: _Tally | None = None  # where this request's bytes are accounted; None = the connection
+    drop: bool = False  # close the connection without a response (an answer lost on the way)
 
 
 def _parse_request(xml: bytes) -> _Request:
@@ -423,6 +425,8 @@ class _WSMan:
         command_id, cmd = self._find_command(req, shell, "rsp:Receive/rsp:DesiredStream")
         if cmd is None:
             return self._fault(req, FAULT_INVALID_SELECTORS, "w:InvalidSelectors", f"Unknown command {command_id}")
+        if cmd.result is not None and cmd.result.lost:
+            return _Reply(0, b"", cmd.record.tally, drop=True)
         # A real server holds Receive up to OperationTimeout; we hold briefly so polling stays cheap.
         deadline = time.monotonic() + min(req.operation_timeout, self.receive_hold)
         with self.cond:
@@ -593,6 +597,9 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:  # a server bug: answer 500 rather than dropping the connection
             log.exception("%s %s: internal error", PREFIX, sim.name)
             reply = _Reply(500, f"{PREFIX} internal error".encode())
+        if reply.drop:
+            self.close_connection = True  # the command ran on the host; its answer never reaches the client
+            return reply.target or self._pending
         if encrypted:
             content_type = f'multipart/encrypted;protocol="{ENCRYPTED_PROTOCOL}";boundary="Encrypted Boundary"'
             self._reply(reply.status, mime_encrypt(self._ntlm, reply.xml), content_type)

@@ -2,9 +2,12 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 # Real-host Pester 5 tests (Windows PowerShell 5.1) of the certificate ops: cert.list
-# (Get-FieldkitCertificate) and cert.remove (Remove-FieldkitCertificate), in a throwaway store
-# LocalMachine\FieldkitTest holding self-signed certificates from New-SelfSignedCertificate (made in
-# LocalMachine\My, copied to the test store; both copies and their keys are deleted afterwards).
+# (Get-FieldkitCertificate), cert.remove (Remove-FieldkitCertificate) and guard.assert_certificate_filter
+# (Assert-FieldkitCertificateFilter), in a throwaway store LocalMachine\FieldkitTest holding certificates from
+# New-SelfSignedCertificate (made in LocalMachine\My, copied to the test store; both copies and their keys are
+# deleted afterwards): two self-signed ones, and two client-authentication certificates signed by a throwaway
+# test CA, one with a CNG key (Microsoft Software Key Storage Provider) and one with a CAPI key (Microsoft
+# Enhanced RSA and AES Cryptographic Provider), so that an issuer filter selects both.
 # NOT RUN by the project's CI or authors (no Windows there); see tests/windows/README.md.
 
 BeforeAll {
@@ -49,6 +52,34 @@ BeforeAll {
     $created += New-SelfSignedCertificate @signingArgs
     $clientThumbprint = $created[0].Thumbprint
     $signingThumbprint = $created[1].Thumbprint
+    $caArgs = @{
+        Subject = 'CN=mecm.fieldkit.tests CA, O=mecm.fieldkit'
+        CertStoreLocation = 'Cert:\LocalMachine\My'
+        KeyUsage = @('CertSign', 'CRLSign', 'DigitalSignature')
+        TextExtension = @('2.5.29.19={text}CA=true')
+        NotAfter = (Get-Date).AddDays(30)
+    }
+    $ca = New-SelfSignedCertificate @caArgs
+    $cngArgs = @{
+        Subject = 'CN=mecm.fieldkit.tests cng'
+        CertStoreLocation = 'Cert:\LocalMachine\My'
+        Signer = $ca
+        TextExtension = @('2.5.29.37={text}1.3.6.1.5.5.7.3.2')
+        NotAfter = (Get-Date).AddDays(30)
+    }
+    $issued = @(New-SelfSignedCertificate @cngArgs)
+    $capiArgs = @{
+        Subject = 'CN=mecm.fieldkit.tests capi'
+        CertStoreLocation = 'Cert:\LocalMachine\My'
+        Signer = $ca
+        Provider = 'Microsoft Enhanced RSA and AES Cryptographic Provider'
+        TextExtension = @('2.5.29.37={text}1.3.6.1.5.5.7.3.2')
+        NotAfter = (Get-Date).AddDays(30)
+    }
+    $issued += New-SelfSignedCertificate @capiArgs
+    $created += $issued
+    $cngThumbprint = $issued[0].Thumbprint
+    $capiThumbprint = $issued[1].Thumbprint
     $store = New-Object -TypeName System.Security.Cryptography.X509Certificates.X509Store -ArgumentList @($storeName, 'LocalMachine')
     $store.Open([System.Security.Cryptography.X509Certificates.OpenFlags]::ReadWrite)
     foreach ($cert in $created) {
@@ -58,7 +89,7 @@ BeforeAll {
 }
 
 AfterAll {
-    foreach ($cert in $created) {
+    foreach ($cert in @($created) + @($ca)) {
         Remove-Item -LiteralPath ('Cert:\LocalMachine\My\' + $cert.Thumbprint) -DeleteKey -ErrorAction SilentlyContinue
     }
     if (Test-Path -LiteralPath "Cert:\LocalMachine\$storeName") {
@@ -88,7 +119,9 @@ Describe 'cert.list (Get-FieldkitCertificate)' {
         $client.has_private_key | Should -BeTrue
         @($client.enhanced_key_usages) | Should -Contain $clientAuth
         $client.template | Should -BeNullOrEmpty
-        @($client.Keys | Sort-Object) -join ',' | Should -Be 'enhanced_key_usages,has_private_key,issuer,not_after,subject,template,thumbprint'
+        $client.template_name | Should -BeNullOrEmpty
+        $client.template_oid | Should -BeNullOrEmpty
+        @($client.Keys | Sort-Object) -join ',' | Should -Be 'enhanced_key_usages,has_private_key,issuer,not_after,subject,template,template_name,template_oid,thumbprint'
     }
 
     It 'reports an absent store without creating it' {
@@ -100,27 +133,42 @@ Describe 'cert.list (Get-FieldkitCertificate)' {
 
 Describe 'cert.remove (Remove-FieldkitCertificate)' {
     BeforeAll {
-        $checkRun = Remove-FieldkitCertificate -StoreName $storeName -Issuer 'mecm.fieldkit.tests' -CheckMode
+        $partOfName = Remove-FieldkitCertificate -StoreName $storeName -Issuer 'mecm.fieldkit.tests' -CheckMode
+        $checkRun = Remove-FieldkitCertificate -StoreName $storeName -Issuer 'mecm.fieldkit.tests client auth' -CheckMode
         $afterCheck = Get-FieldkitTestStoreThumbprint -Name $storeName
-        $realRun = Remove-FieldkitCertificate -StoreName $storeName -Issuer 'mecm.fieldkit.tests'
+        $realRun = Remove-FieldkitCertificate -StoreName $storeName -Issuer 'CN=MECM.FIELDKIT.TESTS  client auth'
         $afterReal = Get-FieldkitTestStoreThumbprint -Name $storeName
-        $secondRun = Remove-FieldkitCertificate -StoreName $storeName -Issuer 'mecm.fieldkit.tests'
+        $secondRun = Remove-FieldkitCertificate -StoreName $storeName -Issuer 'mecm.fieldkit.tests client auth'
         $byThumbprint = Remove-FieldkitCertificate -StoreName $storeName -Thumbprints @($signingThumbprint.ToLowerInvariant()) -RequireClientAuth $false -CheckMode
         $absent = Remove-FieldkitCertificate -StoreName $absentStore -Issuer 'x'
     }
 
-    It 'check mode lists the matching certificates (client authentication only by default) and removes nothing' {
+    It 'part of the issuer name matches nothing (no substring match)' {
+        $partOfName.changed | Should -BeFalse
+        @($partOfName.before.matching).Count | Should -Be 0
+    }
+
+    It 'check mode lists the matching certificate (issuer CN exactly, client authentication only) with its CNG key and removes nothing' {
         $checkRun.changed | Should -BeTrue
         @($checkRun.before.matching | ForEach-Object { $_.thumbprint }) -join ',' | Should -Be $clientThumbprint
+        $checkRun.before.matching[0].key_provider | Should -Be 'cng'
+        $checkRun.before.matching[0].key_container | Should -Not -BeNullOrEmpty
         $checkRun.after.matching.Count | Should -Be 0
+        @($checkRun.after.removed).Count | Should -Be 0
         $afterCheck | Should -Contain $clientThumbprint
     }
 
-    It 'the real run removes the matching certificate and keeps the other' {
+    It 'the real run (issuer DN, case and spaces ignored) removes the certificate and its private key, and verifies both' {
         $realRun.changed | Should -BeTrue
         $realRun.before.store_exists | Should -BeTrue
         $afterReal | Should -Not -Contain $clientThumbprint
         $afterReal | Should -Contain $signingThumbprint
+        $removed = @($realRun.after.removed)
+        $removed.Count | Should -Be 1
+        $removed[0].certificate_removed | Should -BeTrue
+        $removed[0].key_removed | Should -BeTrue
+        $provider = New-Object -TypeName System.Security.Cryptography.CngProvider -ArgumentList 'Microsoft Software Key Storage Provider'
+        [System.Security.Cryptography.CngKey]::Exists($removed[0].key_container, $provider, [System.Security.Cryptography.CngKeyOpenOptions]::MachineKey) | Should -BeFalse
     }
 
     It 'a second run is unchanged' {
@@ -149,5 +197,50 @@ Describe 'cert.remove (Remove-FieldkitCertificate)' {
         $caught = Get-FieldkitTestError -ScriptBlock { Remove-FieldkitCertificate -StoreName $storeName -RemoveAll $true }
         Get-FieldkitErrorCode -ErrorRecord $caught | Should -Be 2147942487
         Get-FieldkitTestStoreThumbprint -Name $storeName | Should -Contain $signingThumbprint
+    }
+}
+
+Describe 'a certificate filter without thumbprints that selects several certificates' {
+    BeforeAll {
+        $caIssuer = 'CN=mecm.fieldkit.tests CA, O=mecm.fieldkit'
+        $guardError = Get-FieldkitTestError -ScriptBlock { Assert-FieldkitCertificateFilter -StoreName $storeName -Issuer 'O=mecm.fieldkit,CN=mecm.fieldkit.tests CA' }
+        $removeError = Get-FieldkitTestError -ScriptBlock { Remove-FieldkitCertificate -StoreName $storeName -Issuer 'mecm.fieldkit.tests CA' }
+        $afterRefusal = Get-FieldkitTestStoreThumbprint -Name $storeName
+        $guardAllowed = Assert-FieldkitCertificateFilter -StoreName $storeName -Issuer $caIssuer -AllowMultiple $true
+        $guardListed = Assert-FieldkitCertificateFilter -StoreName $storeName -Issuer $caIssuer -Thumbprints @($cngThumbprint, $capiThumbprint)
+        $removeAllowed = Remove-FieldkitCertificate -StoreName $storeName -Issuer $caIssuer -AllowMultiple $true
+        $afterRemoval = Get-FieldkitTestStoreThumbprint -Name $storeName
+    }
+
+    It 'the guard refuses it with ERROR_INVALID_PARAMETER (0x80070057) and names both certificates' {
+        Get-FieldkitErrorCode -ErrorRecord $guardError | Should -Be 2147942487
+        $guardError.Exception.Message | Should -BeLike "*matches 2 certificates in LocalMachine\$storeName*"
+        $guardError.Exception.Message | Should -BeLike "*$cngThumbprint*"
+        $guardError.Exception.Message | Should -BeLike "*$capiThumbprint*"
+    }
+
+    It 'cert.remove refuses it too and removes nothing' {
+        Get-FieldkitErrorCode -ErrorRecord $removeError | Should -Be 2147942487
+        $afterRefusal | Should -Contain $cngThumbprint
+        $afterRefusal | Should -Contain $capiThumbprint
+    }
+
+    It 'passes with allow_multiple or with the thumbprints listed' {
+        $guardAllowed.passed | Should -BeTrue
+        $guardListed.passed | Should -BeTrue
+    }
+
+    It 'with allow_multiple removes both certificates, the CNG and the CAPI key, and verifies them' {
+        $removeAllowed.changed | Should -BeTrue
+        $afterRemoval | Should -Not -Contain $cngThumbprint
+        $afterRemoval | Should -Not -Contain $capiThumbprint
+        $removed = @($removeAllowed.after.removed | Sort-Object -Property key_provider)
+        @($removed | ForEach-Object { $_.key_provider }) -join ',' | Should -Be 'capi,cng'
+        @($removed | Where-Object { $_.key_removed -ne $true }).Count | Should -Be 0
+        @($removed | Where-Object { $_.certificate_removed -ne $true }).Count | Should -Be 0
+        $capi = $removed[0]
+        $parameters = New-Object -TypeName System.Security.Cryptography.CspParameters -ArgumentList @(24, 'Microsoft Enhanced RSA and AES Cryptographic Provider', $capi.key_container)
+        $parameters.Flags = [System.Security.Cryptography.CspProviderFlags]'UseExistingKey, UseMachineKeyStore'
+        { New-Object -TypeName System.Security.Cryptography.RSACryptoServiceProvider -ArgumentList @(, $parameters) } | Should -Throw
     }
 }

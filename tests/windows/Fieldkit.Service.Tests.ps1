@@ -2,9 +2,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 # Real-host Pester 5 tests (Windows PowerShell 5.1) of the service ops: service.read
-# (Get-FieldkitServiceState) and service.ensure (Set-FieldkitServiceState), on two throwaway services
-# that run the suite's own test tool (never a real service): start modes, start, stop, a stop that
-# hangs (kill_on_timeout) and the Windows error codes.
+# (Get-FieldkitServiceState), service.ensure (Set-FieldkitServiceState) and service.restore_recovery
+# (Restore-FieldkitServiceRecovery), on two throwaway services that run the suite's own test tool (never a real
+# service): start modes, start, stop, a stop that hangs (kill_on_timeout), the recovery actions a kill triggers
+# and their suspension, and the Windows error codes.
 # NOT RUN by the project's CI or authors (no Windows there); see tests/windows/README.md.
 
 BeforeAll {
@@ -173,6 +174,71 @@ Describe 'service.ensure (Set-FieldkitServiceState) with a service that does not
         $kill.after.killed | Should -BeTrue
         $kill.after.state | Should -Be 'stopped'
         $statusAfterKill | Should -Be 'Stopped'
+    }
+}
+
+Describe 'ending a hung service with recovery actions: suspended first (service.ensure), restored after (service.restore_recovery)' {
+    BeforeAll {
+        $marker = 'FieldkitTestRecoveryActions'
+        $markersKey = 'SOFTWARE\mecm.fieldkit\Markers'
+        $scExe = Join-Path -Path $env:SystemRoot -ChildPath 'System32\sc.exe'
+        $configured = Invoke-FieldkitNativeCommand -FilePath $scExe -Arguments ('failure {0} reset= 3600 actions= restart/2000/restart/2000' -f $hangName) -TimeoutSeconds 30
+        # Without suspension: the SCM treats the ended process as a failure and restarts the service after 2 s.
+        Start-Service -Name $hangName -ErrorAction Stop
+        $plainKill = Set-FieldkitServiceState -Name $hangName -State 'stopped' -StopTimeoutSeconds 3 -KillOnTimeout $true
+        Start-Sleep -Seconds 8
+        $statusAfterPlainKill = (Get-Service -Name $hangName -ErrorAction Stop).Status
+        $null = Wait-FieldkitTestServiceStatus -Name $hangName -Status 'Running'
+        # With suspension: recorded, "take no action", the service stays stopped.
+        $kill = Set-FieldkitServiceState -Name $hangName -State 'stopped' -StopTimeoutSeconds 3 -KillOnTimeout $true -RecoveryMarker $marker
+        $recorded = Get-FieldkitRegistryValue -SubKey $markersKey -ValueName $marker
+        Start-Sleep -Seconds 8
+        $statusAfterKill = (Get-Service -Name $hangName -ErrorAction Stop).Status
+        $checkRestore = Restore-FieldkitServiceRecovery -Name $hangName -Marker $marker -CheckMode
+        $recordedAfterCheck = Get-FieldkitRegistryValue -SubKey $markersKey -ValueName $marker
+        $restore = Restore-FieldkitServiceRecovery -Name $hangName -Marker $marker
+        $recordedAfterRestore = Get-FieldkitRegistryValue -SubKey $markersKey -ValueName $marker
+        $secondRestore = Restore-FieldkitServiceRecovery -Name $hangName -Marker $marker
+    }
+
+    AfterAll {
+        Remove-ItemProperty -LiteralPath "HKLM:\$markersKey" -Name $marker -ErrorAction SilentlyContinue
+    }
+
+    It 'sc.exe set the test recovery actions' {
+        $configured.exit_code | Should -Be 0
+    }
+
+    It 'without a recovery marker the SCM restarts the killed service (the reason for the suspension)' {
+        $plainKill.after.killed | Should -BeTrue
+        $plainKill.after.recovery_suspended | Should -BeFalse
+        $statusAfterPlainKill | Should -Be 'Running'
+    }
+
+    It 'with a recovery marker the actions are recorded and suspended before the kill, and the service stays stopped' {
+        $kill.after.killed | Should -BeTrue
+        $kill.after.recovery_suspended | Should -BeTrue
+        $recorded | Should -Be 'reset=3600;actions=restart/2000,restart/2000'
+        $statusAfterKill | Should -Be 'Stopped'
+    }
+
+    It 'check mode reports the restore and keeps the record' {
+        $checkRestore.changed | Should -BeTrue
+        @($checkRestore.before.actions).Count | Should -Be 0
+        $recordedAfterCheck | Should -Not -BeNullOrEmpty
+    }
+
+    It 'restores them exactly (read back through QueryServiceConfig2), deletes the record and leaves the service stopped' {
+        $restore.changed | Should -BeTrue
+        $restore.after.reset_period_seconds | Should -Be 3600
+        @($restore.after.actions) -join ',' | Should -Be 'restart/2000,restart/2000'
+        $restore.after.service_state | Should -Be 'stopped'
+        $recordedAfterRestore | Should -BeNullOrEmpty
+    }
+
+    It 'a second restore is unchanged' {
+        $secondRestore.changed | Should -BeFalse
+        $secondRestore.before.suspended | Should -BeFalse
     }
 }
 

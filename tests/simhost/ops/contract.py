@@ -5,6 +5,7 @@ from ..paths import ensure_collection_link
 
 ensure_collection_link()
 
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils import _cert_filter as cert_filter  # noqa: E402
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils import _host_contract as contract  # noqa: E402
 
-__all__ = ["contract"]
+__all__ = ["cert_filter", "contract"]

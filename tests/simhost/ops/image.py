@@ -11,6 +11,7 @@ Fixture keys used only here (all optional):
 """
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import ipaddress
 import re
@@ -20,7 +21,7 @@ import uuid
 from ..model import E_ACCESSDENIED, E_INVALIDARG, HostModel, OpContext, SimWindowsError
 from . import sim_op
 from .client import MOBILE_CLIENT, assigned_site_reading, read_roles, read_task_sequence
-from .contract import contract
+from .contract import cert_filter, contract
 
 ERROR_FILE_NOT_FOUND = 0x80070002
 REGDB_E_CLASSNOTREG = 0x80040154
@@ -124,6 +125,9 @@ def assert_capture_ready(host: HostModel, ctx: OpContext, *, check_sms_store: bo
         count = len(host.wmi_instances("root\\ccm\\locationservices", "TrustedRootKey") or [])
         if count:
             problems.append(f"{count} TrustedRootKey instance(s) left")
+    if host.reg_key("HKLM\\" + contract.IMAGE_PREP_RECORD_KEY) is not None:
+        problems.append(f"the image-prep host record HKLM\\{contract.IMAGE_PREP_RECORD_KEY} is present: it holds the "
+                        "identity this procedure removed until a run has reported it")
     if problems:
         _guard_fail(host, "capture_ready", f"{host.name} is not ready for capture: {'; '.join(problems)}")
     return _passed("capture_ready", ["CcmExec stopped and no client identity left"])
@@ -162,6 +166,135 @@ def task_ensure_enabled(host: HostModel, ctx: OpContext, *, path: str, name: str
                 stored = next(k for k in host.state["registry"] if k.lower() == MARKERS_KEY.lower())
                 del host.state["registry"][stored]
     return {"changed": changed, "before": before, "after": after}
+
+
+# --- the image-prep host record (HKLM\SOFTWARE\mecm.fieldkit\ImagePrep) ---------------------------
+RECORD_KEY = "HKLM\\" + contract.IMAGE_PREP_RECORD_KEY
+_RECORD_VALUES = {"record_id": "RecordId", "recorded_utc": "RecordedUtc", "computer_name": "ComputerName",
+                  "sms_unique_id": "SmsUniqueId", "previous_sms_unique_id": "PreviousSmsUniqueId",
+                  "smscfg_path": "SmscfgPath", "site_code": "SiteCode", "management_point": "ManagementPoint"}
+_CERT_FIELDS = ("store", "thumbprint", "subject", "issuer", "template")
+
+
+def _empty_record() -> dict[str, t.Any]:
+    record: dict[str, t.Any] = {"key": RECORD_KEY, "present": False, "certificates": [], "trusted_root_keys": 0}
+    record.update({field: None for field in _RECORD_VALUES})
+    return record
+
+
+def read_record(host: HostModel) -> dict[str, t.Any]:
+    """Get-FieldkitImagePrepRecord: the registry key as the op result (certificates one tab-separated line each)."""
+    record = _empty_record()
+    key = host.reg_key(RECORD_KEY)
+    if key is None:
+        return record
+    record["present"] = True
+    for field, name in _RECORD_VALUES.items():
+        value = host.reg_value(RECORD_KEY, name)
+        if value not in (None, ""):
+            record[field] = str(value)
+    record["trusted_root_keys"] = int(host.reg_value(RECORD_KEY, "TrustedRootKeys") or 0)
+    for line in host.reg_value(RECORD_KEY, "Certificates") or []:
+        parts = str(line).split("\t")
+        if len(parts) < 2:
+            continue
+        cert = dict(zip(_CERT_FIELDS, parts + [""] * (len(_CERT_FIELDS) - len(parts))))
+        record["certificates"].append({k: (v or None) if k not in ("store", "thumbprint") else v
+                                       for k, v in cert.items()})
+    return record
+
+
+def _write_record(host: HostModel, record: dict[str, t.Any]) -> None:
+    for field, name in _RECORD_VALUES.items():
+        if record.get(field) in (None, ""):
+            host.delete_reg_value(RECORD_KEY, name)
+        else:
+            host.set_reg_value(RECORD_KEY, name, str(record[field]))
+    lines = ["\t".join(str(c.get(f) or "").replace("\t", " ") for f in _CERT_FIELDS) for c in record["certificates"]]
+    if lines:
+        host.set_reg_value(RECORD_KEY, "Certificates", lines)
+    else:
+        host.delete_reg_value(RECORD_KEY, "Certificates")
+    host.set_reg_value(RECORD_KEY, "TrustedRootKeys", int(record["trusted_root_keys"]))
+
+
+@sim_op("image.read_removal_record")
+def image_read_removal_record(host: HostModel, ctx: OpContext) -> dict[str, t.Any]:
+    return read_record(host)
+
+
+@sim_op("image.write_removal_record")
+def image_write_removal_record(host: HostModel, ctx: OpContext, *, smscfg: bool = False,
+                               certificate_filters: list[dict[str, t.Any]] | None = None,
+                               site_assignment: bool = False, trusted_root_key: bool = False,
+                               check_mode: bool = False) -> dict[str, t.Any]:
+    from .client import read_identity, read_site_assignment  # pylint: disable=import-outside-toplevel
+    from .system import wmi_count_instances  # pylint: disable=import-outside-toplevel
+    from ansible_collections.mecm.fieldkit.plugins.plugin_utils._ops import (  # pylint: disable=import-outside-toplevel
+        wire_args_to_snake,
+    )
+
+    before = read_record(host)
+    after = {**before, "certificates": list(before["certificates"])}
+    added = False
+    if smscfg:
+        identity = read_identity(host, ctx)
+        if identity["smscfg_present"] and not after["smscfg_path"]:
+            after["smscfg_path"] = identity["smscfg_path"]
+            added = True
+        unique_id = identity["smscfg_unique_id"] or identity["wmi_client_id"]
+        if identity["smscfg_present"] and unique_id and not after["sms_unique_id"]:
+            after["sms_unique_id"] = unique_id
+            after["previous_sms_unique_id"] = identity["smscfg_previous_unique_id"] or None
+            added = True
+    for cert_filter in certificate_filters or []:
+        try:
+            plan = cert_remove(host, ctx, **wire_args_to_snake(cert_filter), check_mode=True)
+        except SimWindowsError:
+            continue  # the certificate step fails with this error itself and then removes nothing
+        store = plan["before"]["store"]
+        for match in plan["before"]["matching"]:
+            if not any(c["thumbprint"] == match["thumbprint"] and c["store"] == store for c in after["certificates"]):
+                after["certificates"].append({"store": store, "thumbprint": match["thumbprint"],
+                                              "subject": match.get("subject"), "issuer": match.get("issuer"),
+                                              "template": match.get("template")})
+                added = True
+    if site_assignment:
+        site = read_site_assignment(host, ctx)
+        code = site["registry_assigned_site"] or ""
+        if site["com_available"] and site["com_assigned_site"] is not None:
+            code = site["com_assigned_site"]
+        if code and not after["site_code"]:
+            after["site_code"] = str(code)
+            after["management_point"] = site["current_management_point"] or None
+            added = True
+    if trusted_root_key:
+        count = wmi_count_instances(host, ctx, namespace="root\\ccm\\locationservices",
+                                    class_name="TrustedRootKey")["count"]
+        if count > after["trusted_root_keys"]:
+            after["trusted_root_keys"] = int(count)
+            added = True
+    if not added:
+        return {"changed": False, "before": before, "after": after}
+    if not after["present"]:
+        after.update(present=True, computer_name=host.state["os"].get("computer_name", host.name.upper()),
+                     recorded_utc=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                     record_id=None if check_mode else str(uuid.uuid4()))
+    if not check_mode:
+        _write_record(host, after)
+    return {"changed": True, "before": before, "after": after}
+
+
+@sim_op("image.clear_removal_record")
+def image_clear_removal_record(host: HostModel, ctx: OpContext, *, record_id: str,
+                               check_mode: bool = False) -> dict[str, t.Any]:
+    before = read_record(host)
+    if not before["present"] or before["record_id"] != record_id:
+        return {"changed": False, "before": before, "after": dict(before)}
+    if not check_mode:
+        stored = next(k for k in host.state["registry"] if k.lower() == RECORD_KEY.lower())
+        del host.state["registry"][stored]
+    return {"changed": True, "before": before, "after": _empty_record()}
 
 
 def _wmi_matches(instance: dict[str, t.Any], property_name: str | None, property_value: str | None) -> bool:
@@ -240,28 +373,111 @@ def client_set_provisioning_mode(host: HostModel, ctx: OpContext, *, enabled: bo
     return {"changed": changed, "before": before, "after": {"registry_value": wanted if changed else before["registry_value"]}}
 
 
+def _template_fields(cert: dict[str, t.Any]) -> dict[str, t.Any]:
+    """template_name / template_oid of a certificate of the model (``template`` is the display label)."""
+    name = cert.get("template_name")
+    oid = cert.get("template_oid")
+    return {"template": name or oid or None, "template_name": name, "template_oid": oid}
+
+
+def cert_view(host: HostModel, cert: dict[str, t.Any]) -> dict[str, t.Any]:
+    """A certificate of the model as cert.list returns it (shared with system.cert_list)."""
+    return {
+        "thumbprint": cert["thumbprint"],
+        "subject": cert["subject"],
+        "issuer": cert.get("issuer", cert["subject"]),
+        "not_after": cert.get("not_after"),
+        "has_private_key": _has_key(host, cert),
+        "enhanced_key_usages": list(cert.get("enhanced_key_usages", [])),
+        **_template_fields(cert),
+    }
+
+
+def _private_keys(host: HostModel) -> dict[str, t.Any]:
+    """Key containers of the host (fixture key ``private_keys``: container name -> {"provider": cng|capi})."""
+    keys: dict[str, t.Any] = host.state.get("private_keys") or {}
+    return keys
+
+
+def _key_exists(host: HostModel, container: str) -> bool:
+    return any(name.lower() == str(container).lower() for name in _private_keys(host))
+
+
+def _has_key(host: HostModel, cert: dict[str, t.Any]) -> bool:
+    key = cert.get("key")
+    if key:
+        return _key_exists(host, key["container"])
+    return bool(cert.get("has_private_key", True))
+
+
+def _cert_key(host: HostModel, cert: dict[str, t.Any]) -> dict[str, t.Any] | None:
+    """Where the private key is kept; a fixture certificate with a private key and no ``key`` has an implicit
+    CAPI container that goes with the certificate."""
+    if not _has_key(host, cert):
+        return None
+    key = cert.get("key")
+    if key:
+        return {"provider": key["provider"], "container": key["container"], "implicit": False}
+    return {"provider": "capi", "container": f"sim-implicit-{cert['thumbprint'].lower()}", "implicit": True}
+
+
 def _cert_matches(cert: dict[str, t.Any], thumbprints: list[str] | None, issuer: str | None, template: str | None,
                   require_client_auth: bool) -> bool:
-    if thumbprints and cert["thumbprint"].upper() not in {tp.upper() for tp in thumbprints}:
-        return False
-    if issuer and issuer.lower() not in cert.get("issuer", cert["subject"]).lower():
-        return False
-    if template and template.lower() not in str(cert.get("template") or "").lower():
-        return False
-    if require_client_auth and CLIENT_AUTH_EKU not in cert.get("enhanced_key_usages", []):
-        return False
-    return True
+    """The rule of plugin_utils/_cert_filter.py (the PowerShell implements the same)."""
+    view = dict(cert, issuer=cert.get("issuer", cert["subject"]), **_template_fields(cert))
+    return cert_filter.certificate_matches(view, thumbprints=thumbprints, issuer=issuer, template=template,
+                                           require_client_auth=require_client_auth)
 
 
-def _cert_summary(cert: dict[str, t.Any]) -> dict[str, t.Any]:
+def _cert_summary(host: HostModel, cert: dict[str, t.Any]) -> dict[str, t.Any]:
+    key = _cert_key(host, cert)
     return {"thumbprint": cert["thumbprint"], "subject": cert["subject"],
-            "issuer": cert.get("issuer", cert["subject"]), "template": cert.get("template")}
+            "issuer": cert.get("issuer", cert["subject"]), **_template_fields(cert),
+            "has_private_key": key is not None, "key_provider": key["provider"] if key else None,
+            "key_container": key["container"] if key else None}
+
+
+def _ambiguous_message(label: str, issuer: str | None, template: str | None, matching: list[dict[str, t.Any]]) -> str:
+    listed = "; ".join(f"{c['thumbprint']} ({c['subject']}, template {_template_fields(c)['template']})"
+                       for c in matching)
+    return (f"the certificate filter (issuer '{issuer or ''}', template '{template or ''}') matches {len(matching)} "
+            f"certificates in {label}: {listed}; without thumbprints it may select one certificate at most, so "
+            "nothing was removed")
+
+
+@sim_op("guard.assert_certificate_filter")
+def assert_certificate_filter(host: HostModel, ctx: OpContext, *, store_name: str, store_location: str = "LocalMachine",
+                              thumbprints: list[str] | None = None, issuer: str | None = None,
+                              template: str | None = None, require_client_auth: bool = True,
+                              allow_multiple: bool = False) -> dict[str, t.Any]:
+    label = f"{store_location}\\{store_name}"
+    store = host.cert_store(store_location, store_name)
+    if store is None:
+        return _passed("certificate_filter", [f"store {label} does not exist"])
+    matching = [c for c in store if _cert_matches(c, thumbprints, issuer, template, require_client_auth)]
+    if cert_filter.ambiguous(len(matching), thumbprints, allow_multiple):
+        raise SimWindowsError(GUARD_CODES["certificate_filter"], _ambiguous_message(label, issuer, template, matching),
+                              label)
+    return _passed("certificate_filter", [f"{len(matching)} certificate(s) in {label} match the filter"])
+
+
+def _delete_key(host: HostModel, cert: dict[str, t.Any], key: dict[str, t.Any], label: str) -> None:
+    if cert.get("key_delete_denied"):
+        raise SimWindowsError(E_ACCESSDENIED, f"could not delete the {key['provider']} private key container "
+                              f"{key['container']} of certificate {cert['thumbprint']} ({cert['subject']}): Access is "
+                              "denied.; the certificate is not removed", cert["thumbprint"], "PermissionDenied")
+    if key["implicit"]:
+        cert["has_private_key"] = False
+        return
+    keys = _private_keys(host)
+    for name in [n for n in keys if n.lower() == key["container"].lower()]:
+        del keys[name]
 
 
 @sim_op("cert.remove")
 def cert_remove(host: HostModel, ctx: OpContext, *, store_name: str, store_location: str = "LocalMachine",
                 thumbprints: list[str] | None = None, issuer: str | None = None, template: str | None = None,
-                require_client_auth: bool = True, remove_all: bool = False,
+                require_client_auth: bool = True, remove_all: bool = False, allow_multiple: bool = False,
                 check_mode: bool = False) -> dict[str, t.Any]:
     label = f"{store_location}\\{store_name}"
     if remove_all and store_name.lower() != "sms":
@@ -272,19 +488,40 @@ def cert_remove(host: HostModel, ctx: OpContext, *, store_name: str, store_locat
                               label, "InvalidArgument")
     store = host.cert_store(store_location, store_name)
     if store is None:
-        absent = {"store": label, "store_exists": False, "matching": []}
+        absent = {"store": label, "store_exists": False, "matching": [], "removed": []}
         return {"changed": False, "before": absent, "after": dict(absent)}
     matching = [c for c in store
                 if remove_all or _cert_matches(c, thumbprints, issuer, template, require_client_auth)]
-    before = {"store": label, "store_exists": True, "matching": [_cert_summary(c) for c in matching]}
+    if not remove_all and cert_filter.ambiguous(len(matching), thumbprints, allow_multiple):
+        raise SimWindowsError(E_INVALIDARG, _ambiguous_message(label, issuer, template, matching), label,
+                              "InvalidArgument")
+    keys = {c["thumbprint"]: _cert_key(host, c) for c in matching}
+    before = {"store": label, "store_exists": True, "matching": [_cert_summary(host, c) for c in matching],
+              "removed": []}
+    after: dict[str, t.Any] = {"store": label, "store_exists": True, "matching": [], "removed": []}
     if matching and not check_mode:
+        removed: list[tuple[str, dict[str, t.Any] | None]] = []
         for cert in matching:
+            key = keys[cert["thumbprint"]]
+            if key is not None:
+                _delete_key(host, cert, key, label)
             if cert.get("delete_denied"):
                 raise SimWindowsError(E_ACCESSDENIED, f"Access is denied. (deleting {cert['thumbprint']} from {label})",
                                       label, "PermissionDenied")
             store.remove(cert)
-    return {"changed": bool(matching), "before": before,
-            "after": {"store": label, "store_exists": True, "matching": []}}
+            removed.append((cert["thumbprint"], key))
+        # Verification: the store and the key containers are read again.
+        present = {c["thumbprint"] for c in store}
+        after["matching"] = [_cert_summary(host, c) for c in store
+                             if remove_all or _cert_matches(c, thumbprints, issuer, template, require_client_auth)]
+        after["removed"] = [{
+            "thumbprint": thumbprint,
+            "certificate_removed": thumbprint not in present,
+            "key_provider": key["provider"] if key else None,
+            "key_container": key["container"] if key else None,
+            "key_removed": None if key is None else (key["implicit"] or not _key_exists(host, key["container"])),
+        } for thumbprint, key in removed]
+    return {"changed": bool(matching), "before": before, "after": after}
 
 
 @sim_op("file.remove")
@@ -523,13 +760,18 @@ def _install_client(host: HostModel, arguments: list[str]) -> None:
     }
     host.state["wmi"]["root\\ccm\\invagt"] = {"InventoryActionStatus": []}
     subject = f"CN=SMS, CN={computer}"
+    for role in ("signing", "encryption"):
+        container = f"SMS-{_stable_guid(host.name + '-' + role)[5:]}"
+        host.state.setdefault("private_keys", {})[container] = {"provider": "capi"}
     host.state["cert_stores"]["LocalMachine\\SMS"] = [
         {"thumbprint": _stable_thumbprint(host.name + "-signing"), "subject": subject, "issuer": subject,
          "not_after": "2046-11-20T00:05:00Z", "has_private_key": True,
-         "enhanced_key_usages": ["1.3.6.1.4.1.311.101"], "template": None},
+         "enhanced_key_usages": ["1.3.6.1.4.1.311.101"], "template_name": None, "template_oid": None,
+         "key": {"provider": "capi", "container": f"SMS-{_stable_guid(host.name + '-signing')[5:]}"}},
         {"thumbprint": _stable_thumbprint(host.name + "-encryption"), "subject": subject, "issuer": subject,
          "not_after": "2046-11-20T00:05:00Z", "has_private_key": True,
-         "enhanced_key_usages": ["1.3.6.1.4.1.311.101.2"], "template": None},
+         "enhanced_key_usages": ["1.3.6.1.4.1.311.101.2"], "template_name": None, "template_oid": None,
+         "key": {"provider": "capi", "container": f"SMS-{_stable_guid(host.name + '-encryption')[5:]}"}},
     ]
     if "Microsoft.SMS.Client" not in host.state["com_classes"]:
         host.state["com_classes"].append("Microsoft.SMS.Client")

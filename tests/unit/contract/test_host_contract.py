@@ -196,3 +196,29 @@ def test_every_dp_name_the_planner_accepts_the_host_accepts(name: str) -> None:
     if HOST_NAME_RE.fullmatch(name):
         assert _host_contract.HOST_NAME_RE.match(name), name
     assert not HOST_NAME_RE.fullmatch("dp01\n")
+
+
+@pytest.mark.parametrize(("name", "accepted"), [("distmgr.log", True), ("PkgXferMgr.lo_", True), ("SAM", False),
+                                                ("..", False), ("..\\x.log", False), ("\\\\evil\\s\\a.log", False),
+                                                ("a.log\n", False), ("C:\\Windows\\x.log", False)])
+def test_host_lab_and_planner_read_only_configmgr_log_files(name: str, accepted: bool) -> None:
+    """Issue 9 defect 5: the site_log path reference is checked on the host against the declared pattern, the
+    lab refuses the same names, and the planner accepts nothing the host refuses."""
+    from ansible_collections.mecm.fieldkit.plugins.plugin_utils._dp_facts import site_log_ref
+    from tests.simhost.ops.dp import resolve_refs
+
+    source = (MODULE_UTILS / "_FieldkitDpOps.psm1").read_text(encoding="utf-8-sig")
+    body = _function_text(source, "Resolve-FieldkitPathRef")
+    assert "$name -notmatch $script:LogFileNamePattern" in body and "$script:ClientLogSubfolder" in body
+    assert bool(_host_contract.LOG_FILE_NAME_RE.match(name)) is accepted
+    assert (site_log_ref(name) is not None) is accepted
+    host = HostModel(load_fixture("site_cm01"))
+    for folder in ("site", "client"):
+        ref = {"kind": "site_log", "name": name, "folder": folder}
+        if accepted:
+            assert resolve_refs(host, [ref])[0][0].endswith("\\" + name)
+        else:
+            with pytest.raises(SimWindowsError, match="is not a ConfigMgr log file name"):
+                resolve_refs(host, [ref])
+    with pytest.raises(SimWindowsError, match="folder 'C:' is not allowed"):
+        resolve_refs(host, [{"kind": "site_log", "name": "distmgr.log", "folder": "C:"}])

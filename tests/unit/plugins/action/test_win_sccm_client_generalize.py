@@ -31,12 +31,16 @@ def _replay(model: HostModel, check_mode: bool = False) -> MagicMock:
     return MagicMock(side_effect=execute)
 
 
-def test_whole_procedure_is_one_runner_call() -> None:
+def test_whole_procedure_is_one_runner_call_and_the_record_removal_a_second() -> None:
     model = HostModel.from_fixture("ref_assigned")
     plugin = _plugin()
     plugin._execute_module = _replay(model)
     result = plugin.run(task_vars={"inventory_hostname": "ref-01"})
-    assert plugin._execute_module.call_count == 1
+    # The procedure is one batch; the host record of what it removed goes once that answer has arrived.
+    assert plugin._execute_module.call_count == 2 and result["module_executions"] == 2
+    second = plugin._execute_module.call_args_list[1].kwargs["module_args"]["ops"]
+    assert [op["name"] for op in second] == ["image.clear_removal_record"]
+    assert result["host_record"]["written"] is True and result["host_record"]["present"] is False
     assert result["changed"] is True and not result.get("failed")
     assert result["invocation"]["module_args"]["scenario"] == "recapture"
     assert "ops" not in result["invocation"]["module_args"]
@@ -78,11 +82,54 @@ def test_option_errors_are_action_failures() -> None:
         plugin.run(task_vars={})
 
 
-def test_connection_failure_propagates() -> None:
+class TaskTimeoutError(BaseException):
+    """Stands in for ansible-core's task timeout (a BaseException raised by SIGALRM)."""
+
+    def __init__(self, timeout: int) -> None:
+        super().__init__(f"Timed out after {timeout} second(s).")
+        self.timeout = timeout
+
+
+@pytest.mark.parametrize(("error", "reason"), [
+    (AnsibleConnectionFailure("connection refused"), "the connection was lost before the answer arrived"),
+    (ConnectionResetError(104, "Connection reset by peer"), "the connection was lost before the answer arrived"),
+    (TaskTimeoutError(15), "no answer within the task timeout of 15 s"),
+])
+def test_a_lost_answer_is_unreachable_not_a_raw_transport_error(error: BaseException, reason: str) -> None:
     plugin = _plugin()
-    plugin._execute_module = MagicMock(side_effect=AnsibleConnectionFailure("connection refused"))
-    with pytest.raises(AnsibleConnectionFailure):
+    plugin._execute_module = MagicMock(side_effect=error)
+    result = plugin.run(task_vars={"inventory_hostname": "ref-01"})
+    assert result["unreachable"] is True and "failed" not in result
+    assert result["msg"].startswith(f"ref-01: the answer of the image-prep batch was lost: {reason}. ")
+    assert "the host may already have been changed; rerun to recover what was removed" in result["msg"]
+    assert "Timed out after" not in result["msg"] and result["connection_error"]
+
+
+def test_other_errors_still_propagate() -> None:
+    plugin = _plugin()
+    plugin._execute_module = MagicMock(side_effect=KeyError("bug"))
+    with pytest.raises(KeyError):
         plugin.run(task_vars={})
+
+
+def test_a_lost_second_answer_still_reports_what_the_first_one_removed() -> None:
+    model = HostModel.from_fixture("ref_assigned")
+    replay = _replay(model)
+    calls = []
+
+    def execute(**kwargs: t.Any) -> dict[str, t.Any]:
+        calls.append(kwargs)
+        if len(calls) == 2:
+            raise AnsibleConnectionFailure("winrm connection error")
+        return replay(**kwargs)
+
+    plugin = _plugin()
+    plugin._execute_module = MagicMock(side_effect=execute)
+    result = plugin.run(task_vars={"inventory_hostname": "ref-01"})
+    assert result["unreachable"] is True and result["module_executions"] == 2
+    assert result["removed_identity"]["sms_unique_id"] == "GUID:8F2E1B4C-3D5A-4E6F-9A7B-1C2D3E4F5A6B"
+    assert "the answer of the second module execution" in result["msg"]
+    assert "rerun to recover what was removed" in result["msg"]
 
 
 def test_module_failure_is_a_runner_failure() -> None:

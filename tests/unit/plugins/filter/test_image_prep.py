@@ -31,7 +31,8 @@ def test_identity_audit_reads_ansible_facts() -> None:
              "service": {"state": "running"}, "sms_certificates": {"certificates": []}}
     hostvars = {"a": {"ansible_facts": {"sccm_client": facts}}, "b": {"ansible_facts": {"sccm_client": facts}}}
     audit = FILTERS["sccm_identity_audit"](hostvars, ["a", "b"])
-    assert audit["duplicates"]["sms_unique_id"] == [{"value": "GUID:1", "hosts": ["a", "b"]}]
+    assert audit["duplicates"]["sms_unique_id"] == [{"value": "GUID:1", "hosts": ["a", "b"], "sources": {
+        "a": ["SMSCFG.ini"], "b": ["SMSCFG.ini"]}}]
     assert "GUID:1" in FILTERS["sccm_identity_audit_markdown"](audit)
 
 
@@ -42,3 +43,13 @@ def test_identity_audit_reads_ansible_facts() -> None:
 def test_wrong_input_is_a_filter_error(name: str, args: tuple) -> None:
     with pytest.raises(AnsibleFilterError, match=name):
         FILTERS[name](*args)
+
+
+def test_unreachable_install_through_the_filters() -> None:
+    install = {"unreachable": True, "changed": True, "msg": "a became unreachable while ccmsetup ... was waited for",
+               "mp_block_rule": {"left_in_place": True}}
+    record = FILTERS["image_prep_host_record"]("a", {"skipped": True}, install, None, "new")
+    assert record["status"] == "unreachable" and record["unreachable_during"] == "install_client"
+    summary = FILTERS["image_prep_summary"]({"a": record})
+    assert summary["reasons"]["a"] == {"status": "unreachable", "msg": install["msg"]}
+    assert 'type="unreachable"' in FILTERS["image_prep_junit"]({"a": record})

@@ -37,10 +37,11 @@ def test_no_block_list_gives_a_warning() -> None:
 @pytest.mark.parametrize(("params", "message"), [
     ({"properties": {"SMSSITECODE": "PS1"}}, "properties.SMSSITECODE is refused: the seed installs the client"),
     ({"properties": {"smssitecode": "AUTO"}}, "properties.smssitecode is refused"),
-    ({"switches": ["/smssitecode:PS1"]}, "switches: '/smssitecode:PS1' is refused"),
+    ({"switches": ["/smssitecode:PS1"]}, "switches: '/smssitecode:********' is refused"),
     ({"switches": ["/uninstall"]}, "switches: '/uninstall' is not allowed here"),
     ({"switches": ["/mp:a b"]}, "is not a ccmsetup switch"),
-    ({"properties": {"SMSMP": "cm01 & calc"}}, "properties.SMSMP='cm01 & calc': values may hold"),
+    # Values are secrets (no_log): the message names the property, never the value.
+    ({"properties": {"SMSMP": "cm01 & calc"}}, "properties.SMSMP: the value (11 characters, not shown) may hold"),
     ({"properties": {"BAD-NAME": "x"}}, "properties.BAD-NAME is not a client.msi/ccmsetup property name"),
     ({"block_management_points": ["cm01;rm"]}, "block_management_points: 'cm01;rm' is not a host name"),
     ({"timeout": 10}, "timeout=10 must be an integer from 60 to 14400"),
@@ -59,7 +60,10 @@ def test_start_plan_blocks_before_starting_and_waits_once() -> None:
                                     "status", "install", "site_assignment"]
     assert plan[2].args == {"name": inst.MP_BLOCK_RULE_NAME, "remote_addresses": ["cm01"], "state": "present"}
     assert plan[4].args == {"wait_seconds": 90, "tail_lines": 20}
-    assert inst.plan_start(options(), check_mode=True)[3].args["wait_seconds"] == 0
+    # The reads run also after a failed op: whether ccmsetup runs decides whether the rule may go.
+    assert [p.always for p in plan] == [False] * 4 + [True] * 3
+    checked = {p.id: p for p in inst.plan_start(options(), check_mode=True)}
+    assert checked["status"].args["wait_seconds"] == 0
     build_batch(plan)
     build_batch(inst.plan_poll(30))
     assert inst.plan_cleanup()[0].args == {"name": inst.MP_BLOCK_RULE_NAME, "state": "absent"}
@@ -110,3 +114,47 @@ def test_evaluate_refuses_an_assigned_client_and_missing_components() -> None:
     assert failure is not None and "without 'CcmSetup is exiting with return code'" in failure
     failure, _ = inst.evaluate(_outcome(None), options(), started=False)
     assert failure is None
+
+
+def test_without_block_list_a_stale_rule_goes_only_when_no_ccmsetup_runs() -> None:
+    plan = inst.plan_start(options(), check_mode=False)
+    assert [p.id for p in plan] == ["guard.not_site_system", "guard.no_task_sequence", inst.IDLE_GUARD_ID,
+                                    "stale_block_rule", "start", "status", "install", "site_assignment"]
+    assert plan[2].op == "guard.assert_ccmsetup_idle"
+    assert plan[3].args == {"name": inst.MP_BLOCK_RULE_NAME, "state": "absent"}
+    build_batch(plan)
+    build_batch(inst.plan_confirm())
+
+
+@pytest.mark.parametrize(("running", "confirmed", "decision"), [
+    (False, False, ("remove", None)),
+    (True, False, ("leave", "ccmsetup still runs")),
+    (None, False, ("confirm", None)),
+    (None, True, ("leave", "whether ccmsetup still runs is unknown (its status could not be read)")),
+])
+def test_rule_decision(running: bool | None, confirmed: bool, decision: tuple[str, str | None]) -> None:
+    assert inst.rule_decision(running, confirmed) == decision
+
+
+def test_every_value_is_masked() -> None:
+    opts = options(properties={"PROVISIONTS": "PS100042", "CCMLOGLEVEL": 0},
+                   switches=["/regtoken:eyJ0eXAi.payload.sig", "/forceinstall"])
+    assert opts.secrets == ("eyJ0eXAi.payload.sig", "PS100042", "0")
+    assert inst.masked_arguments(opts) == ["/regtoken:********", "/forceinstall", "PROVISIONTS=********",
+                                           "CCMLOGLEVEL=********"]
+    line = ('Command line: "C:\\Install\\Client\\ccmsetup.exe" /regtoken:eyJ0eXAi.payload.sig /forceinstall '
+            'PROVISIONTS=PS100042 CCMLOGLEVEL=0; PROVISIONTS="PS100099"; token EYJ0EXAI.PAYLOAD.SIG; exit code 0')
+    assert inst.scrub(line, opts) == (
+        'Command line: "C:\\Install\\Client\\ccmsetup.exe" /regtoken:******** /forceinstall PROVISIONTS=******** '
+        'CCMLOGLEVEL=******** PROVISIONTS="********"; token ********; exit code 0')  # a value may hold ';'
+    assert inst.scrub(None, opts) is None and inst.scrub("x", options()) == "x"
+
+
+def test_evaluate_scrubs_the_log_tail() -> None:
+    opts = options(properties={"PROVISIONTS": "PS100042"})
+    outcome = _outcome(6)
+    outcome.ops["status"].data["log_tail"].append("<![LOG[Command line: ccmsetup.exe PROVISIONTS=PS100042]LOG]!><x>")
+    failure, parts = inst.evaluate(outcome, opts, started=True)
+    assert parts["ccmsetup"]["log_tail"][-1] == "Command line: ccmsetup.exe PROVISIONTS=********"
+    assert parts["ccmsetup"]["arguments"] == ["PROVISIONTS=********"]
+    assert "PS100042" not in repr(parts)

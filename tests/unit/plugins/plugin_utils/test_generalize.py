@@ -24,18 +24,25 @@ SMS_THUMBS = {"5A0C1F3E9B7D2A4C6E8F0A1B3C5D7E9F1A2B3C4D", "B7E4D2C1A0F9E8D7C6B5A
 TASK = "\\Microsoft\\Configuration Manager\\Configuration Manager Health Evaluation"
 
 
-def run(model: HostModel, options: gen.GeneralizeOptions, check_mode: bool = False) -> BatchOutcome:
-    plan = gen.plan_generalize(options)
+def execute(model: HostModel, plan: list[t.Any], check_mode: bool = False) -> BatchOutcome:
     args: dict[str, t.Any] = {"ops": build_batch(plan), "protocol": 1, "_ansible_check_mode": check_mode}
     body, _rc = run_batch(model, args, OpContext(), Faults(model.state["faults"]))
     return parse_runner_result(body, plan)
 
 
+def run(model: HostModel, options: gen.GeneralizeOptions, check_mode: bool = False) -> BatchOutcome:
+    return execute(model, gen.plan_generalize(options, check_mode=check_mode), check_mode)
+
+
 def shaped(model: HostModel, params: dict[str, t.Any] | None = None, check_mode: bool = False,
            diff_mode: bool = False) -> dict[str, t.Any]:
+    """What the action plugin does: the batch, then the second execution when plan_followup asks for one."""
     options = gen.build_options(params or {})
-    return gen.shape_generalize(run(model, options, check_mode), options, check_mode=check_mode,
-                                diff_mode=diff_mode, host="h1")
+    outcome = run(model, options, check_mode)
+    second = gen.plan_followup(outcome, options, check_mode=check_mode)
+    followup = execute(model, second, check_mode) if second else None
+    return gen.shape_generalize(outcome, options, check_mode=check_mode, diff_mode=diff_mode, host="h1",
+                                followup=followup)
 
 
 def steps_by_name(result: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]:
@@ -55,9 +62,11 @@ def test_scenario_defaults_follow_the_seed() -> None:
         "disable_health_task", "stop_service", "remove_trusted_root_key", "reset_site_assignment",
         "remove_sms_certificates", "remove_smscfg", "final_start_mode"]
     new = gen.build_options({"scenario": "new"})
+    # Scenario A deletes SMSCFG.ini too: ccmsetup wrote it with a GUID (Microsoft Learn always deletes it).
     assert [s for s in gen.STEPS if new.enabled(s)] == [
         "disable_health_task", "stop_service", "remove_trusted_root_key", "remove_sms_certificates",
-        "final_start_mode"]
+        "remove_smscfg", "final_start_mode"]
+    assert not gen.build_options({"scenario": "new", "steps": {"remove_smscfg": False}}).enabled("remove_smscfg")
 
 
 def test_steps_switch_single_steps_and_pki_filter_turns_its_step_on() -> None:
@@ -94,13 +103,13 @@ def test_thumbprints_are_normalised() -> None:
 
 
 def test_pki_filter_requires_every_criterion_and_client_auth() -> None:
-    pki = gen.PkiFilter(issuer="Contoso", template="ConfigMgr Client")
-    client = {"thumbprint": "A" * 40, "issuer": "CN=Contoso Issuing CA", "template": "ConfigMgr Client Certificate",
+    pki = gen.PkiFilter(issuer="Contoso Issuing CA", template="ConfigMgr Client Certificate")
+    client = {"thumbprint": "A" * 40, "issuer": "CN=Contoso Issuing CA", "template_name": "ConfigMgr Client Certificate",
               "enhanced_key_usages": ["1.3.6.1.5.5.7.3.2"]}
     assert pki.matches(client)
     assert not pki.matches(dict(client, enhanced_key_usages=["1.3.6.1.5.5.7.3.1"]))
     assert not pki.matches(dict(client, issuer="CN=Fabrikam CA"))
-    assert not pki.matches(dict(client, template=None))
+    assert not pki.matches(dict(client, template_name=None))
     assert not gen.PkiFilter().matches(client)
 
 
@@ -108,16 +117,23 @@ def test_pki_filter_requires_every_criterion_and_client_auth() -> None:
 def test_plan_is_reads_guards_steps_cleanup_verification_in_that_order() -> None:
     plan = gen.plan_generalize(gen.build_options({}))
     ids = [p.id for p in plan]
-    assert ids[:8] == ["before.identity", "before.site_assignment", "before.sms_certificates", "before.ccmexec",
+    assert ids[:9] == ["before.identity", "before.site_assignment", "before.sms_certificates", "before.ccmexec",
                        "before.health_task", "before.trusted_root_key", "before.provisioning_mode",
-                       "guard.not_site_system"]
-    assert ids[8:12] == ["guard.client_installed", "guard.ccmsetup_idle", "guard.no_task_sequence",
+                       "before.removal_record", "guard.not_site_system"]
+    assert ids[9:13] == ["guard.client_installed", "guard.ccmsetup_idle", "guard.no_task_sequence",
                          "guard.not_provisioning"]
-    assert ids[12:20] == ["disable_health_task", "stop_service", "remove_trusted_root_key", "reset_site_assignment",
-                          "remove_sms_certificates", "remove_smscfg", "final_start_mode", "restore_health_task"]
-    assert all(p.id.startswith("after.") for p in plan[20:])
+    # The host record of what is about to be removed is written before the first removal.
+    assert ids[13] == "record_removal"
+    steps = [i for i in ids[14:] if not i.startswith("after.")]
+    assert [i for i in steps if i.split(".")[0] in gen.STEPS or i == "restore_health_task"] == [
+        "disable_health_task", "stop_service", "remove_trusted_root_key", "reset_site_assignment",
+        "remove_sms_certificates", "remove_smscfg", "final_start_mode", "restore_health_task",
+        "disable_health_task.final_state"]
+    first_after = ids.index("after.identity")
+    assert all(p.id.startswith("after.") for p in plan[first_after:])
     always = {p.id for p in plan if p.always}
-    assert always == {"restore_health_task", *ids[20:]}
+    assert {"restore_health_task", *ids[first_after:]} <= always
+    assert "disable_health_task.final_state" not in always
     build_batch(plan)  # every op matches the registry
 
 
@@ -152,12 +168,26 @@ def test_no_step_means_no_guard_and_no_client_change() -> None:
 
 
 def test_sysprep_comes_last_behind_the_capture_gate_and_never_always() -> None:
-    plan = gen.plan_generalize(gen.build_options({"sysprep": {"enabled": True, "mode_vm": True},
-                                                  "steps": {"remove_smscfg": False}}))
-    assert [p.id for p in plan[-2:]] == ["capture_ready", "start_sysprep"]
-    assert not plan[-1].always and not plan[-2].always
-    assert plan[-2].args == {"check_sms_store": True, "check_smscfg": False, "check_trusted_root_key": True}
+    options = gen.build_options({"sysprep": {"enabled": True, "mode_vm": True}, "steps": {"remove_smscfg": False}})
+    # The real run starts sysprep in its second execution, after the host record is removed.
+    assert "start_sysprep" not in [p.id for p in gen.plan_generalize(options)]
+    model = fixture("ref_assigned")
+    outcome = run(model, options)
+    plan = gen.plan_followup(outcome, options)
+    # SMSCFG.ini is still there (step switched off): not ready, so no gate and no sysprep, only the record.
+    assert [p.id for p in plan] == ["clear_removal_record"]
+    options = gen.build_options({"sysprep": {"enabled": True, "mode_vm": True}})
+    outcome = run(fixture("ref_assigned"), options)
+    plan = gen.plan_followup(outcome, options)
+    assert [p.id for p in plan] == ["clear_removal_record", "capture_ready", "start_sysprep"]
+    assert not any(p.always for p in plan)
+    # Every identity item is checked by the host gate, whatever the steps.
+    assert plan[-2].args == {"check_sms_store": True, "check_smscfg": True, "check_trusted_root_key": True}
     assert plan[-1].args == {"mode_vm": True}
+    # Check mode: sysprep.start (in check mode) at the end of the one batch, no gate on the unchanged host.
+    checked = gen.plan_generalize(options, check_mode=True)
+    assert [p.id for p in checked[-1:]] == ["start_sysprep"] and "capture_ready" not in [p.id for p in checked]
+    assert gen.plan_followup(run(fixture("ref_assigned"), options, check_mode=True), options, check_mode=True) == []
 
 
 def test_empty_ccmcache_also_removes_the_cache_index() -> None:
@@ -178,12 +208,14 @@ def test_recapture_removes_the_identity_and_verifies_every_step() -> None:
     assert steps["disable_health_task"]["detail"] == "disabled for the duration and re-enabled at the end"
     assert steps["final_start_mode"]["verified"] is True
     assert all(s["verified"] for s in steps.values() if s["status"] != "skipped")
-    assert steps["remove_smscfg"]["reference"] == "seed B-4"
+    assert steps["remove_smscfg"]["reference"].startswith("seed B-4")
     removed = result["removed_identity"]
     assert removed["sms_unique_id"] == GUID
     assert removed["site_code"] == "PS1"
     assert {c["thumbprint"] for c in removed["certificates"]} == SMS_THUMBS
-    assert all(set(c) == {"store", "thumbprint", "subject", "issuer", "template"} for c in removed["certificates"])
+    assert all(set(c) == {"store", "thumbprint", "subject", "issuer", "template", "key_provider", "key_removed"}
+               for c in removed["certificates"])
+    assert all(c["key_provider"] == "capi" and c["key_removed"] is True for c in removed["certificates"])
     state = result["client_state"]
     assert state["ready_for_capture"] is True, state["problems"]
     assert state["service"] == {"name": "CcmExec", "exists": True, "state": "stopped", "start_mode": "delayed_auto"}
@@ -298,14 +330,30 @@ def test_failed_restore_is_reported_loudly() -> None:
     assert "could NOT be re-enabled (0x80070005: Access is denied.)" in result["msg"]
 
 
-def test_admin_disabled_task_stays_disabled() -> None:
+def test_admin_disabled_task_stays_disabled_only_as_found() -> None:
     model = fixture("ref_assigned")
     model.state["scheduled_tasks"][TASK]["enabled"] = False
-    result = shaped(model)
+    result = shaped(model, {"health_task_final_state": "as_found"})
     step = steps_by_name(result)["disable_health_task"]
     assert step["status"] == "ok" and step["verified"] is True
     assert "already disabled before the run" in step["detail"]
     assert model.state["scheduled_tasks"][TASK]["enabled"] is False
+    assert result["client_state"]["ready_for_capture"] is True
+    assert result["client_state"]["warnings"][0].startswith("the health evaluation task ")
+    # The default final state: enabled at the end, reported as a change.
+    model = fixture("ref_assigned")
+    model.state["scheduled_tasks"][TASK]["enabled"] = False
+    result = shaped(model)
+    step = steps_by_name(result)["disable_health_task"]
+    assert step["status"] == "changed" and step["verified"] is True
+    assert step["detail"].startswith("the task was disabled before the run (not by image prep); enabled it")
+    assert model.state["scheduled_tasks"][TASK]["enabled"] is True
+    assert result["client_state"]["warnings"] == []
+
+
+def test_bad_health_task_final_state_is_refused() -> None:
+    with pytest.raises(gen.OptionError, match="health_task_final_state='off' is not one of: enabled, as_found"):
+        gen.build_options({"health_task_final_state": "off"})
 
 
 def test_task_left_disabled_by_an_interrupted_run_is_re_enabled() -> None:
@@ -332,15 +380,17 @@ def test_steps_another_tool_did_are_ok() -> None:
 def test_optional_steps_and_the_pki_filter() -> None:
     model = fixture("ref_pki_extras")
     result = shaped(model, {"steps": {step: True for step in gen.OPTIONAL_STEPS},
-                            "pki_certificate_filter": {"issuer": "Contoso Issuing CA"}})
+                            "pki_certificate_filter": {"issuer": "Contoso Issuing CA 01",
+                                                       "template": "ConfigMgr Client Certificate"}})
     assert not result.get("failed"), result["msg"]
     steps = steps_by_name(result)
     for step in ("reset_hardware_inventory", "clear_gp_site_assignment", "remove_pki_certificates", "empty_ccmcache"):
         assert steps[step]["status"] == "changed" and steps[step]["verified"] is True, steps[step]
     assert steps["leave_provisioning_mode"]["status"] == "ok"
-    # Only the client-authentication certificate went; the web server certificate stays.
+    # Only the ConfigMgr client certificate went; the web server, VPN and 802.1X certificates stay.
     assert [c["thumbprint"] for c in model.cert_store("LocalMachine", "My")] == [
-        "AA11BB22CC33DD44EE55FF6677889900AABBCCDD"]
+        "AA11BB22CC33DD44EE55FF6677889900AABBCCDD", "5C4D3E2F1A0B9C8D7E6F5A4B3C2D1E0F9A8B7C6D",
+        "8021A8021B8021C8021D8021E8021F8021A8021B"]
     assert {c["store"] for c in result["removed_identity"]["certificates"]} == {"LocalMachine\\SMS",
                                                                                 "LocalMachine\\My"}
     assert not [p for p in model.state["files"] if "ccmcache" in p.lower()]
@@ -373,8 +423,18 @@ def test_sysprep_starts_only_behind_a_ready_machine() -> None:
     model = fixture("ref_assigned")
     result = shaped(model, {"sysprep": {"enabled": True, "mode_vm": True},
                             "steps": {"stop_service": False, "final_start_mode": False}})
+    assert result["failed"] is True and result["failed_step"] == "start_sysprep"
+    assert result["msg"] == "sysprep was not started on h1: not ready for capture (0x80070015): CcmExec is running"
+    assert "sysprep" not in model.state
+    # The host-side gate still guards the start, also against the host record.
+    model = fixture("ref_assigned")
+    options = gen.build_options({"sysprep": {"enabled": True}})
+    outcome = run(model, options)
+    gate = [p for p in gen.plan_followup(outcome, options) if p.id != "clear_removal_record"]
+    result = gen.shape_generalize(outcome, options, check_mode=False, diff_mode=False, host="h1",
+                                  followup=execute(model, gate))
     assert result["failed"] is True and result["failed_step"] == "capture_ready"
-    assert "0x80070015" in result["msg"] and "service CcmExec is running" in result["msg"]
+    assert "0x80070015" in result["msg"] and "the image-prep host record" in result["msg"]
     assert "sysprep" not in model.state
 
 
@@ -398,3 +458,101 @@ def test_guard_codes_agree_in_registry_powershell_and_simulator() -> None:
     for op, code in GUARD_ERROR_CODES.items():
         assert code >> 16 == 0x8007 and code & 0xFFFF in win32, op
         assert sim_image.GUARD_CODES[op.split("assert_", 1)[1]] == code, op
+
+
+# --- the host record of what was removed (issue 8, defect 2) ----------------------------------------
+RECORD = "HKLM\\SOFTWARE\\mecm.fieldkit\\ImagePrep"
+
+
+def test_the_batch_records_what_it_removes_and_a_lost_answer_is_recovered_by_the_rerun() -> None:
+    model = fixture("ref_assigned")
+    options = gen.build_options({})
+    lost = run(model, options)  # the first execution ran; its answer never reached the controller
+    key = model.reg_key(RECORD)
+    assert key is not None and key["SmsUniqueId"] == GUID and key["SiteCode"] == "PS1"
+    assert key["ManagementPoint"] == "CM01.contoso.local" and key["TrustedRootKeys"] == 1
+    assert {line.split("\t")[1] for line in key["Certificates"]} == SMS_THUMBS
+    assert key["ComputerName"] == "REF-W10-01" and key["RecordId"] and key["RecordedUtc"]
+    # What that run would have said: the record keeps the machine from being ready until it is reported.
+    state = gen.client_state(lost, options)
+    assert state["ready_for_capture"] is False
+    assert any(p.startswith(f"the image-prep host record {RECORD} is present: it holds the SMS Unique Identifier")
+               for p in state["problems"])
+
+    before = model.dump()
+    planned = shaped(model, check_mode=True)
+    assert model.dump() == before, "check mode removed the record"
+    assert planned["removed_identity"]["recovered_from_host_record"] is True
+    assert planned["client_state"]["ready_for_capture"] is True and planned["client_state"]["predicted"] is True
+
+    rerun = shaped(model)
+    removed = rerun["removed_identity"]
+    assert removed["recovered_from_host_record"] is True and removed["recorded_utc"] == key["RecordedUtc"]
+    assert removed["sms_unique_id"] == GUID and removed["site_code"] == "PS1"
+    assert {c["thumbprint"] for c in removed["certificates"]} == SMS_THUMBS
+    assert rerun["host_record"] == {"key": RECORD, "found": True, "written": False, "removed": True, "present": False}
+    assert rerun["changed"] is False and rerun["client_state"]["ready_for_capture"] is True
+    assert "recovered from the host record" in rerun["msg"]
+    assert model.reg_key(RECORD) is None
+    assert not [k for k in model.state["registry"] if k.lower().startswith("hklm\\software\\mecm.fieldkit")]
+
+
+def test_a_record_left_by_a_lost_run_is_kept_and_completed_not_overwritten() -> None:
+    model = fixture("ref_assigned")
+    model.set_reg_value(RECORD, "RecordId", "older-run")
+    model.set_reg_value(RECORD, "RecordedUtc", "2026-11-20T08:00:00Z")
+    model.set_reg_value(RECORD, "SmsUniqueId", "GUID:00000000-1111-2222-3333-444444444444")
+    model.set_reg_value(RECORD, "Certificates", ["LocalMachine\\My\tAB12\tCN=old\tCN=CA\t"])
+    model.set_reg_value(RECORD, "TrustedRootKeys", 0)
+    options = gen.build_options({})
+    outcome = run(model, options)
+    write = outcome.ops["record_removal"]
+    assert write.changed and write.after["record_id"] == "older-run"
+    assert write.after["sms_unique_id"] == "GUID:00000000-1111-2222-3333-444444444444"
+    assert write.after["site_code"] == "PS1" and write.after["trusted_root_keys"] == 1
+    assert [c["thumbprint"] for c in write.after["certificates"]][0] == "AB12"
+    assert len(write.after["certificates"]) == 3
+    # The followup removes exactly that record.
+    assert [(p.id, p.args) for p in gen.plan_followup(outcome, options)] == [
+        ("clear_removal_record", {"record_id": "older-run"})]
+
+
+def test_nothing_to_remove_writes_no_record_and_needs_no_second_execution() -> None:
+    model = fixture("ref_assigned")
+    shaped(model)
+    options = gen.build_options({})
+    outcome = run(model, options)
+    assert outcome.ops["record_removal"].changed is False
+    assert gen.plan_followup(outcome, options) == []
+    assert model.reg_key(RECORD) is None
+
+
+def test_a_guard_keeps_the_record_of_a_lost_run() -> None:
+    model = fixture("ccmsetup_running")
+    model.set_reg_value(RECORD, "RecordId", "older-run")
+    model.set_reg_value(RECORD, "SmsUniqueId", GUID)
+    result = shaped(model)
+    assert result["guard"] == "ccmsetup_idle"
+    assert result["removed_identity"]["recovered_from_host_record"] is True
+    assert result["host_record"]["present"] is True and model.reg_key(RECORD) is not None
+
+
+def test_the_capture_gate_refuses_while_the_record_exists() -> None:
+    model = fixture("mcs_partial")
+    model.set_reg_value(RECORD, "RecordId", "x")
+    plan = [gen.PlannedOp("capture_ready", "guard.assert_capture_ready",
+                          {"check_sms_store": True, "check_smscfg": True, "check_trusted_root_key": True})]
+    outcome = execute(model, plan)
+    assert outcome.ops["capture_ready"].status == "failed"
+    assert "the image-prep host record HKLM\\SOFTWARE\\mecm.fieldkit\\ImagePrep is present" in (
+        outcome.ops["capture_ready"].error or {}).get("message", "")
+
+
+def test_readiness_counts_every_identity_item_whatever_the_steps() -> None:
+    model = fixture("ref_assigned")
+    result = shaped(model, {"steps": {"remove_smscfg": False, "reset_site_assignment": False}})
+    problems = result["client_state"]["problems"]
+    assert result["client_state"]["ready_for_capture"] is False
+    assert f"SMSCFG.ini present (SMS Unique Identifier {GUID}): clones would share it; switch on steps.remove_smscfg" \
+        in problems
+    assert "assigned to site PS1; switch on steps.reset_site_assignment" in problems

@@ -111,16 +111,20 @@ def test_identity_audit_finds_shared_guids_and_certificates() -> None:
         "bare": _facts(None, [], installed=False),
         "down": None,
     })
-    assert audit["duplicates"]["sms_unique_id"] == [{"value": "GUID:AAA", "hosts": ["master", "vdi-1"]}]
+    both = ["SMSCFG.ini", "WMI"]
+    assert audit["duplicates"]["sms_unique_id"] == [
+        {"value": "GUID:AAA", "hosts": ["master", "vdi-1"], "sources": {"master": both, "vdi-1": both}}]
+    store = ["certificate store"]
     assert audit["duplicates"]["sms_certificate_thumbprint"] == [
-        {"value": "T1", "hosts": ["master", "vdi-1"]}, {"value": "T2", "hosts": ["master", "vdi-1"]},
-        {"value": "T3", "hosts": ["vdi-2", "vdi-3"]}]
+        {"value": "T1", "hosts": ["master", "vdi-1"], "sources": {"master": store, "vdi-1": store}},
+        {"value": "T2", "hosts": ["master", "vdi-1"], "sources": {"master": store, "vdi-1": store}},
+        {"value": "T3", "hosts": ["vdi-2", "vdi-3"], "sources": {"vdi-2": store, "vdi-3": store}}]
     assert audit["duplicate_count"] == 4
     assert audit["affected_hosts"] == ["master", "vdi-1", "vdi-2", "vdi-3"]
     assert audit["prepared_for_capture"] == ["prepped"]
     assert audit["no_client"] == ["bare"] and audit["no_facts"] == ["down"]
     markdown = rep.identity_audit_markdown(audit)
-    assert "| `GUID:AAA` | master, vdi-1 |" in markdown
+    assert "| GUID:AAA | master, vdi-1 | master: SMSCFG.ini, WMI; vdi-1: SMSCFG.ini, WMI |" in markdown
     assert "4 duplicated identities; affected: master, vdi-1, vdi-2, vdi-3." in markdown
     assert "| prepped | prepared for capture |" in markdown
 
@@ -131,3 +135,123 @@ def test_identity_audit_without_duplicates() -> None:
     markdown = rep.identity_audit_markdown(copy.deepcopy(audit))
     assert "0 duplicated identities; affected: none." in markdown
     assert markdown.count("None.") == 2
+
+
+def test_identity_audit_compares_every_item_on_every_host() -> None:
+    """A half-prepared clone (SMSCFG.ini gone, CcmExec stopped, SMS certificates left) is compared in full."""
+    master = _facts("GUID:AAA", ["T1", "T2"])
+    master["identity"]["smscfg_certificate_identifier"] = "SMS;t1"
+    half = _facts("GUID:AAA", ["T1", "T2"], smscfg=False, state="stopped")
+    # Only the SMSCFG.ini of this one is left: the certificate it names is the master's.
+    leftover_ini = _facts(None, [], installed=False)
+    leftover_ini["identity"].update(smscfg_unique_id="GUID:ZZZ", smscfg_present=True,
+                                    smscfg_certificate_identifier="SMS;T2")
+    other = _facts("GUID:ZZZ", ["T9"])
+    prepared = _facts("GUID:AAA", [], smscfg=False, state="stopped")
+    prepared["identity"]["previous_sms_unique_id"] = "GUID:000"
+    regenerated = _facts("GUID:NEW", ["T7"])
+    regenerated["identity"]["previous_sms_unique_id"] = "GUID:000"
+    audit = rep.identity_audit({"master": master, "half": half, "ini": leftover_ini, "other": other,
+                                "prepped": prepared, "regen": regenerated})
+    assert audit["duplicates"]["sms_unique_id"] == [
+        {"value": "GUID:AAA", "hosts": ["half", "master"], "sources": {"half": ["WMI"], "master": ["SMSCFG.ini", "WMI"]}},
+        {"value": "GUID:ZZZ", "hosts": ["ini", "other"], "sources": {"ini": ["SMSCFG.ini"], "other": ["SMSCFG.ini", "WMI"]}}]
+    assert audit["duplicates"]["sms_certificate_thumbprint"] == [
+        {"value": "T1", "hosts": ["half", "master"],
+         "sources": {"half": ["certificate store"], "master": ["certificate store", "SMSCFG.ini"]}},
+        {"value": "T2", "hosts": ["half", "ini", "master"],
+         "sources": {"half": ["certificate store"], "ini": ["SMSCFG.ini"], "master": ["certificate store"]}}]
+    assert audit["duplicate_count"] == 4
+    assert audit["affected_hosts"] == ["half", "ini", "master", "other"]
+    assert audit["partly_prepared"] == ["half"] and audit["per_host"]["half"]["status"] == "partly prepared"
+    # The identifier left in WMI of a prepared machine is replaced at the client's start: reported, not compared.
+    assert audit["prepared_for_capture"] == ["prepped"]
+    assert audit["per_host"]["prepped"]["stale_wmi_client_id"] == "GUID:AAA"
+    assert audit["per_host"]["prepped"]["sms_unique_id"] is None
+    # Clones that each made a new identity share the previous one: not a duplicate.
+    assert audit["per_host"]["regen"]["previous_sms_unique_id"] == "GUID:000"
+    assert "regen" not in audit["affected_hosts"] and "prepped" not in audit["affected_hosts"]
+    assert audit["no_client"] == ["ini"]
+
+
+def test_identity_audit_names_hosts_whose_wmi_reads_failed() -> None:
+    broken = _facts("GUID:1", ["T1"])
+    broken["wmi_errors"] = [{"namespace": "root\\ccm", "class_name": "CCM_Client", "code": 2147749891}]
+    audit = rep.identity_audit({"a": broken, "b": _facts("GUID:2", ["T2"])})
+    assert audit["incomplete_facts"] == ["a"] and audit["per_host"]["a"]["wmi_errors"] == 1
+    assert "WMI reads failed, identity may be incomplete: a." in rep.identity_audit_markdown(audit)
+
+
+def test_markdown_text_escapes_html_and_table_metacharacters() -> None:
+    assert rep.markdown_text("GUID:<img src=x onerror=alert(1)>|x") == "GUID:&lt;img src=x onerror=alert(1)&gt;\\|x"
+    assert rep.markdown_text("a`b*c_d[e](f)\\g~h&i\"j'k") == "a\\`b\\*c\\_d\\[e\\](f)\\\\g\\~h&amp;i&quot;j&#x27;k"
+    assert rep.markdown_text("line1\r\n| --- |\nline2\x00") == "line1 \\| --- \\| line2 "
+    assert rep.markdown_text(None) == ""
+
+
+def test_identity_audit_markdown_escapes_host_data() -> None:
+    hostile = "GUID:<img src=x onerror=alert(1)>|`x`\n| forged | row |"
+    facts = _facts(hostile, ["<b>T1</b>|"])
+    facts["site_assignment"]["assigned_site"] = "<script>alert(2)</script>"
+    audit = rep.identity_audit({"evil|host": facts, "copy": copy.deepcopy(facts)})
+    markdown = rep.identity_audit_markdown(audit)
+    assert "<img" not in markdown and "<script" not in markdown and "<b>" not in markdown
+    assert "\n| forged |" not in markdown
+    for line in markdown.splitlines():
+        if line.startswith("|"):
+            cells = line.replace("\\|", "").count("|")
+            assert cells in (4, 6), line  # duplicates table: 3 columns, hosts table: 5
+    assert "| evil\\|host | client | GUID:&lt;img src=x onerror=alert(1)&gt;\\|\\`x\\` \\| forged \\| row \\|" in markdown
+
+
+# --- unreachable hosts (issue 8): the status, its reason, in the record, the summary and JUnit -------------
+RULE_LEFT = {"name": "mecm.fieldkit - block ConfigMgr management points during client install",
+             "remote_addresses": ["10.0.0.10"], "kept": False, "left_in_place": True,
+             "reason": "the host became unreachable; ccmsetup may still run"}
+INSTALL_LOST = {"unreachable": True, "changed": True, "module_executions": 2, "mp_block_rule": RULE_LEFT,
+                "ccmsetup": {"started": True, "running": True},
+                "msg": "new-02 became unreachable while ccmsetup (started by this run) was waited for, after 1 status "
+                       "read(s); ccmsetup may still be running and the host may already have been changed."}
+
+
+def test_install_lost_mid_cycle_is_unreachable_with_the_reason_and_the_rule_left() -> None:
+    record = rep.host_record("new-02", {"skipped": True, "changed": False}, INSTALL_LOST, None, "new")
+    assert record["status"] == "unreachable" and record["failed"] is True
+    assert record["unreachable_during"] == "install_client" and record["msg"] == INSTALL_LOST["msg"]
+    assert record["changed"] is True and record["module_executions"] == 2
+    assert record["install"]["mp_block_rule"]["left_in_place"] is True
+
+    root = ET.fromstring(rep.junit_xml({"new-02": record}))
+    cases = root.findall("testsuite/testcase")
+    assert [c.get("name") for c in cases] == ["install_client"]  # one error, not two
+    error = cases[0].find("error")
+    assert error.get("type") == "unreachable" and error.get("message") == INSTALL_LOST["msg"]
+    assert "left_in_place" in error.text
+    assert (root.get("errors"), root.get("failures")) == ("1", "0")
+
+    summary = rep.summary({"new-02": record})
+    assert summary["by_status"] == {"unreachable": ["new-02"]} and summary["failed"] == 1
+    assert summary["reasons"] == {"new-02": {"status": "unreachable", "msg": INSTALL_LOST["msg"]}}
+
+
+def test_generalize_unreachable_both_ways() -> None:
+    # A lost answer that win_sccm_client_generalize reports itself, and Ansible's own unreachable outcome.
+    lost = {"unreachable": True, "changed": False,
+            "msg": "ref-01 is unreachable: the answer of the batch was lost; the host may already have been changed"}
+    ansible = {"unreachable": True, "changed": False,
+               "msg": "Task failed: ntlm: ('Connection aborted.', RemoteDisconnected('Remote end closed connection'))"}
+    first = rep.host_record("ref-01", lost, None, None, "recapture")
+    second = rep.host_record("ref-02", ansible, None, None, "recapture")
+    assert first["status"] == second["status"] == "unreachable"
+    assert first["unreachable_during"] == second["unreachable_during"] == "generalize"
+    assert first["msg"] == lost["msg"]
+    assert second["msg"] == "unreachable during generalize: " + ansible["msg"]
+    case = ET.fromstring(rep.junit_xml({"ref-02": second})).find("testsuite/testcase")
+    assert case.get("name") == "image_prep" and case.find("error").get("type") == "unreachable"
+
+
+def test_summary_gives_the_reason_of_every_host_not_done() -> None:
+    summary = rep.summary(records())
+    assert set(summary["reasons"]) == {"bad-01", "cm01", "gone-01", "none-01"}
+    assert summary["reasons"]["gone-01"] == {"status": "unreachable", "msg": "unreachable during generalize: timed out"}
+    assert summary["reasons"]["none-01"]["status"] == "no result"
