@@ -12,7 +12,8 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.mecm.fieldkit.plugins.action.sccm_dp_diagnose import facts_from_hostvars
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils import _dp_report as renderer
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._dp_inventory import inventory_rows
-from ansible_collections.mecm.fieldkit.plugins.plugin_utils._files import write_text_if_changed
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._files import (
+    ReportDestinationError, check_destination, write_text_if_changed)
 
 REPORT_FORMATS = {"html": ".html", "markdown": ".md", "json": ".json", "junit": ".junit.xml"}
 INVENTORY_FORMATS = {"csv": ".csv", "json": ".json", "html": ".html"}
@@ -55,9 +56,13 @@ class ActionModule(ActionBase):
                                         "'-', '_' and '.', without folders")
         # Like files written with delegate_to: localhost, a relative dest is relative to the
         # controller's current directory.
+        # An empty dest (it would be the current directory), a file where a folder is expected or a folder
+        # this user cannot write is refused with the option and the value, before anything is written.
+        try:
+            check_destination(params["dest"])
+        except ReportDestinationError as exc:
+            raise AnsibleActionFail(f"option {exc}") from None
         dest = os.path.abspath(params["dest"])
-        if os.path.exists(dest) and not os.path.isdir(dest):
-            raise AnsibleActionFail(f"option dest={params['dest']!r} exists and is not a directory")
         if not self._task.check_mode:
             os.makedirs(dest, exist_ok=True)
         language = params["language"] or (params["diagnosis"] or {}).get("language") or "en"
@@ -88,7 +93,13 @@ class ActionModule(ActionBase):
                 path = os.path.join(dest, params["inventory_basename"] + INVENTORY_FORMATS[fmt])
                 changed |= write_text_if_changed(path, render_inv[fmt](rows), check_mode=self._task.check_mode)
                 inventory_files[fmt] = path
-        result.update(changed=changed, dest=dest, files=files, inventory_files=inventory_files)
+        result.update(changed=changed, dest=dest, files=files, inventory_files=inventory_files,
+                      written=not self._task.check_mode)
+        if self._task.check_mode:
+            # Say plainly that the paths above are where the files would go (the role writes its reports with
+            # check_mode: false: they change nothing on any host).
+            result["msg"] = (f"check mode: no report written; {len(files) + len(inventory_files)} file(s) would be "
+                             f"written to {dest}" + ("" if changed else " (none would change)"))
         if rows is not None:
             result["inventory_rows"] = rows
         if diagnosis is not None:

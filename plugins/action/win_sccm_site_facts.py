@@ -3,7 +3,6 @@
 """Action plugin of mecm.fieldkit.win_sccm_site_facts: one batch on the site server probes every DP."""
 from __future__ import annotations
 
-import re
 import typing as t
 
 from ansible.errors import AnsibleActionFail
@@ -12,12 +11,13 @@ from ansible_collections.mecm.fieldkit.plugins.action.win_sccm_dp_facts import c
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._action_base import FieldkitAction, runner_failure
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._batch import BatchOutcome, utc_now
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._dp_facts import (
-    HOST_NAME_RE,
     SITE_LOG_PATHS,
     SITE_LOGS,
     UNC_RE,
     plan_site_facts,
     shape_site_facts,
+    site_log_ref,
+    split_dps,
     window_start_utc,
 )
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._ops import PlannedOp
@@ -32,13 +32,13 @@ _RANGES = {
     "event_window_hours": (1, 8760),
     "max_events": (0, 1000),
 }
-_LOG_NAME_RE = r"^[^\\/:*?\"<>|]+$"
 
 
 class ActionModule(FieldkitAction):
     argument_spec: dict[str, t.Any] = {
         "distribution_points": {"type": "list", "elements": "str", "default": []},
         "source_shares": {"type": "list", "elements": "str", "default": []},
+        "discover_source_shares": {"type": "bool", "default": True},
         "tcp_ports": {"type": "list", "elements": "int", "default": [135, 445, 80, 443]},
         "probe_timeout": {"type": "int", "default": 30},
         "connect_timeout_ms": {"type": "int", "default": 3000},
@@ -55,14 +55,8 @@ class ActionModule(FieldkitAction):
 
     def validate_params(self, params: dict[str, t.Any]) -> None:
         check_ranges(params, _RANGES)
-        for name in params["distribution_points"]:
-            if not HOST_NAME_RE.fullmatch(name):
-                raise AnsibleActionFail(f"option distribution_points: {name!r} is not a host name; allowed: "
-                                        "DNS names such as dp01.contoso.local (letters, digits, '-' and '.')")
-        lowered = [n.lower().rstrip(".") for n in params["distribution_points"]]
-        duplicates = sorted({n for n in lowered if lowered.count(n) > 1})
-        if duplicates:
-            raise AnsibleActionFail(f"option distribution_points lists {', '.join(duplicates)} more than once")
+        # A bad DP name does not stop the probe of the others: it gets its own entry in dps with the reason
+        # (shape_site_facts), and a name listed twice is probed once (split_dps).
         for path in params["source_shares"]:
             if not UNC_RE.fullmatch(path):
                 raise AnsibleActionFail(f"option source_shares: {path!r} is not a UNC path; allowed: "
@@ -70,10 +64,19 @@ class ActionModule(FieldkitAction):
         for port in params["tcp_ports"]:
             if not 1 <= port <= 65535:
                 raise AnsibleActionFail(f"option tcp_ports: {port!r} is not a TCP port; allowed: 1 to 65535")
+        # Read as SYSTEM on the site server: only ConfigMgr log files in the two log folders (the host checks the
+        # same pattern, _host_contract.LOG_FILE_NAME_PATTERN).
         for name in params["site_logs"]:
-            if not re.match(_LOG_NAME_RE, name):
-                raise AnsibleActionFail(f"option site_logs: {name!r} is not a file name; allowed: names such as "
-                                        "distmgr.log, without folders")
+            if site_log_ref(name) is None:
+                raise AnsibleActionFail(f"option site_logs: {name!r} is not a ConfigMgr log file name; allowed: a "
+                                        "file of the site log folder such as distmgr.log or distmgr.lo_ (letters, "
+                                        "digits, '_', '-', '.'), without folders")
+        for path in params["log_paths"]:
+            if site_log_ref(path, "client") is None:
+                raise AnsibleActionFail(f"option log_paths: {path!r} is not a ConfigMgr log file of the client log "
+                                        "folder; allowed: %windir%\\CCM\\Logs\\<name>.log or .lo_ (the name "
+                                        "of letters, digits, '_', '-', '.'); files of the site log folder go in "
+                                        "site_logs")
 
     def plan(self, params: dict[str, t.Any], task_vars: dict[str, t.Any]) -> list[PlannedOp]:
         self._now = utc_now()
@@ -87,6 +90,9 @@ class ActionModule(FieldkitAction):
                                  since_utc=window_start_utc(self._now, params["log_window_hours"]))
         result: dict[str, t.Any] = {"changed": False, "ansible_facts": {"sccm_site": facts}}
         warnings = [f"could not read {e['step']} ({e['op']}): {e['hresult']} {e['message']}" for e in facts["errors"]]
+        _valid, rejected, duplicates = split_dps(params["distribution_points"])
+        warnings += list(rejected.values())
+        warnings += [f"option distribution_points lists {name!r} more than once; probed once" for name in duplicates]
         identity = facts["probe_identity"]
         if identity["as_system"] is False:
             warnings.append(

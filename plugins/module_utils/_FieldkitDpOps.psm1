@@ -25,6 +25,21 @@ $script:W32TimeParametersKey = 'SYSTEM\CurrentControlSet\Services\W32Time\Parame
 $script:UnsignedMask = [int64]4294967295
 $script:HostNamePattern = '\A[A-Za-z0-9][A-Za-z0-9.-]{0,252}\z'
 $script:ClassNamePattern = '\A[A-Za-z_][A-Za-z0-9_]{0,255}\z'
+$script:LogFileNamePattern = '\A[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\.(?:log|lo_)\z'
+$script:ClientLogSubfolder = 'CCM\Logs'
+# log.read_filtered: record splitting and severity marks, declared in _host_contract.py (LOG_*).
+$script:LogMaxRecordLines = 64
+$script:LogSmsTrailerPattern = '\$\$<[^<>]*><(\d{1,2})-(\d{1,2})-(\d{4}) (\d{1,2}):(\d{2}):(\d{2})(?:\.\d+)?([+-]\d+)?>'
+$script:LogCmTraceStart = '<![LOG['
+$script:LogCmTraceMessageEnd = ']LOG]!><'
+$script:LogRecordClosePattern = '>\s*$'
+$script:LogCmTraceTimePattern = 'time="(\d{1,2}):(\d{2}):(\d{2})(?:\.\d+)?([+-]\d+)?"\s+date="(\d{1,2})-(\d{1,2})-(\d{4})"'
+$script:LogCmTraceTypePattern = '\btype\s*=\s*"?([0-9]+)'
+$script:LogErrorMarkPattern = '(?:\bfail(?:s|ed|ure|ures)?\b)|(?:\berrors?\b)|(?:\b(?:cannot|can\s*not|can''t|unable)\b)|(?:\bdenied\b)|(?:\b0x[89a-f][0-9a-f]{7}\b)|(?:\breturn value 3\b)|(?:\bSEV=E\b)|(?:\b(?:(?:exit|return)[ _-]?code|exit\s+status|exited\s+with)\b(?:\s+(?:code|value|status))?\s*(?:[:=]|is|of|was)?\s*(?!(?:0x)?0+\b|3010\b|1641\b)(?:0x[0-9a-f]{1,8}|-?\d{1,10})\b)'
+$script:LogWarningMarkPattern = '(?:\b(?:will\s+)?retr(?:y|ying|ies|ied)\b)|(?:\bwarn(?:ing|ings)?\b)|(?:\bSEV=W\b)'
+$script:LogBenignPattern = '\b(?:no|0|zero|without)\s+(?:errors?|failures?)\b|\b(?:error|hr|result|status)(?:\s+code)?\s*(?:=|:)?\s*(?:0x)?0+\b(?!\.\d)'
+$script:LogQuotedNamePattern = '\b(?:task|service|file|folder|directory|path|package|program|application|deployment|collection|component|process|share|job|class|namespace|object|item|setting|policy|account|user|group|name)s?(?:\s*[:=]\s*|\s+)(?:''[^''\r\n]{1,260}''|"[^"\r\n]{1,260}")(?!\w)'
+$script:LogCodeMarkPattern = '\b(?:win32\s+)?(?:last\s+)?error(?:\s+code)?\s*(?:=|:|is)?\s*(?:0x0*[1-9a-f]|-?0*[1-9])|\bhr\s*[=:]?\s*(?:-\d|0x0*[1-9a-f]|(?!0{8})[0-9a-f]{8}\b)|\b(?:fail(?:s|ed|ure)?|returned)\s+(?:with\s+)?(?:(?:error|exit|return|status)\s+)?(?:code\s*)?[=:]?\s*[89a-f][0-9a-f]{7}(?![0-9a-z])|(?<![0-9])(?<![0-9]\s)\(\s*(?:0x0*[1-9a-f][0-9a-f]*|[89a-f][0-9a-f]{7})\s*\)|\b(?:fail(?:s|ed|ure|ures)?|errors?|cannot|can\s*not|can''t|couldn''t|could\s+not|unable|denied)\b[\s\S]*\(\s*0*[1-9][0-9]{0,4}\s*\)(?=\s*(?:$|[.,;:~!]))|(?<![0-9a-z])0x[89a-f][0-9a-f]{7}(?![0-9a-z])'
 
 # Native helpers compiled once per module execution (C# 5: Windows PowerShell 5.1 uses the .NET
 # Framework compiler; only mscorlib and System.dll types). RpcEpm lists the endpoints registered with
@@ -1002,9 +1017,28 @@ Function Resolve-FieldkitPathRef {
             }
         }
         elseif ($kind -eq 'site_log') {
-            $logDir = Get-FieldkitSiteLogDirectory
+            # Only a ConfigMgr log file name (or its .lo_), with no folder, in one of the two log folders:
+            # this is read as SYSTEM, so SAM, a UNC path or '..' is refused before any file is opened.
+            if ($name -notmatch $script:LogFileNamePattern) {
+                $message = "site_log name '$name' is not a ConfigMgr log file name; allowed: a name such as distmgr.log or distmgr.lo_ (letters, digits, '_', '-', '.'), without folders"
+                throw (New-FieldkitErrorRecord -Code 0x80070057 -Message $message -Target 'path_refs')
+            }
+            $folder = [string](Get-FieldkitDictValue -Dictionary $ref -Key 'folder')
+            $logDir = $null
+            $source = 'site log folder'
+            if ([string]::IsNullOrEmpty($folder) -or $folder -eq 'site') {
+                $logDir = Get-FieldkitSiteLogDirectory
+            }
+            elseif ($folder -eq 'client') {
+                $logDir = Join-FieldkitPath -Base ([Environment]::GetFolderPath('Windows')) -Append $script:ClientLogSubfolder
+                $source = 'client log folder'
+            }
+            else {
+                $message = "site_log folder '$folder' is not allowed; allowed: site, client"
+                throw (New-FieldkitErrorRecord -Code 0x80070057 -Message $message -Target 'path_refs')
+            }
             if ($null -ne $logDir) {
-                $found.Add(@{ path = (Join-FieldkitPath -Base $logDir -Append $name); source = 'site log folder' })
+                $found.Add(@{ path = (Join-FieldkitPath -Base $logDir -Append $name); source = $source })
             }
         }
         else {
@@ -1982,6 +2016,11 @@ Function Get-FieldkitLogEncoding {
     <#
     .SYNOPSIS
     Detects the encoding of a log: BOM, BOM-less UTF-16 LE (NUL bytes), strict UTF-8, else the ANSI code page.
+    .DESCRIPTION
+    NUL padding (a pre-allocated log) is not looked at: the UTF-16 test stops at the first NUL pair at an
+    even offset, the UTF-8 test at the first NUL byte. A UTF-8 character cut by the sample is allowed only
+    where the sample really cuts the file (a tail read's start, the end of a sample shorter than the rest
+    of the file), so the last character of a cp932 log is not taken for a cut UTF-8 character.
     #>
     [CmdletBinding()]
     [OutputType([object[]])]
@@ -2010,35 +2049,73 @@ Function Get-FieldkitLogEncoding {
     $sample = New-Object -TypeName byte[] -ArgumentList 1048576
     $Stream.Position = $Start
     $length = $Stream.Read($sample, 0, $sample.Length)
+    $window = [Math]::Min($length, 4096)
+    for ($i = 0; $i + 1 -lt $window; $i += 2) {
+        if ($sample[$i] -eq 0 -and $sample[$i + 1] -eq 0) {
+            $window = $i
+            break
+        }
+    }
     $zeros = 0
-    for ($i = 1; $i -lt [Math]::Min($length, 4096); $i += 2) {
+    for ($i = 1; $i -lt $window; $i += 2) {
         if ($sample[$i] -eq 0) {
             $zeros++
         }
     }
-    if ($zeros -gt [Math]::Min($length, 4096) / 4) {
+    if ($zeros -gt $window / 4) {
         return , @([System.Text.Encoding]::Unicode, 'utf-16le')
     }
-    # Check whole lines only, so a character cut by the sample ends is not taken for invalid UTF-8.
-    $first = [Array]::IndexOf($sample, [byte]10)
-    $last = [Array]::LastIndexOf($sample, [byte]10, [Math]::Max(0, $length - 1))
-    if ($first -ge 0 -and $last -gt $first) {
-        $strict = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList @($false, $true)
-        try {
-            [void]$strict.GetString($sample, $first + 1, $last - $first)
-            return , @((New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false), 'utf-8')
-        }
-        catch [System.Text.DecoderFallbackException] {
-            return , @([System.Text.Encoding]::Default, ('cp' + [System.Text.Encoding]::Default.CodePage))
+    $to = $length
+    $cutEnd = ($Start + $length) -lt $Stream.Length
+    $nul = [Array]::IndexOf($sample, [byte]0, 0, $length)
+    if ($nul -ge 0) {
+        $to = $nul
+        $cutEnd = $false
+    }
+    $from = 0
+    if ($Start -gt 0) {
+        while ($from -lt 3 -and $from -lt $to -and $sample[$from] -ge 128 -and $sample[$from] -le 191) {
+            $from++
         }
     }
-    return , @((New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false), 'utf-8')
+    if ($cutEnd) {
+        # Drop an incomplete UTF-8 sequence at the end: a lead byte followed by fewer continuation bytes than it needs.
+        $lead = $to - 1
+        while ($lead -gt $from -and ($to - $lead) -lt 4 -and $sample[$lead] -ge 128 -and $sample[$lead] -le 191) {
+            $lead--
+        }
+        if ($lead -ge $from -and $sample[$lead] -ge 192) {
+            $needed = 2
+            if ($sample[$lead] -ge 240) {
+                $needed = 4
+            }
+            elseif ($sample[$lead] -ge 224) {
+                $needed = 3
+            }
+            if (($to - $lead) -lt $needed) {
+                $to = $lead
+            }
+        }
+    }
+    $strict = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList @($false, $true)
+    try {
+        [void]$strict.GetString($sample, $from, [Math]::Max(0, $to - $from))
+        return , @((New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false), 'utf-8')
+    }
+    catch [System.Text.DecoderFallbackException] {
+        return , @([System.Text.Encoding]::Default, ('cp' + [System.Text.Encoding]::Default.CodePage))
+    }
 }
 
 Function Test-FieldkitLogRecord {
     <#
     .SYNOPSIS
     Whether one log record is kept: not older than Since, and naming a pattern or carrying a wanted severity marker.
+    .DESCRIPTION
+    The severity is decided on the message only, never on the SMS trailer or the CMTrace attributes. CMTrace
+    type 3 is an error and type 2 a warning; type 1, no type, SMS trace and plain records: quoted names and
+    success phrases are blanked, then the error marks or an error code in the message make an error, the
+    warning marks a warning (the values and their reasons: _host_contract.py LOG_*).
     #>
     [CmdletBinding()]
     [OutputType([bool])]
@@ -2085,24 +2162,41 @@ Function Test-FieldkitLogRecord {
             return $true
         }
     }
+    $message = $Text
+    $type = ''
+    $body = $Text.TrimStart()
+    if ($body.StartsWith($script:LogCmTraceStart, [StringComparison]::Ordinal)) {
+        $message = $body.Substring($script:LogCmTraceStart.Length)
+        $close = $message.IndexOf($script:LogCmTraceMessageEnd, [StringComparison]::Ordinal)
+        if ($close -ge 0) {
+            $typeMatch = $Rules.cm_type.Match($message, $close + $script:LogCmTraceMessageEnd.Length)
+            if ($typeMatch.Success) {
+                $type = $typeMatch.Groups[1].Value
+            }
+            $message = $message.Substring(0, $close)
+        }
+    }
+    else {
+        $trailer = $Rules.sms_trailer.Match($Text)
+        if ($trailer.Success) {
+            $message = $Text.Substring(0, $trailer.Index)
+        }
+    }
     $severity = 'info'
-    $typeMatch = $null
-    if ($Text.TrimStart().StartsWith('<![LOG[')) {
-        $typeMatch = $Rules.cm_type.Match($Text)
-    }
-    if ($null -ne $typeMatch -and $typeMatch.Success) {
-        if ($typeMatch.Groups[1].Value -eq '3') {
-            $severity = 'error'
-        }
-        elseif ($typeMatch.Groups[1].Value -eq '2') {
-            $severity = 'warning'
-        }
-    }
-    elseif ($Rules.error_mark.IsMatch($Text)) {
+    if ($type -eq '3') {
         $severity = 'error'
     }
-    elseif ($Rules.warning_mark.IsMatch($Text)) {
+    elseif ($type -eq '2') {
         $severity = 'warning'
+    }
+    else {
+        $plain = $Rules.benign.Replace($Rules.quoted_name.Replace($message, ' '), ' ')
+        if ($Rules.error_mark.IsMatch($plain) -or $Rules.code_mark.IsMatch($message)) {
+            $severity = 'error'
+        }
+        elseif ($Rules.warning_mark.IsMatch($plain)) {
+            $severity = 'warning'
+        }
     }
     return $Rules.severities -contains $severity
 }
@@ -2113,9 +2207,12 @@ Function Read-FieldkitLogFiltered {
     Op log.read_filtered: bounded excerpts of log files, filtered on the host by pattern, severity and time.
     .DESCRIPTION
     Records are SMS trace entries (continuation lines up to the $$< trailer) and CMTrace entries
-    (<![LOG[ ... ]LOG]!><...>), multi-line ones included. A record is kept when it contains one of
-    the patterns or carries an error/warning marker, and is not older than SinceUtc. Per file the
-    newest MaxLines records are kept, then trimmed to MaxBytes characters, newest first.
+    (<![LOG[ ... ]LOG]!><...>), multi-line ones included; a line that starts a CMTrace record ends
+    any open record, and a record has at most LogMaxRecordLines lines. A record is kept when it
+    contains one of the patterns or carries an error/warning marker (Test-FieldkitLogRecord), and
+    is not older than SinceUtc. Per file the newest MaxLines records are kept, then trimmed to
+    MaxBytes characters, newest first. BOMs at the start of a line (a log appended to or rotated
+    with a BOM) are dropped; NUL padding (a pre-allocated log) ends the data.
     #>
     [CmdletBinding()]
     [OutputType([hashtable])]
@@ -2167,23 +2264,26 @@ Function Read-FieldkitLogFiltered {
     )
 
     $invariant = [System.Globalization.CultureInfo]::InvariantCulture
-    $ignoreCase = [System.Text.RegularExpressions.RegexOptions]::IgnoreCase
+    $ignoreCase = [System.Text.RegularExpressions.RegexOptions]'IgnoreCase, CultureInvariant'
     $rules = @{
         since = $null
         patterns = @($Patterns)
         severities = @($Severities)
-        sms_trailer = [regex]::new('\$\$<[^<>]*><(\d{1,2})-(\d{1,2})-(\d{4}) (\d{1,2}):(\d{2}):(\d{2})(?:\.\d+)?([+-]\d+)?>')
-        cm_time = [regex]::new('time="(\d{1,2}):(\d{2}):(\d{2})(?:\.\d+)?([+-]\d+)?"\s+date="(\d{1,2})-(\d{1,2})-(\d{4})"')
-        cm_type = [regex]::new('type="([123])"')
-        error_mark = [regex]::new('\b(?:fail|failed|failure|error|cannot|unable|denied)\b|0x[89a-f][0-9a-f]{7}', $ignoreCase)
-        warning_mark = [regex]::new('\b(?:warn|warning|retry|retrying)\b', $ignoreCase)
+        sms_trailer = [regex]::new($script:LogSmsTrailerPattern)
+        cm_time = [regex]::new($script:LogCmTraceTimePattern)
+        cm_type = [regex]::new($script:LogCmTraceTypePattern, $ignoreCase)
+        error_mark = [regex]::new($script:LogErrorMarkPattern, $ignoreCase)
+        warning_mark = [regex]::new($script:LogWarningMarkPattern, $ignoreCase)
+        benign = [regex]::new($script:LogBenignPattern, $ignoreCase)
+        quoted_name = [regex]::new($script:LogQuotedNamePattern, $ignoreCase)
+        code_mark = [regex]::new($script:LogCodeMarkPattern, $ignoreCase)
     }
     if ($SinceUtc) {
         $styles = [System.Globalization.DateTimeStyles]'AdjustToUniversal, AssumeUniversal'
         $rules.since = [DateTime]::Parse($SinceUtc, $invariant, $styles)
     }
-    $cmEnd = [regex]::new('\]LOG\]!><.*>\s*$')
-    $maxRecordLines = 64
+    $recordClose = [regex]::new($script:LogRecordClosePattern)
+    $bom = [char]0xFEFF
 
     $targets = [System.Collections.Generic.List[string]]::new()
     foreach ($path in $Paths) {
@@ -2241,15 +2341,41 @@ Function Read-FieldkitLogFiltered {
             }
             $stream.Position = $start
             $reader = New-Object -TypeName System.IO.StreamReader -ArgumentList @($stream, $detected[0], ($start -eq 0))
+            # A UTF-8 BOM at the start of a line of an 8-bit log, as the ANSI code page decodes it.
+            $ansiBom = $null
+            if (@(65001, 1200, 1201) -notcontains $detected[0].CodePage) {
+                $ansiBom = $detected[0].GetString([byte[]]@(239, 187, 191))
+            }
+            $endOfData = $false
             if ($start -gt 0) {
                 # A tail read starts inside a line: skip it. Line numbers then count from the scan start.
-                [void]$reader.ReadLine()
+                $skipped = $reader.ReadLine()
+                if ($null -ne $skipped -and $skipped.IndexOf([char]0) -ge 0) {
+                    $endOfData = $true
+                }
             }
             $buffer = [System.Collections.Generic.List[string]]::new()
             $lineNumber = 0
             $recordStart = 0
+            $inCmTrace = $false
+            $cmMessageEnded = $false
             while ($true) {
-                $line = $reader.ReadLine()
+                $line = $null
+                if (-not $endOfData) {
+                    $line = $reader.ReadLine()
+                }
+                if ($null -ne $line) {
+                    $nul = $line.IndexOf([char]0)
+                    if ($nul -ge 0) {
+                        # NUL padding (a pre-allocated log) ends the data: nothing after it is read.
+                        $line = $line.Substring(0, $nul)
+                        $endOfData = $true
+                    }
+                    $line = $line.TrimStart($bom)
+                    if ($null -ne $ansiBom -and $line.StartsWith($ansiBom, [StringComparison]::Ordinal)) {
+                        $line = $line.Substring($ansiBom.Length)
+                    }
+                }
                 $complete = $null
                 if ($null -eq $line) {
                     if ($buffer.Count -gt 0) {
@@ -2262,9 +2388,9 @@ Function Read-FieldkitLogFiltered {
                     if ($buffer.Count -eq 0 -and -not $line.Trim()) {
                         continue
                     }
-                    $startsCm = $line.TrimStart().StartsWith('<![LOG[')
-                    if ($startsCm -and $buffer.Count -gt 0 -and -not $buffer[0].TrimStart().StartsWith('<![LOG[')) {
-                        # Lines that never got an SMS trailer end before a CMTrace record.
+                    $startsCm = $line.TrimStart().StartsWith($script:LogCmTraceStart, [StringComparison]::Ordinal)
+                    if ($startsCm -and $buffer.Count -gt 0) {
+                        # A CMTrace record ends what is open: lines that never got an SMS trailer, a broken record.
                         $complete = [string]::Join("`n", $buffer)
                         $buffer.Clear()
                     }
@@ -2284,16 +2410,22 @@ Function Read-FieldkitLogFiltered {
                 }
                 if ($buffer.Count -eq 0) {
                     $recordStart = $lineNumber
+                    $inCmTrace = $startsCm
+                    $cmMessageEnded = $false
                 }
                 $buffer.Add($line)
                 $ends = $false
-                if ($buffer[0].TrimStart().StartsWith('<![LOG[')) {
-                    $ends = $cmEnd.IsMatch($line)
+                if ($inCmTrace) {
+                    # The record ends on the first line ending in '>' once its message has ended.
+                    if (-not $cmMessageEnded) {
+                        $cmMessageEnded = $line.IndexOf($script:LogCmTraceMessageEnd, [StringComparison]::Ordinal) -ge 0
+                    }
+                    $ends = $cmMessageEnded -and $recordClose.IsMatch($line)
                 }
                 else {
                     $ends = $rules.sms_trailer.IsMatch($line)
                 }
-                if ($ends -or $buffer.Count -ge $maxRecordLines) {
+                if ($ends -or $buffer.Count -ge $script:LogMaxRecordLines) {
                     $complete = [string]::Join("`n", $buffer)
                     $buffer.Clear()
                     $scanned++
@@ -2679,6 +2811,49 @@ Function Test-FieldkitNetworkTarget {
     return @{ identity = $identity; targets = @($jobs | ForEach-Object { $_.result }); elapsed_ms = [int]$watch.ElapsedMilliseconds }
 }
 
+Function Get-FieldkitSmsProvider {
+    <#
+    .SYNOPSIS
+    The SMS Provider of the local site (SMS_ProviderLocation): machine, site code, namespace and the splat of a CIM query to it.
+    .DESCRIPTION
+    A provider on another machine is reached over DCOM. When no provider is found or it cannot be reached,
+    error says why (never thrown) and machine, site_code and namespace are filled as far as they are known.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [int]
+        $TimeoutSeconds
+    )
+
+    $provider = @{ machine = $null; site_code = $null; namespace = $null; cim_args = $null; error = $null }
+    try {
+        $location = @(Get-CimInstance -Namespace 'root\SMS' -ClassName 'SMS_ProviderLocation' -OperationTimeoutSec $TimeoutSeconds -ErrorAction Stop |
+                Where-Object { $_.ProviderForLocalSite }) | Select-Object -First 1
+        if ($null -eq $location) {
+            $provider.error = @{ code = 2147749890; hresult = '0x80041002'; message = 'no SMS_ProviderLocation for the local site'; target = 'root\SMS' }
+            return $provider
+        }
+        $provider.machine = [string]$location.Machine
+        $provider.site_code = [string]$location.SiteCode
+        $provider.namespace = 'root\SMS\site_' + $provider.site_code
+        $cimArgs = @{ Namespace = $provider.namespace; OperationTimeoutSec = $TimeoutSeconds; ErrorAction = 'Stop' }
+        $local = @($env:COMPUTERNAME, ([System.Net.NetworkInformation.IPGlobalProperties]::GetIPGlobalProperties().HostName))
+        $machineShort = $provider.machine.Split('.')[0]
+        if ($local -notcontains $machineShort) {
+            $option = New-CimSessionOption -Protocol Dcom
+            $sessionArgs = @{ ComputerName = $provider.machine; SessionOption = $option; OperationTimeoutSec = $TimeoutSeconds }
+            $cimArgs.CimSession = New-CimSession @sessionArgs -ErrorAction Stop
+        }
+        $provider.cim_args = $cimArgs
+    }
+    catch {
+        $provider.error = ConvertTo-FieldkitErrorInfo -ErrorRecord $_ -Target 'root\SMS'
+    }
+    return $provider
+}
+
 Function Get-FieldkitSmsSiteSystem {
     <#
     .SYNOPSIS
@@ -2693,24 +2868,16 @@ Function Get-FieldkitSmsSiteSystem {
     )
 
     $result = @{ provider_available = $false; provider_machine = $null; namespace = $null; site_code = $null; systems = @(); error = $null }
+    $provider = Get-FieldkitSmsProvider -TimeoutSeconds $TimeoutSeconds
+    $result.provider_machine = $provider.machine
+    $result.site_code = $provider.site_code
+    $result.namespace = $provider.namespace
+    if ($null -ne $provider.error) {
+        $result.error = $provider.error
+        return $result
+    }
     try {
-        $location = @(Get-CimInstance -Namespace 'root\SMS' -ClassName 'SMS_ProviderLocation' -OperationTimeoutSec $TimeoutSeconds -ErrorAction Stop |
-                Where-Object { $_.ProviderForLocalSite }) | Select-Object -First 1
-        if ($null -eq $location) {
-            $result.error = @{ code = 2147749890; hresult = '0x80041002'; message = 'no SMS_ProviderLocation for the local site'; target = 'root\SMS' }
-            return $result
-        }
-        $result.provider_machine = [string]$location.Machine
-        $result.site_code = [string]$location.SiteCode
-        $result.namespace = 'root\SMS\site_' + $result.site_code
-        $cimArgs = @{ Namespace = $result.namespace; OperationTimeoutSec = $TimeoutSeconds; ErrorAction = 'Stop' }
-        $local = @($env:COMPUTERNAME, ([System.Net.NetworkInformation.IPGlobalProperties]::GetIPGlobalProperties().HostName))
-        $machineShort = $result.provider_machine.Split('.')[0]
-        if ($local -notcontains $machineShort) {
-            $option = New-CimSessionOption -Protocol Dcom
-            $sessionArgs = @{ ComputerName = $result.provider_machine; SessionOption = $option; OperationTimeoutSec = $TimeoutSeconds }
-            $cimArgs.CimSession = New-CimSession @sessionArgs -ErrorAction Stop
-        }
+        $cimArgs = $provider.cim_args
         $filter = "RoleName = 'SMS Site System' OR RoleName = 'SMS Distribution Point'"
         $uses = @(Get-CimInstance @cimArgs -ClassName 'SMS_SCI_SysResUse' -Filter $filter)
         $result.provider_available = $true
@@ -2744,6 +2911,108 @@ Function Get-FieldkitSmsSiteSystem {
     return $result
 }
 
+Function Get-FieldkitSmsPackageSource {
+    <#
+    .SYNOPSIS
+    Op sms.read_package_sources: the package source shares of the site (SMS_Package.PkgSourcePath) and access to each.
+    .DESCRIPTION
+    Reads at most MaxPackages packages from the SMS Provider, reduces their source paths to the distinct
+    \\server\share roots (most used first, at most MaxShares) and tests each root as Test-FieldkitPathAccess
+    does, as the identity running the op (SYSTEM: the site server's computer account). Sources that are not
+    UNC paths are only counted. Provider errors are returned in error, never thrown.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter()]
+        [int]
+        $MaxPackages = 2000,
+
+        [Parameter()]
+        [int]
+        $MaxShares = 10,
+
+        [Parameter()]
+        [int]
+        $AccessTimeoutSeconds = 15,
+
+        [Parameter()]
+        [int]
+        $TimeoutSeconds = 30
+    )
+
+    $result = @{
+        provider_available = $false
+        namespace = $null
+        site_code = $null
+        packages_read = 0
+        packages_truncated = $false
+        local_paths = 0
+        shares = @()
+        shares_truncated = $false
+        identity = $null
+        access = @()
+        error = $null
+    }
+    $provider = Get-FieldkitSmsProvider -TimeoutSeconds $TimeoutSeconds
+    $result.site_code = $provider.site_code
+    $result.namespace = $provider.namespace
+    if ($null -ne $provider.error) {
+        $result.error = $provider.error
+        return $result
+    }
+    $cimArgs = $provider.cim_args
+    try {
+        $packages = @(Get-CimInstance @cimArgs -Query 'SELECT PackageID, PkgSourcePath FROM SMS_Package' | Select-Object -First ($MaxPackages + 1))
+        $result.provider_available = $true
+    }
+    catch {
+        $result.error = ConvertTo-FieldkitErrorInfo -ErrorRecord $_ -Target ($provider.namespace + ':SMS_Package')
+        return $result
+    }
+    if ($packages.Count -gt $MaxPackages) {
+        $result.packages_truncated = $true
+        $packages = @($packages | Select-Object -First $MaxPackages)
+    }
+    $result.packages_read = $packages.Count
+    $uncRoot = [regex]::new('\A(\\\\[^\\/:*?"<>|]+\\[^\\/:*?"<>|]+)')
+    $roots = @{}
+    $order = [System.Collections.Generic.List[string]]::new()
+    foreach ($package in $packages) {
+        $source = ([string]$package.PkgSourcePath).Trim()
+        if ($source.Length -eq 0) {
+            continue
+        }
+        $match = $uncRoot.Match($source)
+        if (-not $match.Success) {
+            $result.local_paths = $result.local_paths + 1
+            continue
+        }
+        $root = $match.Groups[1].Value
+        $key = $root.ToLowerInvariant()
+        if (-not $roots.ContainsKey($key)) {
+            $roots[$key] = @{ path = $root; packages = 0 }
+            $order.Add($key)
+        }
+        $roots[$key].packages = $roots[$key].packages + 1
+    }
+    $byUse = @{ Expression = { $_.packages }; Descending = $true }
+    $byPath = @{ Expression = { $_.path }; Descending = $false }
+    $ranked = @($order | ForEach-Object { $roots[$_] } | Sort-Object -Property @($byUse, $byPath))
+    if ($ranked.Count -gt $MaxShares) {
+        $result.shares_truncated = $true
+        $ranked = @($ranked | Select-Object -First $MaxShares)
+    }
+    $result.shares = $ranked
+    if ($ranked.Count -gt 0) {
+        $paths = [string[]]@($ranked | ForEach-Object { [string]$_.path })
+        $access = Test-FieldkitPathAccess -Paths $paths -TimeoutSeconds $AccessTimeoutSeconds
+        $result.identity = $access.identity
+        $result.access = $access.paths
+    }
+    return $result
+}
+
 Export-ModuleMember -Function @(
     'Get-FieldkitDpRole',
     'Get-FieldkitShare',
@@ -2760,5 +3029,6 @@ Export-ModuleMember -Function @(
     'Read-FieldkitLogFiltered',
     'Get-FieldkitIdentity',
     'Test-FieldkitNetworkTarget',
-    'Get-FieldkitSmsSiteSystem'
+    'Get-FieldkitSmsSiteSystem',
+    'Get-FieldkitSmsPackageSource'
 )

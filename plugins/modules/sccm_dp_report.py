@@ -13,10 +13,13 @@ description:
   - Writes the result of M(mecm.fieldkit.sccm_dp_diagnose) as a self-contained HTML dashboard (DPs x checks, each
     cell opening its evidence and fix), Markdown for tickets, JSON and JUnit XML (one test case per DP and check).
   - Writes the DP fleet table (DP, site, OS build, patched or not, content library drives and free space, shares OK,
-    WMI OK, last seen) as CSV (UTF-8 with BOM, for Excel on Japanese Windows), JSON and HTML from
-    C(ansible_facts.sccm_dp).
-  - Runs on the controller only. A file is rewritten only when its content changes; in check mode nothing is written
-    and C(changed) tells what would change.
+    WMI OK on the DP and from the site server, pull DP, PXE, last seen) as CSV (UTF-8 with BOM, for Excel on Japanese
+    Windows), JSON and HTML from C(ansible_facts.sccm_dp) and, when given, C(ansible_facts.sccm_site). Every column
+    means the same whether or not site facts are given; what they alone prove is null without them.
+  - Runs on the controller only. A file is rewritten only when its content changes.
+  - In check mode nothing is written, C(changed) tells what would change, RV(written) is false and RV(msg) says so.
+    The reports change nothing on any host, so the role M(mecm.fieldkit.dp_diagnose) runs this module with
+    C(check_mode=false) and writes them in a C(--check) run too.
 options:
   dest:
     description: Directory on the controller; created when missing. A relative path is relative to the current directory.
@@ -43,7 +46,10 @@ options:
     type: list
     elements: str
   site_facts:
-    description: C(ansible_facts.sccm_site), used for the site code and the remote WMI result of the fleet table.
+    description:
+      - C(ansible_facts.sccm_site), used for the site code and the remote WMI result of the fleet table.
+      - The site code of a DP comes from the DP's own registry, else from these facts when the site server probed
+        the DP or the DP names it as its site server.
     type: dict
   site_host:
     description: Inventory name of the site server whose C(ansible_facts.sccm_site) to use.
@@ -125,8 +131,23 @@ inventory_files:
     csv: /home/admin/reports/dp_diagnose/dp_inventory.csv
     json: /home/admin/reports/dp_diagnose/dp_inventory.json
     html: /home/admin/reports/dp_diagnose/dp_inventory.html
+written:
+  description: Whether the files were written; false in check mode (then RV(files) and RV(inventory_files) are where they would go).
+  returned: always
+  type: bool
+  sample: true
+msg:
+  description: In check mode, that no report was written and how many files would be.
+  returned: in check mode
+  type: str
+  sample: "check mode: no report written; 7 file(s) would be written to /home/admin/reports/dp_diagnose"
 inventory_rows:
-  description: The fleet table rows; values the facts cannot prove are null.
+  description:
+    - The fleet table rows; values the facts cannot prove are null.
+    - C(wmi_local_ok) is the DP's own C(root\SCCMDP) test, C(wmi_remote_ok) the site server's remote test as SYSTEM
+      (null without a trusted site probe), C(wmi_ok) true only when both are proven, false when either failed.
+    - C(pull_dp) and C(pxe) are the DP's C(IsPullDP) and C(IsPXE) values under C(HKLM\SOFTWARE\Microsoft\SMS\DP), null
+      when absent.
   returned: when O(dp_facts) or O(dp_hosts) is given
   type: list
   elements: dict
@@ -139,6 +160,10 @@ inventory_rows:
       content_library_drives: [{drive: "D:", free_percent: 62.5, free_bytes: 687194767360, size_bytes: 1099511627776}]
       shares_ok: true
       wmi_ok: true
+      wmi_local_ok: true
+      wmi_remote_ok: true
+      pull_dp: false
+      pxe: false
       last_seen_utc: "2026-11-21T12:31:14.159Z"
 summary:
   description: Number of DPs by overall status, from O(diagnosis).

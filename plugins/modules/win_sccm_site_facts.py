@@ -13,8 +13,9 @@ description:
   - Runs on the primary site server and returns C(ansible_facts.sccm_site), in ONE module execution for any number
     of distribution points (DPs).
   - Site code, install and log folders; the site content library location and its free space; the free space of
-    the OS drive and of TEMP; the given package source shares and whether they can be read; DCOM and the RPC
-    services of the site server; its build and updates; DistributedCOM 10037/10038 events.
+    the OS drive and of TEMP; the package source shares (the given ones, else those of the site's packages read from
+    the SMS Provider) and whether they can be read; DCOM and the RPC services of the site server; its build and
+    updates; DistributedCOM 10037/10038 events.
   - For every DP in O(distribution_points), probed in parallel (a runspace pool, O(max_parallel) at a time), each
     within O(probe_timeout) seconds - DNS forward and reverse lookup (IPv4 and IPv6); TCP 135, 445, 80 and 443; a
     query of the RPC endpoint mapper (as C(portqry -e 135) does) and a connection to a sample of the dynamic RPC ports
@@ -33,14 +34,29 @@ options:
   distribution_points:
     description:
       - Names of the DPs to probe, as ConfigMgr knows them (FQDN).
+      - A name that is not a DNS host name is not probed and does not stop the others - it gets its own entry in
+        RV(ansible_facts.sccm_site.dps) with every stage C(failed) and C(error) (C(0x80070057)) naming the value and
+        what is allowed, plus a warning. A name listed more than once (case and a trailing dot aside) is probed once,
+        under its first spelling, with a warning.
     type: list
     elements: str
     default: []
   source_shares:
-    description: Package source shares (UNC paths) whose sharing, free space and access to check.
+    description:
+      - Package source shares (UNC paths) whose sharing, free space and access to check.
+      - When empty and O(discover_source_shares) is true, the shares are read from the site itself.
     type: list
     elements: str
     default: []
+  discover_source_shares:
+    description:
+      - When O(source_shares) is empty, read the package source paths of the site from the SMS Provider
+        (C(root\SMS\site_<code>), C(SMS_Package.PkgSourcePath), at most 2000 packages), reduce them to their
+        distinct C(\\server\share) roots (at most 10, most used first) and test those, in the same module execution.
+      - Package sources that are not UNC paths are only counted. When the SMS Provider cannot be read, the source
+        share parts of the checklist are UNKNOWN with the provider's error.
+    type: bool
+    default: true
   tcp_ports:
     description: TCP ports tested on every DP. 135 and 445 are what the site server needs; 80 and 443 serve clients.
     type: list
@@ -59,14 +75,21 @@ options:
     type: int
     default: 16
   site_logs:
-    description: Log files in the site log folder (C(<Installation Directory>\Logs)) to excerpt; C(.lo_) files are added.
+    description:
+      - Log files in the site log folder (C(<Installation Directory>\Logs)) to excerpt; C(.lo_) files are added.
+      - Only ConfigMgr log file names - letters, digits, C(_), C(-) and C(.), ending in C(.log) or C(.lo_), no folder
+        (C(\A[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\.(?:log|lo_)\z), case-insensitive). Anything else (C(SAM), C(..),
+        a path) is refused before the module runs, and the host refuses it again.
     type: list
     elements: str
     default: [distmgr.log, PkgXferMgr.log, PatchDownloader.log]
   log_paths:
     description:
-      - More log files, by full path (C(%VAR%) expanded on the host). The default is where automatic deployment
+      - More log files in the client log folder of the site server, written C(%windir%\CCM\Logs\<name>) (or
+        C(%SystemRoot%\CCM\Logs\<name>)), the name as in O(site_logs). The default is where automatic deployment
         rules write C(PatchDownloader.log) when the ConfigMgr client is installed on the site server.
+      - No other folder is read, and no UNC path - the module runs as SYSTEM. The host resolves the folder itself
+        and checks the name again.
     type: list
     elements: str
     default: ['%windir%\CCM\Logs\PatchDownloader.log']
@@ -101,7 +124,7 @@ notes:
     without credentials for the second hop; C(ansible_facts.sccm_site.probe_identity.trusted) is then false, the
     module warns, and M(mecm.fieldkit.sccm_dp_diagnose) marks the remote tests as wrong identity (UNKNOWN).
   - Needs local administrator rights on the site server and read access to the SMS Provider for the installation
-    account.
+    accounts and, when O(source_shares) is empty, the package source paths.
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
@@ -258,12 +281,30 @@ ansible_facts:
             space: {path: E:\SCCMContentLib, drive: "E:", size_bytes: 2199023255552, free_bytes: 1299227607040, free_percent: 59.08}
             acl: [{path: E:\SCCMContentLib, exists: true, owner_sid: S-1-5-32-544, entries: []}]
         source_shares:
-          description: The given source shares as seen by the identity that ran the module; null when none were given.
+          description:
+            - The source shares as seen by the identity that ran the module - the given ones, else those of the site's
+              packages (with C(packages), the number of packages whose source is under the share).
+            - Null when none were given and none could be read from the SMS Provider (see RV(ansible_facts.sccm_site.package_sources)).
           returned: always
           type: list
           elements: dict
           sample: [{path: \\cm01.contoso.local\Sources, exists: true, readable: true, free_bytes: 1299227607040, total_bytes: 2199023255552,
-                    free_percent: 59.08, error: null, elapsed_ms: 3}]
+                    free_percent: 59.08, error: null, elapsed_ms: 3, packages: 3}]
+        source_shares_origin:
+          description: Where RV(ansible_facts.sccm_site.source_shares) come from - C(option), C(sms_provider), or null.
+          returned: always
+          type: str
+          sample: sms_provider
+        package_sources:
+          description:
+            - The package source shares read from the SMS Provider (O(discover_source_shares)); null when
+              O(source_shares) was given or the discovery is off.
+            - C(local_paths) counts package sources that are not UNC paths; C(packages_truncated) and
+              C(shares_truncated) tell that a bound was reached.
+          returned: always
+          type: dict
+          sample: {available: true, namespace: root\SMS\site_PS1, packages_read: 5, packages_truncated: false, local_paths: 1,
+                   shares: [{path: \\cm01.contoso.local\Sources, packages: 3}], shares_truncated: false, error: null}
         sms_provider:
           description: Whether the SMS Provider could be read (for the site system installation accounts).
           returned: always
@@ -282,6 +323,8 @@ ansible_facts:
             - "Without TCP 135 there is no RPC: C(epm) and C(wmi) are not attempted (C(skipped) true, C(skip_reason)
               C(tcp_135_closed), C(error) the reason 135 is closed) and the clock is read over NTP. C(skip_reason)
               C(dns_unresolved) when the name did not resolve."
+            - "A name of O(distribution_points) that is not a host name has an entry too, not probed - every stage
+              C(failed), C(error.hresult) C(0x80070057) and C(error.message) naming the value and what is allowed."
             - "C(epm.endpoints) lists at most 20 TCP elements of the endpoint map (interface C(uuid), C(port),
               C(annotation)), in the mapper's order, which is no order. C(epm.sample_ports) are at most 3 distinct
               dynamic ports of that map, each tried with TCP, and C(epm.dynamic_port_open) whether any answered.

@@ -74,6 +74,8 @@ _MSG: dict[str, tuple[str, str]] = {
     "stage_unfinished": ("The site server probe did not finish this test ({stage}: {state})",
                          "サイト サーバーからの調査でこの確認が完了しませんでした ({stage}: {state})"),
     "not_attempted": ("not attempted: {reason}", "未実施: {reason}"),
+    "probe_failed": ("The site server did not probe this DP: {reason}",
+                     "サイト サーバーはこの配布ポイントを調査していません: {reason}"),
     "no_dp_facts": ("No facts from the DP (win_sccm_dp_facts did not run or failed)",
                     "配布ポイントの情報がありません (win_sccm_dp_facts が未実行または失敗)"),
     "no_site_facts": ("No facts from the site server", "サイト サーバーの情報がありません"),
@@ -90,6 +92,10 @@ _MSG: dict[str, tuple[str, str]] = {
     "nr.fail": ("{dp} does not resolve from {site} ({code})", "{site} から {dp} を名前解決できません ({code})"),
     "nr.wrong_address": ("{dp} resolves to {addresses}, but the DP has {actual}",
                          "{dp} は {addresses} に解決されますが、配布ポイントのアドレスは {actual} です"),
+    "nr.own_unknown": ("{dp} resolves to {addresses} from {site}, but the DP's own addresses are not known (no DP "
+                       "facts): the name may point to another machine",
+                       "{site} から {dp} を {addresses} に名前解決できますが、配布ポイント自身のアドレスが不明です (配布ポイントの情報なし)。"
+                       "別のコンピューターを指している可能性があります"),
     "nr.reverse": ("{dp} resolves, but the reverse lookup of {addresses} gives {reverse}",
                    "{dp} は名前解決できますが、{addresses} の逆引き結果は {reverse} です"),
     # ports
@@ -125,8 +131,10 @@ _MSG: dict[str, tuple[str, str]] = {
     "rpc.dcom_off": ("DCOM is disabled on {host} (EnableDCOM = {value})", "{host} で DCOM が無効です (EnableDCOM = {value})"),
     "rpc.service": ("Service {service} on {host} is {state} (start mode {mode})",
                     "{host} のサービス {service} の状態は {state} (スタートアップの種類 {mode}) です"),
-    "rpc.remote_only": ("Remote WMI over DCOM from the site server works (DP facts missing)",
-                        "サイト サーバーから DCOM 経由のリモート WMI 接続に成功しました (配布ポイントの情報なし)"),
+    "rpc.remote_only": ("Remote WMI over DCOM from the site server works, but the DP's EnableDCOM and RPC services "
+                        "are not known (no DP facts)",
+                        "サイト サーバーから DCOM 経由のリモート WMI 接続に成功しましたが、配布ポイントの EnableDCOM と RPC "
+                        "サービスの状態は不明です (配布ポイントの情報なし)"),
     # access rights
     "acc.pass": ("{account} has the rights it needs on the DP, its content library and WMI",
                  "{account} は配布ポイント、SCCMContentLib、WMI に必要な権限を持っています"),
@@ -141,15 +149,29 @@ _MSG: dict[str, tuple[str, str]] = {
                          "{account} にはサイト サーバーの SCCMContentLib ({path}) の NTFS 読み書き権限がありません"),
     "acc.install_account": ("The site system installation account is {user}, not the site server's computer account",
                             "サイト システムのインストール アカウントが {user} で、サイト サーバーのコンピューター アカウントではありません"),
+    "acc.admins_unknown": ("Whether {account} is a local Administrator of the DP is not known, and the rights it "
+                           "needs depend on it", "{account} が配布ポイントのローカル Administrators のメンバーかどうかが不明で、"
+                           "必要な権限はそれによって決まります"),
+    "acc.install_unknown": ("The site system installation account is not known (SMS Provider not read)",
+                            "サイト システムのインストール アカウントが不明です (SMS プロバイダーを読み取れませんでした)"),
+    "acc.not_site_system": ("The SMS Provider does not list {dp} as a site system of this site",
+                            "SMS プロバイダーに {dp} がこのサイトのサイト システムとして登録されていません"),
+    "acc.share_unknown": ("The share permissions of {share} on the DP are not known",
+                          "配布ポイントの共有 {share} のアクセス許可が不明です"),
+    "acc.site_library_unknown": ("The NTFS rights on the site server's content library are not known",
+                                 "サイト サーバーの SCCMContentLib の NTFS 権限が不明です"),
     "acc.unknown_account": ("The site server's computer account is not known (no site facts)",
                             "サイト サーバーのコンピューター アカウントが不明です (サイト サーバーの情報なし)"),
     # time
     "time.ntp": ("W32Time is not synchronising on {host} ({detail})", "{host} で時刻同期 (W32Time) が行われていません ({detail})"),
+    "time.w32time_unknown": ("The Windows Time state of {host} is not known", "{host} の Windows Time の状態が不明です"),
     "time.estimated": ("(estimated through the controller clock, +/- {uncertainty} s)", "(コントローラーの時刻を基準にした推定値、誤差 ±{uncertainty} 秒)"),
     # patch
     "patch.summary": ("DP: {dp} / site server: {site}", "配布ポイント: {dp} / サイト サーバー: {site}"),
     "patch.events_10036": ("The DP logged {count} DistributedCOM 10036 event(s): DCOM hardening rejects a caller",
                            "配布ポイントに DistributedCOM のイベント 10036 が {count} 件記録されています (DCOM の強化により呼び出し元が拒否されています)"),
+    "patch.events_unknown": ("Both builds are patched, but these events were not read: {which}",
+                             "両方のビルドは更新済みですが、次のイベントを読み取れませんでした: {which}"),
     "patch.events_site": ("The site server logged {count} DistributedCOM 10037/10038 event(s)",
                           "サイト サーバーに DistributedCOM のイベント 10037 / 10038 が {count} 件記録されています"),
     # wmi
@@ -197,8 +219,14 @@ _MSG: dict[str, tuple[str, str]] = {
     "w.site_library": ("site server content library drive {drive}", "サイト サーバーの SCCMContentLib ドライブ {drive}"),
     "w.site_temp": ("site server OS drive / TEMP {drive}", "サイト サーバーの OS ドライブ / TEMP {drive}"),
     "w.source": ("source share {path}", "ソース共有フォルダ {path}"),
-    "w.not_given": ("source shares not given (option source_shares of win_sccm_site_facts)",
-                    "ソース共有フォルダが指定されていません (win_sccm_site_facts の source_shares)"),
+    "w.not_given": ("source shares not given (option source_shares of win_sccm_site_facts, role variable "
+                    "dp_diagnose_source_shares) and not read from the SMS Provider",
+                    "ソース共有フォルダが指定されておらず (win_sccm_site_facts の source_shares、ロール変数 "
+                    "dp_diagnose_source_shares)、SMS プロバイダーからも読み取っていません"),
+    "w.sources_unread": ("source shares not given, and the package sources could not be read from the SMS Provider "
+                         "({code})", "ソース共有フォルダが指定されておらず、SMS プロバイダーからパッケージのソースを読み取れませんでした ({code})"),
+    "w.sources_none": ("no package of the site has a UNC source path ({count} package(s) read from the SMS Provider)",
+                       "サイトのパッケージに UNC のソース パスがありません (SMS プロバイダーから {count} 個のパッケージを読み取り)"),
 }
 
 
@@ -243,6 +271,9 @@ def stage_state(probe: dict[str, t.Any] | None, stage: str) -> str:
 
 def _unfinished(ctx: "Context", stage: str) -> str:
     state = stage_state(ctx.probe, stage)
+    error = (ctx.probe or {}).get("error") or {}
+    if state == "failed" and error.get("message"):
+        return ctx.m("probe_failed", reason=error["message"])
     return ctx.m("probe_timeout") if state == "timed_out" and (ctx.probe or {}).get("timed_out") else ctx.m(
         "stage_unfinished", stage=stage, state=state)
 
@@ -403,7 +434,9 @@ def check_name_resolution(ctx: Context) -> dict[str, t.Any]:
         return _finding("UNKNOWN", ctx.m("no_probe"), ev)
     if stage_state(ctx.probe, "dns") != "done":
         return _finding("UNKNOWN", _unfinished(ctx, "dns"), ev)
-    dns = ctx.probe.get("dns") or {}
+    dns = ctx.probe.get("dns")
+    if dns is None:
+        return _finding("UNKNOWN", ctx.m("no_probe"), ev)
     addresses = dns.get("addresses") or []
     ev.append(_ev(ctx.m("ev.dns_forward"), addresses or _code(dns.get("error")), "site", bool(dns.get("resolved"))))
     if not dns.get("resolved"):
@@ -416,12 +449,18 @@ def check_name_resolution(ctx: Context) -> dict[str, t.Any]:
         if not overlap:
             return _finding("FAIL", ctx.m("nr.wrong_address", dp=ctx.dp, addresses=", ".join(addresses),
                                           actual=", ".join(actual)), ev)
+    else:
+        ev.append(_ev(ctx.m("ev.dp_addresses"), None, "dp", None))
     reverse = [r for r in dns.get("reverse") or [] if r]
     reverse_ok = bool(reverse) and any(short_name(r) == short_name(ctx.dp) for r in reverse)
     ev.append(_ev(ctx.m("ev.dns_reverse"), reverse or None, "site", reverse_ok))
     if not reverse_ok:
         return _finding("WARN", ctx.m("nr.reverse", dp=ctx.dp, addresses=", ".join(addresses),
                                       reverse=", ".join(reverse) or "-"), ev)
+    if not actual:
+        # Missing evidence is never PASS: without the DP's own addresses the answer may be a stale record.
+        return _finding("UNKNOWN", ctx.m("nr.own_unknown", dp=ctx.dp, site=ctx.site_name,
+                                         addresses=", ".join(addresses)), ev)
     return _finding("PASS", ctx.m("nr.pass", dp=ctx.dp, site=ctx.site_name, addresses=", ".join(addresses)), ev)
 
 
@@ -531,8 +570,8 @@ def check_free_space(ctx: Context) -> dict[str, t.Any]:
                              (temp or {}).get("free_bytes"), (temp or {}).get("size_bytes"), "site", ev))
     sources = site.get("source_shares")
     if not sources:
-        ev.append(_ev(ctx.m("w.not_given"), None, "site", None))
-        parts.append(_Part("UNKNOWN", ctx.m("w.not_given")))
+        ev.append(_ev(_no_sources(ctx), None, "site", None))
+        parts.append(_Part("UNKNOWN", _no_sources(ctx)))
     else:
         for source in sources:
             parts.append(_space_part(ctx, ctx.m("w.source", path=source["path"]), source.get("free_bytes"),
@@ -594,8 +633,8 @@ def check_smb_shares(ctx: Context) -> dict[str, t.Any]:
             parts.append(_Part("PASS"))
     sources = (ctx.site or {}).get("source_shares")
     if not sources:
-        ev.append(_ev(ctx.m("w.not_given"), None, "site", None))
-        parts.append(_Part("UNKNOWN", ctx.m("w.not_given")))
+        ev.append(_ev(_no_sources(ctx), None, "site", None))
+        parts.append(_Part("UNKNOWN", _no_sources(ctx)))
     else:
         for source in sources:
             code = _code(source.get("error"))
@@ -610,6 +649,16 @@ def check_smb_shares(ctx: Context) -> dict[str, t.Any]:
                 ev.append(_ev(ctx.m("ev.source", path=source["path"]), code, "site", None))
                 parts.append(_Part("UNKNOWN", ctx.m("smb.source", path=source["path"], code=code)))
     return _combine(parts, ev, ctx.m("smb.pass"))
+
+
+def _no_sources(ctx: Context) -> str:
+    """Why there are no source shares to check: not given and not read, the SMS Provider failed, or none found."""
+    found = (ctx.site or {}).get("package_sources")
+    if found is None:
+        return ctx.m("w.not_given")
+    if not found.get("available"):
+        return ctx.m("w.sources_unread", code=_code(found.get("error")))
+    return ctx.m("w.sources_none", count=found.get("packages_read", 0))
 
 
 def _combine(parts: list[_Part], ev: list[dict[str, t.Any]], pass_summary: str) -> dict[str, t.Any]:
@@ -656,10 +705,12 @@ def check_rpc_dcom(ctx: Context) -> dict[str, t.Any]:
     facts = ctx.facts
     remote = (ctx.probe or {}).get("wmi") or {}
     if facts is None:
+        # Remote WMI working says DCOM answers, not that EnableDCOM and the RPC services of the DP are as the
+        # checklist needs them: without the DP's facts the check is UNKNOWN, never PASS.
         if remote.get("connected"):
             ev.append(_ev(ctx.m("ev.remote_wmi"), "connected", "site", True))
-            parts = [_Part("PASS")] + _rpc_host_parts(ctx, ctx.m("w.site"), (ctx.site or {}).get("dcom"),
-                                                      (ctx.site or {}).get("services"), "site", ev)
+            parts = [_Part("UNKNOWN", ctx.m("rpc.remote_only"))] + _rpc_host_parts(
+                ctx, ctx.m("w.site"), (ctx.site or {}).get("dcom"), (ctx.site or {}).get("services"), "site", ev)
             return _combine(parts, ev, ctx.m("rpc.remote_only"))
         if remote:
             value = _code(remote.get("error"))
@@ -701,13 +752,24 @@ def check_access_rights(ctx: Context) -> dict[str, t.Any]:
         ev.append(_ev(ctx.m("ev.install_account"), install.get("user_name"), "site", False))
         parts.append(_Part("WARN", ctx.m("acc.install_account", user=install.get("user_name") or "?")))
     else:
+        # Not read (no SMS Provider, or the DP is not a site system it knows): a part not proven.
         ev.append(_ev(ctx.m("ev.install_account"), "unknown", "site", None))
+        parts.append(_Part("UNKNOWN", ctx.m("acc.install_unknown") if install.get("known_to_site") is not False
+                           else ctx.m("acc.not_site_system", dp=ctx.dp)))
     facts = ctx.facts
     if facts is None:
         parts.append(_Part("UNKNOWN", ctx.m("no_dp_facts")))
     else:
         token = account.token(facts)
         admin = account.is_local_admin(facts)
+        # Without the DP's local Administrators a right granted to Administrators is neither proven nor refused.
+        as_admin = (token[0] | {ADMINISTRATORS}, token[1]) if admin is None else token
+
+        def refused(ok: bool, ok_as_admin: t.Callable[[], bool], summary: str) -> None:
+            if not ok:
+                parts.append(_Part("UNKNOWN", ctx.m("acc.admins_unknown", account=who)) if admin is None
+                             and ok_as_admin() else _Part("FAIL", summary))
+
         ev.append(_ev(ctx.m("ev.admins", account=who), admin, "dp", admin))
         if admin is None:
             parts.append(_Part("UNKNOWN", ctx.m("no_dp_facts")))
@@ -727,18 +789,24 @@ def check_access_rights(ctx: Context) -> dict[str, t.Any]:
                 ev.append(_ev(ctx.m("ev.ntfs", account=who, path=acl["path"]),
                               [f"{e.get('account') or e['sid']}: {e['type']} {e.get('rights')}"
                                for e in acl.get("entries") or []], "dp", ok))
-                if not ok:
-                    parts.append(_Part("FAIL", ctx.m("acc.ntfs", account=who, path=acl["path"])))
+                refused(ok, lambda acl=acl: _ntfs_ok(ctx, acl, as_admin),
+                        ctx.m("acc.ntfs", account=who, path=acl["path"]))
+        if facts.get("shares") is None:
+            parts.append(_Part("UNKNOWN", ctx.m("no_dp_facts")))
         for share in (facts.get("shares") or {}).get("items", []):
-            if share["name"].upper() not in ("SCCMCONTENTLIB$", "SMS_DP$") or share.get("access") is None:
+            if share["name"].upper() not in ("SCCMCONTENTLIB$", "SMS_DP$"):
                 continue
-            rights = {str(a.get("right")).lower() for a in share["access"]
-                      if a.get("type", "allow") == "allow" and account.matches_ace(a, token)}
-            denied = any(a.get("type") == "deny" and account.matches_ace(a, token) for a in share["access"])
-            ok = bool(rights & {"full", "change"}) and not denied
-            ev.append(_ev(ctx.m("ev.share_acl", share=share["name"], account=who), sorted(rights) or None, "dp", ok))
-            if not ok:
-                parts.append(_Part("FAIL", ctx.m("acc.share", share=share["name"], account=who)))
+            if share.get("access") is None:
+                ev.append(_ev(ctx.m("ev.share_acl", share=share["name"], account=who), None, "dp", None))
+                parts.append(_Part("UNKNOWN", ctx.m("acc.share_unknown", share=share["name"])))
+                continue
+            rights = _share_rights(account, share["access"], token)
+            ok = bool(rights & {"full", "change"}) and "deny" not in rights
+            ev.append(_ev(ctx.m("ev.share_acl", share=share["name"], account=who),
+                          sorted(rights - {"deny"}) or None, "dp", ok))
+            refused(ok, lambda share=share: bool(_share_rights(account, share["access"], as_admin) & {"full", "change"})
+                    and "deny" not in _share_rights(account, share["access"], as_admin),
+                    ctx.m("acc.share", share=share["name"], account=who))
         security = (facts.get("wmi") or {}).get("root_security")
         if security is None:
             parts.append(_Part("UNKNOWN", ctx.m("no_dp_facts")))
@@ -746,10 +814,19 @@ def check_access_rights(ctx: Context) -> dict[str, t.Any]:
             mask = _effective(security.get("entries") or [], lambda e: account.matches_ace(e, token))
             ok = (mask & WMI_REQUIRED_MASK) == WMI_REQUIRED_MASK
             ev.append(_ev(ctx.m("ev.wmi_acl", account=who), wmi_rights(mask), "dp", ok))
-            if not ok:
-                parts.append(_Part("FAIL", ctx.m("acc.wmi", account=who)))
+            refused(ok, lambda: (_effective(security.get("entries") or [], lambda e: account.matches_ace(e, as_admin))
+                                 & WMI_REQUIRED_MASK) == WMI_REQUIRED_MASK, ctx.m("acc.wmi", account=who))
     parts += _site_access_parts(ctx, ev)
     return _combine(parts, ev, ctx.m("acc.pass", account=who))
+
+
+def _share_rights(account: Account, access: list[dict[str, t.Any]], token: tuple[set[str], set[str]]) -> set[str]:
+    """Share rights (full/change/read) allowed to the account, plus ``deny`` when a deny entry matches it."""
+    rights = {str(a.get("right")).lower() for a in access
+              if a.get("type", "allow") == "allow" and account.matches_ace(a, token)}
+    if any(a.get("type") == "deny" and account.matches_ace(a, token) for a in access):
+        rights.add("deny")
+    return rights
 
 
 def _site_access_parts(ctx: Context, ev: list[dict[str, t.Any]]) -> list[_Part]:
@@ -761,8 +838,8 @@ def _site_access_parts(ctx: Context, ev: list[dict[str, t.Any]]) -> list[_Part]:
     who = ctx.account.display
     sources = site.get("source_shares")
     if not sources:
-        ev.append(_ev(ctx.m("w.not_given"), None, "site", None))
-        parts.append(_Part("UNKNOWN", ctx.m("w.not_given")))
+        ev.append(_ev(_no_sources(ctx), None, "site", None))
+        parts.append(_Part("UNKNOWN", _no_sources(ctx)))
     else:
         for source in sources:
             code = _code(source.get("error"))
@@ -780,6 +857,9 @@ def _site_access_parts(ctx: Context, ev: list[dict[str, t.Any]]) -> list[_Part]:
                     "smb.source", path=source["path"], code=code)
                 parts.append(_Part("UNKNOWN", summary))
     library = site.get("content_library") or {}
+    if not [a for a in library.get("acl") or [] if a.get("exists")]:
+        ev.append(_ev(ctx.m("ev.site_library_acl", path=library.get("path") or "SCCMContentLib"), None, "site", None))
+        parts.append(_Part("UNKNOWN", ctx.m("acc.site_library_unknown")))
     for acl in library.get("acl") or []:
         if not acl.get("exists"):
             continue
@@ -819,10 +899,13 @@ def check_time_sync(ctx: Context) -> dict[str, t.Any]:
         ev.append(_ev(ctx.m("ev.skew", method="-"), _code(clock.get("error")) if clock else None, "site", None))
     parts = [_Part(skew["status"], skew["summary"][ctx.lang] + estimated)]
     for host, facts, source in ((ctx.m("w.dp"), ctx.facts, "dp"), (ctx.m("w.site"), ctx.site, "site")):
-        if facts is None:
+        svc = ((facts or {}).get("services") or {}).get("W32Time")
+        time_facts = (facts or {}).get("time") or {}
+        if svc is None or not time_facts:
+            # The W32Time state of both ends is part of the check: not read is UNKNOWN, never PASS.
+            ev.append(_ev(ctx.m("ev.w32time", host=host), None, source, None))
+            parts.append(_Part("UNKNOWN", ctx.m("time.w32time_unknown", host=host)))
             continue
-        svc = (facts.get("services") or {}).get("W32Time")
-        time_facts = facts.get("time") or {}
         src = str(time_facts.get("source") or "")
         running = bool(svc and svc.get("state") == "running")
         unsynced = src.strip().lower() in UNSYNCED_SOURCES
@@ -876,11 +959,19 @@ def check_patch_level(ctx: Context) -> dict[str, t.Any]:
         if events["count"] and status == "PASS":
             status, summary = "WARN", ctx.m("patch.events_10036", count=events["count"])
     site_events = ((ctx.site or {}).get("events") or {})
-    site_count = sum((site_events.get(k) or {}).get("count", 0) for k in ("dcom_10037", "dcom_10038"))
-    if site_events:
+    site_read = [site_events.get(k) for k in ("dcom_10037", "dcom_10038") if site_events.get(k) is not None]
+    site_count = sum(e.get("count", 0) for e in site_read)
+    if site_read:
         ev.append(_ev(ctx.m("ev.events_site"), site_count, "site", site_count == 0))
         if site_count and status == "PASS":
             status, summary = "WARN", ctx.m("patch.events_site", count=site_count)
+    if status == "PASS" and (events is None or not site_read):
+        # The hardening events of both ends are part of the check: not read is UNKNOWN, never PASS.
+        missing = [(label, source) for label, source, read in (
+            (ctx.m("ev.events_10036"), "dp", events is not None),
+            (ctx.m("ev.events_site"), "site", bool(site_read))) if not read]
+        ev += [_ev(label, None, source, None) for label, source in missing]
+        status, summary = "UNKNOWN", ctx.m("patch.events_unknown", which=", ".join(label for label, _s in missing))
     return _finding(status, summary, ev)
 
 
@@ -904,7 +995,9 @@ def check_wmi(ctx: Context, statuses: dict[str, str]) -> dict[str, t.Any]:
     state = stage_state(ctx.probe, "wmi")
     if state not in ("done", "skipped"):
         return _finding("UNKNOWN", _unfinished(ctx, "wmi") if state != "not_requested" else ctx.m("no_probe"), ev)
-    remote = ctx.probe.get("wmi") or {}
+    remote = ctx.probe.get("wmi")
+    if remote is None:
+        return _finding("UNKNOWN", ctx.m("no_probe"), ev)
     identity = remote.get("identity") or ctx.probe_user
     ev.append(_ev(ctx.m("ev.probe_identity"), identity, "site", ctx.trusted))
     if remote.get("skipped"):

@@ -13,6 +13,7 @@ import re
 import typing as t
 
 from ._batch import BatchOutcome
+from ._host_contract import LOG_FILE_NAME_RE
 from ._ops import PlannedOp
 
 DP_SHARES = ("ADMIN$", "SCCMContentLib$", "SMS_DP$", "SMSPKG*$", "SMSSIG$")
@@ -21,6 +22,12 @@ SITE_SERVICES = ("DcomLaunch", "RpcSs", "RpcEptMapper", "Winmgmt", "LanmanServer
 SITE_LOGS = ("distmgr.log", "PkgXferMgr.log", "PatchDownloader.log")
 # PatchDownloader.log of automatic deployment rules lives in the client log folder of the site server.
 SITE_LOG_PATHS = ("%windir%\\CCM\\Logs\\PatchDownloader.log",)
+# The only folders log_paths may name (the client log folder of the site server); the host resolves them itself
+# (path reference kind site_log, folder client) and reads nothing but ConfigMgr log file names there.
+# Package source shares read from the SMS Provider when source_shares is not given (sms.read_package_sources).
+MAX_PACKAGES = 2000
+MAX_SOURCE_SHARES = 10
+CLIENT_LOG_FOLDERS = ("%windir%\\ccm\\logs", "%systemroot%\\ccm\\logs")
 NO_SMS_MARKER = "NO_SMS_ON_DRIVE.SMS"
 SCCMDP_NAMESPACE = "root\\SCCMDP"
 SCCMDP_CLASS = "SMS_DistributionPoint"
@@ -343,9 +350,60 @@ def log_patterns(dps: t.Iterable[str]) -> list[str]:
     return names
 
 
+ERROR_INVALID_PARAMETER_HRESULT = 0x80070057
+PROBE_STAGES = ("dns", "tcp", "epm", "wmi", "clock")
+
+
+def split_dps(names: t.Iterable[str]) -> tuple[list[str], dict[str, str], list[str]]:
+    """(names to probe, rejected name -> reason, names listed more than once).
+
+    A name that is not a DNS host name is not probed and gets its own reason; a name listed again (case and a
+    trailing dot aside) is probed once, under its first spelling. The other DPs are probed as usual."""
+    valid: list[str] = []
+    rejected: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    duplicates: list[str] = []
+    for name in names:
+        if not HOST_NAME_RE.fullmatch(name):
+            rejected[name] = (f"option distribution_points: {name!r} is not a host name; allowed: DNS names such as "
+                              "dp01.contoso.local (letters, digits, '-' and '.'); not probed")
+            continue
+        key = name.lower().rstrip(".")
+        if key in seen:
+            if key not in duplicates:
+                duplicates.append(seen[key])
+            continue
+        seen[key] = name
+        valid.append(name)
+    return valid, rejected, duplicates
+
+
+def rejected_probe(name: str, reason: str) -> dict[str, t.Any]:
+    """The ``dps`` entry of a name that was not probed: every stage failed, ``error`` says why."""
+    return {
+        "target": name, "timed_out": False, "elapsed_ms": 0, "dns": None, "tcp": {}, "epm": None, "wmi": None,
+        "clock": None, "stages": dict.fromkeys(PROBE_STAGES, "failed"),
+        "installation_account": {"value": "unknown", "use_machine_account": None, "user_name": None,
+                                 "known_to_site": None},
+        "error": {"code": ERROR_INVALID_PARAMETER_HRESULT, "hresult": "0x80070057", "message": reason,
+                  "target": name},
+    }
+
+
+def site_log_ref(path: str, folder: str = "site") -> dict[str, t.Any] | None:
+    """The path reference of a site log: ``name`` in the site log folder, or ``%windir%\\CCM\\Logs\\name``
+    (folder ``client``); None for anything else (another folder, a UNC path, a name that is not a log file)."""
+    if folder == "site":
+        return {"kind": "site_log", "name": path} if LOG_FILE_NAME_RE.match(path) else None
+    parent, _sep, name = path.strip().rpartition("\\")
+    if parent.lower() in CLIENT_LOG_FOLDERS and LOG_FILE_NAME_RE.match(name):
+        return {"kind": "site_log", "name": name, "folder": "client"}
+    return None
+
+
 def plan_site_facts(params: dict[str, t.Any], now_utc: str | None = None) -> list[PlannedOp]:
     """The ops behind ``ansible_facts.sccm_site``; the DPs are probed by ONE op, in parallel."""
-    dps = list(params["distribution_points"])
+    dps, _rejected, _duplicates = split_dps(params["distribution_points"])
     plan = [
         PlannedOp("identity", "identity.read", always=True),
         PlannedOp("registry", "registry.read_values", {"items": [
@@ -367,8 +425,9 @@ def plan_site_facts(params: dict[str, t.Any], now_utc: str | None = None) -> lis
             "log_name": "System", "provider_name": DCOM_PROVIDER, "event_ids": [10037, 10038],
             "since_hours": params["event_window_hours"], "max_events": params["max_events"]}, always=True),
         PlannedOp("logs", "log.read_filtered", {
-            "paths": list(params["log_paths"]),
-            "path_refs": [{"kind": "site_log", "name": name} for name in params["site_logs"]],
+            # Path references only: the host resolves the folders and refuses what is not a log file name.
+            "path_refs": [ref for ref in (*(site_log_ref(n) for n in params["site_logs"]),
+                                          *(site_log_ref(p, "client") for p in params["log_paths"])) if ref],
             "patterns": log_patterns(dps),
             "severities": ["error", "warning"],
             "since_utc": window_start_utc(now_utc, params["log_window_hours"]),
@@ -380,6 +439,12 @@ def plan_site_facts(params: dict[str, t.Any], now_utc: str | None = None) -> lis
         plan.append(PlannedOp("sources", "path.test_access",
                               {"paths": list(params["source_shares"]), "timeout_seconds": params["probe_timeout"]},
                               always=True))
+    elif params.get("discover_source_shares", True):
+        # Not given: the shares the site's packages come from (SMS_Package.PkgSourcePath), read and tested in the
+        # same batch.
+        plan.append(PlannedOp("package_sources", "sms.read_package_sources", {
+            "max_packages": MAX_PACKAGES, "max_shares": MAX_SOURCE_SHARES,
+            "access_timeout_seconds": params["probe_timeout"]}, always=True))
     if dps:
         plan.append(PlannedOp("probe", "net.probe_targets", {
             "targets": dps,
@@ -458,6 +523,52 @@ def _drive_space(disks: list[dict[str, t.Any]] | None, path: str | None) -> dict
             "free_percent": disk["free_percent"]}
 
 
+def _source_entry(s: dict[str, t.Any], packages: int | None = None) -> dict[str, t.Any]:
+    entry = {"path": s["path"], "exists": s["exists"], "readable": s["readable"], "free_bytes": s.get("free_bytes"),
+             "total_bytes": s.get("total_bytes"),
+             "free_percent": (round(s["free_bytes"] * 100.0 / s["total_bytes"], 2)
+                              if s.get("free_bytes") is not None and s.get("total_bytes") else None),
+             "error": s.get("error"), "elapsed_ms": s.get("elapsed_ms")}
+    if packages is not None:
+        entry["packages"] = packages
+    return entry
+
+
+def _source_shares(params: dict[str, t.Any], sources: dict[str, t.Any] | None,
+                   discovered: dict[str, t.Any] | None) -> tuple[list[dict[str, t.Any]] | None, str | None]:
+    """(source_shares, origin): the given shares, else those of the site's packages, else None."""
+    if params["source_shares"]:
+        return (None if sources is None else [_source_entry(s) for s in sources["paths"]]), "option"
+    if discovered is None or not discovered.get("provider_available"):
+        return None, None
+    counts = {str(r["path"]).lower(): r.get("packages") for r in discovered.get("shares") or []}
+    return [_source_entry(s, counts.get(str(s["path"]).lower())) for s in discovered.get("access") or []], \
+        "sms_provider"
+
+
+def _package_sources(discovered: dict[str, t.Any] | None) -> dict[str, t.Any] | None:
+    if discovered is None:
+        return None
+    return {"available": discovered["provider_available"], "namespace": discovered.get("namespace"),
+            "packages_read": discovered.get("packages_read", 0),
+            "packages_truncated": bool(discovered.get("packages_truncated")),
+            "local_paths": discovered.get("local_paths", 0),
+            "shares": [{"path": r["path"], "packages": r.get("packages")} for r in discovered.get("shares") or []],
+            "shares_truncated": bool(discovered.get("shares_truncated")), "error": discovered.get("error")}
+
+
+def _dps(probe: dict[str, t.Any] | None, sms: dict[str, t.Any] | None, names: list[str]
+         ) -> dict[str, dict[str, t.Any]] | None:
+    """Probe entries by DP name, plus one entry with its reason per name that was not probed."""
+    _valid, rejected, _duplicates = split_dps(names)
+    if probe is None and not rejected:
+        return None
+    dps = {} if probe is None else {entry["target"]: _probe_entry(entry, sms) for entry in probe["targets"]}
+    for name, reason in rejected.items():
+        dps[name] = rejected_probe(name, reason)
+    return dps
+
+
 def shape_site_facts(outcome: BatchOutcome, params: dict[str, t.Any], *, started: str | None = None,
                      finished: str | None = None, since_utc: str | None = None) -> dict[str, t.Any]:
     """Build ``ansible_facts.sccm_site`` from the batch outcome (missing readings are null)."""
@@ -475,6 +586,8 @@ def shape_site_facts(outcome: BatchOutcome, params: dict[str, t.Any], *, started
     events = outcome.data("dcom_events")
     logs = outcome.data("logs")
     sources = outcome.data("sources")
+    discovered = outcome.data("package_sources")
+    source_shares, source_origin = _source_shares(params, sources, discovered)
     probe = outcome.data("probe")
     install_dir = ident.get("Installation Directory")
     system_drive = (os_info or {}).get("system_drive")
@@ -508,19 +621,14 @@ def shape_site_facts(outcome: BatchOutcome, params: dict[str, t.Any], *, started
                 {"path": a["path"], "exists": a["exists"], "owner_sid": a.get("owner_sid"),
                  "entries": _acl_entries(a.get("entries", []))} for a in acl["acls"]],
         },
-        "source_shares": None if not params["source_shares"] else (
-            None if sources is None else [
-                {"path": s["path"], "exists": s["exists"], "readable": s["readable"], "free_bytes": s.get("free_bytes"),
-                 "total_bytes": s.get("total_bytes"),
-                 "free_percent": (round(s["free_bytes"] * 100.0 / s["total_bytes"], 2)
-                                  if s.get("free_bytes") is not None and s.get("total_bytes") else None),
-                 "error": s.get("error"), "elapsed_ms": s.get("elapsed_ms")} for s in sources["paths"]]),
+        "source_shares": source_shares,
+        "source_shares_origin": source_origin,
+        "package_sources": _package_sources(discovered),
         "sms_provider": None if sms is None else {
             "available": sms["provider_available"], "machine": sms.get("provider_machine"),
             "namespace": sms.get("namespace"), "site_code": sms.get("site_code"),
             "site_systems": len(sms.get("systems", [])), "error": sms.get("error")},
-        "dps": None if probe is None else {
-            entry["target"]: _probe_entry(entry, sms) for entry in probe["targets"]},
+        "dps": _dps(probe, sms, params["distribution_points"]),
         "probe_elapsed_ms": (probe or {}).get("elapsed_ms"),
         "events": {"dcom_10037": _events(events, 10037), "dcom_10038": _events(events, 10038)},
         "logs": None if logs is None else {

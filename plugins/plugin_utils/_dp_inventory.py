@@ -3,8 +3,20 @@
 """DP fleet inventory rows from ``ansible_facts.sccm_dp``. FOR INTERNAL COLLECTION USE ONLY.
 
 One row per DP: ``{dp, site_code, os_product, os_build, patched, content_library_drives,
-shares_ok, wmi_ok, last_seen_utc}``. A value that the facts cannot prove is None, never a guess:
-a DP that gave no facts has a row of Nones (and its name), so it still shows up in the fleet table.
+shares_ok, wmi_ok, wmi_local_ok, wmi_remote_ok, pull_dp, pxe, last_seen_utc}``. A value that the facts cannot
+prove is None, never a guess: a DP that gave no facts has a row of Nones (and its name), so it still shows up in
+the fleet table.
+
+Every column means the same in every table, whichever entry point wrote it and whatever facts it had:
+
+* ``wmi_local_ok``: ``root\\SCCMDP`` answers on the DP itself (win_sccm_dp_facts);
+* ``wmi_remote_ok``: it answers the site server's remote test over DCOM as SYSTEM (win_sccm_site_facts); None
+  without a trusted site probe of this DP;
+* ``wmi_ok``: both are proven (True), either failed (False), else None - never the local test alone;
+* ``site_code``: the DP's own registry, else the site of the site server that probed it or that the DP names
+  (``HKLM\\SOFTWARE\\Microsoft\\SMS\\DP\\SiteServer``);
+* ``pull_dp`` / ``pxe``: ``IsPullDP`` / ``IsPXE`` under ``HKLM\\SOFTWARE\\Microsoft\\SMS\\DP`` on the DP, None
+  when the value is absent.
 """
 from __future__ import annotations
 
@@ -30,17 +42,25 @@ def _shares_ok(facts: dict[str, t.Any]) -> bool | None:
     return True
 
 
-def _wmi_ok(facts: dict[str, t.Any], probe: dict[str, t.Any] | None, trusted: bool) -> bool | None:
-    local = (facts.get("wmi") or {}).get("sccmdp")
-    if local is None:
-        return None
-    if not local.get("query_ok"):
-        return False
+def _wmi_local_ok(facts: dict[str, t.Any] | None) -> bool | None:
+    local = ((facts or {}).get("wmi") or {}).get("sccmdp")
+    return None if local is None else bool(local.get("query_ok"))
+
+
+def _wmi_remote_ok(probe: dict[str, t.Any] | None, trusted: bool) -> bool | None:
+    """The site server's remote test as SYSTEM: False also when the site server could not even try (the name does
+    not resolve, TCP 135 closed); None when it was not made, not as SYSTEM, or not finished."""
     remote = (probe or {}).get("wmi")
-    if remote is None or not trusted:
-        # The local test passed; without a trusted remote test the row reports the local result.
-        return True
+    stages = (probe or {}).get("stages") or {}
+    if remote is None or not trusted or stages.get("wmi", "done") not in ("done", "skipped"):
+        return None
     return bool(remote.get("connected") and remote.get("class_present"))
+
+
+def _both(local: bool | None, remote: bool | None) -> bool | None:
+    if local is False or remote is False:
+        return False
+    return True if local and remote else None
 
 
 def _patched(facts: dict[str, t.Any]) -> bool | None:
@@ -70,6 +90,19 @@ def _drives(facts: dict[str, t.Any]) -> list[dict[str, t.Any]]:
     return drives
 
 
+def _site_code(role: dict[str, t.Any], site: dict[str, t.Any], probed: bool) -> str | None:
+    """The DP's own site code, else the probing site's, else the site of the site server the DP names."""
+    if role.get("site_code"):
+        return role["site_code"]
+    if not site.get("site_code"):
+        return None
+    server = str(role.get("site_server") or "").strip().rstrip(".").lower()
+    names = {str(site.get(k) or "").strip().rstrip(".").lower() for k in ("fqdn", "computer_name")} - {""}
+    if probed or (server and (server in names or server.split(".")[0] in {n.split(".")[0] for n in names})):
+        return site["site_code"]
+    return None
+
+
 def inventory_row(dp: str, facts: dict[str, t.Any] | None, *, site_facts: dict[str, t.Any] | None = None,
                   _probes: NameIndex | None = None) -> dict[str, t.Any]:
     """The fleet-table row of one DP."""
@@ -78,22 +111,31 @@ def inventory_row(dp: str, facts: dict[str, t.Any] | None, *, site_facts: dict[s
     index = _probes if _probes is not None else NameIndex(probes)
     found = index.lookup(dp, (facts or {}).get("fqdn") or "")
     probe = probes.get(found[0]) if len(found) == 1 else None
+    # A name the site server refused to probe (not a host name) is no probe of this DP.
+    probed = probe is not None and set(((probe.get("stages") or {}).values())) != {"failed"}
     trusted = bool((site.get("probe_identity") or {}).get("trusted"))
+    remote = _wmi_remote_ok(probe, trusted)
     if not facts:
-        return {"dp": dp, "site_code": site.get("site_code") if probe else None, "os_product": None, "os_build": None,
-                "patched": None, "content_library_drives": [], "shares_ok": None, "wmi_ok": None,
-                "last_seen_utc": None}
+        return {"dp": dp, "site_code": site.get("site_code") if probed else None, "os_product": None,
+                "os_build": None, "patched": None, "content_library_drives": [], "shares_ok": None,
+                "wmi_ok": False if remote is False else None, "wmi_local_ok": None, "wmi_remote_ok": remote,
+                "pull_dp": None, "pxe": None, "last_seen_utc": None}
     os_info = facts.get("os") or {}
     role = facts.get("role") or {}
+    local = _wmi_local_ok(facts)
     return {
         "dp": dp,
-        "site_code": role.get("site_code") or (site.get("site_code") if probe else None),
+        "site_code": _site_code(role, site, probed),
         "os_product": os_info.get("product_name"),
         "os_build": os_info.get("version"),
         "patched": _patched(facts),
         "content_library_drives": _drives(facts),
         "shares_ok": _shares_ok(facts),
-        "wmi_ok": _wmi_ok(facts, probe, trusted),
+        "wmi_ok": _both(local, remote),
+        "wmi_local_ok": local,
+        "wmi_remote_ok": remote,
+        "pull_dp": role.get("is_pull_dp"),
+        "pxe": role.get("is_pxe"),
         "last_seen_utc": facts.get("collected_at"),
     }
 

@@ -116,7 +116,11 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "inv_patched": "March 2023 update",
         "inv_drives": "Content library drives",
         "inv_shares": "DP shares",
-        "inv_wmi": "WMI",
+        "inv_wmi": "WMI (on the DP and from the site server)",
+        "inv_pull_dp": "Pull DP",
+        "inv_pxe": "PXE",
+        "inv_yes": "yes",
+        "inv_no": "no",
         "inv_last_seen": "Last seen (UTC)",
         "inv_empty": "No distribution points.",
         "inv_sort_hint": "Select a column header to sort.",
@@ -203,7 +207,11 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "inv_patched": "2023 年 3 月の更新プログラム",
         "inv_drives": "コンテンツ ライブラリのドライブ",
         "inv_shares": "配布ポイントの共有フォルダ",
-        "inv_wmi": "WMI",
+        "inv_wmi": "WMI (配布ポイント上とサイト サーバーから)",
+        "inv_pull_dp": "プル配布ポイント",
+        "inv_pxe": "PXE 対応",
+        "inv_yes": "はい",
+        "inv_no": "いいえ",
         "inv_last_seen": "最終確認日時 (UTC)",
         "inv_empty": "配布ポイントはありません。",
         "inv_sort_hint": "列見出しを選択すると並べ替えできます。",
@@ -1234,7 +1242,8 @@ _DIAGNOSIS_ORDER = _rank((
 ))
 _INVENTORY_ORDER = _rank((
     "dp", "site_code", "os_product", "os_build", "patched", "content_library_drives", "drive",
-    "free_percent", "free_bytes", "size_bytes", "shares_ok", "wmi_ok", "last_seen_utc",
+    "free_percent", "free_bytes", "size_bytes", "shares_ok", "wmi_ok", "wmi_local_ok", "wmi_remote_ok", "pull_dp",
+    "pxe", "last_seen_utc",
 ))
 
 
@@ -1258,7 +1267,8 @@ def render_json(diagnosis: dict) -> str:
 
 INVENTORY_CSV_COLUMNS = (
     "dp", "site_code", "os_product", "os_build", "os_build_number", "os_ubr", "patched",
-    "content_library_drives", "min_free_percent", "shares_ok", "wmi_ok", "last_seen_utc",
+    "content_library_drives", "min_free_percent", "shares_ok", "wmi_ok", "wmi_local_ok", "wmi_remote_ok",
+    "pull_dp", "pxe", "last_seen_utc",
 )
 
 
@@ -1338,6 +1348,10 @@ def render_inventory_csv(rows: list[dict]) -> str:
             "min_free_percent": _min_free(row),
             "shares_ok": row.get("shares_ok"),
             "wmi_ok": row.get("wmi_ok"),
+            "wmi_local_ok": row.get("wmi_local_ok"),
+            "wmi_remote_ok": row.get("wmi_remote_ok"),
+            "pull_dp": row.get("pull_dp"),
+            "pxe": row.get("pxe"),
             "last_seen_utc": row.get("last_seen_utc"),
         }
         writer.writerow([_csv_cell(values[key]) for key in INVENTORY_CSV_COLUMNS])
@@ -1410,6 +1424,15 @@ def _inv_bool(value: object, ui: dict, yes: str, no: str) -> str:
     return '<td class="b s-UNKNOWN" data-v="2">%s %s</td>' % (STATUS_SYMBOLS["UNKNOWN"], html.escape(ui["unknown"]))
 
 
+def _inv_flag(value: object, ui: dict) -> str:
+    """A yes/no property of the DP (not a health result): plain text, "?" when not known."""
+    if value is True:
+        return '<td class="b" data-v="1">%s</td>' % html.escape(ui["inv_yes"])
+    if value is False:
+        return '<td class="b" data-v="0">%s</td>' % html.escape(ui["inv_no"])
+    return '<td class="b" data-v="2">%s</td>' % html.escape(ui["unknown"])
+
+
 def render_inventory_html(rows: list[dict], language: str = "en") -> str:
     """Inventory as a self-contained, sortable HTML table."""
     lang = _lang(language)
@@ -1418,7 +1441,7 @@ def render_inventory_html(rows: list[dict], language: str = "en") -> str:
     headers = (
         (ui["col_dp"], "text"), (ui["inv_site_code"], "text"), (ui["inv_os"], "text"), (ui["inv_build"], "num"),
         (ui["inv_patched"], "num"), (ui["inv_drives"], "num"), (ui["inv_shares"], "num"), (ui["inv_wmi"], "num"),
-        (ui["inv_last_seen"], "text"),
+        (ui["inv_pull_dp"], "num"), (ui["inv_pxe"], "num"), (ui["inv_last_seen"], "text"),
     )
     out = ['<!DOCTYPE html>\n<html lang="%s">\n<head>\n<meta charset="utf-8">\n' % lang,
            '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
@@ -1445,7 +1468,7 @@ def render_inventory_html(rows: list[dict], language: str = "en") -> str:
         min_free = _min_free(row)
         out.append(
             "<tr><th scope=\"row\">%s</th><td>%s</td><td>%s</td><td class=\"num mono\" data-v=\"%s\">%s</td>%s"
-            "<td data-v=\"%s\">%s</td>%s%s<td class=\"mono\" style=\"white-space:nowrap\">%s</td></tr>\n" % (
+            "<td data-v=\"%s\">%s</td>%s%s%s%s<td class=\"mono\" style=\"white-space:nowrap\">%s</td></tr>\n" % (
                 esc(_text(row.get("dp"))),
                 esc(_text(row.get("site_code"))),
                 esc(_text(row.get("os_product")) or "\u2014"),
@@ -1456,6 +1479,8 @@ def render_inventory_html(rows: list[dict], language: str = "en") -> str:
                 "".join(drives) or "\u2014",
                 _inv_bool(row.get("shares_ok"), ui, ui["ok"], ui["ng"]),
                 _inv_bool(row.get("wmi_ok"), ui, ui["ok"], ui["ng"]),
+                _inv_flag(row.get("pull_dp"), ui),
+                _inv_flag(row.get("pxe"), ui),
                 esc(_fmt_time(row.get("last_seen_utc")) or "\u2014"),
             )
         )

@@ -16,8 +16,11 @@ can read, for example, the ACL of the DP content library without first asking wh
 * ``{"kind": "share", "name": "SCCMContentLib$", "append": ""}``: the local path of a share;
 * ``{"kind": "fixed_drives", "append": "SMS_DP$\\sms\\logs\\smsdpprov.log"}``: ``append`` at the root
   of every fixed drive, existing ones only;
-* ``{"kind": "site_log", "name": "distmgr.log"}``: a file in the ConfigMgr site log folder
-  (``Installation Directory`` under ``HKLM\\SOFTWARE\\Microsoft\\SMS\\Identification`` + ``\\Logs``).
+* ``{"kind": "site_log", "name": "distmgr.log", "folder": "site"}``: a file in the ConfigMgr site log folder
+  (``Installation Directory`` under ``HKLM\\SOFTWARE\\Microsoft\\SMS\\Identification`` + ``\\Logs``), or with
+  ``"folder": "client"`` in the client log folder (``%windir%\\CCM\\Logs``). The host refuses any other folder
+  and any name that is not a ConfigMgr log file name (``_host_contract.LOG_FILE_NAME_PATTERN``: no folder, ending
+  in ``.log`` or ``.lo_``), so that nothing else is read as SYSTEM.
 
 PowerShell implementations: plugins/module_utils/_FieldkitDpOps.psm1.
 """
@@ -347,4 +350,36 @@ register(OpSpec(
     },
     description="Site systems known to the SMS Provider (SMS_SCI_SysResUse): server, roles, and the site system "
                 "installation account (UseMachineAccount / UserName); provider errors are returned, not thrown.",
+))
+
+register(OpSpec(
+    name="sms.read_package_sources",
+    ps_function="Get-FieldkitSmsPackageSource",
+    mutating=False,
+    args=(
+        Arg("max_packages", "int", default=2000,
+            description="SMS_Package instances read at most (PackageID, PkgSourcePath); packages_truncated tells."),
+        Arg("max_shares", "int", default=10, description="Distinct source shares (\\\\server\\share) tested at most."),
+        Arg("access_timeout_seconds", "int", default=15, description="Per share, as path.test_access."),
+        Arg("timeout_seconds", "int", default=30, description="For the SMS Provider queries."),
+    ),
+    result={
+        "provider_available": "bool",
+        "namespace": "str?",
+        "site_code": "str?",
+        "packages_read": "int",
+        "packages_truncated": "bool",
+        "local_paths": "int",
+        "shares": "list",
+        "shares_truncated": "bool",
+        "identity": "str?",
+        "access": "list",
+        "error": "dict?",
+    },
+    description="The package source shares the site uses, read from the SMS Provider (root\\SMS\\site_<code>: "
+                "SMS_Package.PkgSourcePath, at most max_packages) and reduced to their distinct \\\\server\\share roots "
+                "(shares, each {path, packages}: the number of packages whose source is under it; at most max_shares, "
+                "most used first); then each root is tested as path.test_access does (access: exists, readable, "
+                "free_bytes, total_bytes, error, elapsed_ms) as the identity running the op. Package sources that are "
+                "not UNC paths are only counted (local_paths). Provider errors are returned, not thrown.",
 ))

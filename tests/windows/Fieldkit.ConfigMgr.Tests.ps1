@@ -139,4 +139,16 @@ Describe 'On a ConfigMgr primary site server (needs FIELDKIT_TEST_CONFIGMGR_SITE
         $systems.namespace | Should -Be ('root\SMS\site_' + $systems.site_code)
         @($systems.systems).Count | Should -BeGreaterThan 0
     }
+
+    It 'sms.read_package_sources reads package source shares from the SMS Provider and tests each one' {
+        $sources = Get-FieldkitSmsPackageSource -MaxPackages 500 -MaxShares 5 -AccessTimeoutSeconds 15 -TimeoutSeconds 60
+        $sources.provider_available | Should -BeTrue
+        $sources.error | Should -BeNullOrEmpty
+        $sources.namespace | Should -Match '^root\\SMS\\site_'
+        @($sources.shares).Count | Should -BeLessOrEqual 5
+        @($sources.access).Count | Should -Be @($sources.shares).Count
+        foreach ($share in @($sources.shares)) {
+            $share.path | Should -Match '^\\\\[^\\]+\\[^\\]+$'
+        }
+    }
 }

@@ -185,3 +185,79 @@ Describe 'log.read_filtered (Read-FieldkitLogFiltered)' {
         $byRef.files[0].records_matched | Should -BeGreaterThan 0
     }
 }
+
+Describe 'log.read_filtered on the defect classes of real ConfigMgr logs' {
+    BeforeAll {
+        $utf8 = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
+        $trailer = Format-FieldkitTestSmsTrailer -Utc $now.AddMinutes(-5)
+
+        Function Write-FieldkitTestLogBytes {
+            param ([string]$Name, [object[]]$Parts)
+
+            $bytes = [System.Collections.Generic.List[byte]]::new()
+            foreach ($part in $Parts) {
+                $bytes.AddRange([byte[]]$part)
+            }
+            $path = Join-Path -Path $TestDrive -ChildPath $Name
+            [System.IO.File]::WriteAllBytes($path, $bytes.ToArray())
+            return $path
+        }
+    }
+
+    It 'reads no error code from a thread ID in the message or the trailer' {
+        $path = Write-FieldkitTestLogBytes -Name 'thread.log' -Parts @(, $utf8.GetBytes('SMS_EXECUTIVE started SMS_X as thread ID 6156 (0x180C).' + $trailer + $crlf))
+        $read = Read-FieldkitLogFiltered -Paths @($path) -IncludeRotated $false -Severities @('error')
+        $read.files[0].records_scanned | Should -Be 1
+        @($read.records).Count | Should -Be 0
+    }
+
+    It 'keeps a CMTrace record of type 1 with failure text as an error, a type 2 one as a warning' {
+        $lines = (Format-FieldkitTestCmTrace -Message 'CcmSetup failed with error code 0x87d00454' -Utc $now.AddMinutes(-5) -Type 1) + $crlf
+        $lines += (Format-FieldkitTestCmTrace -Message 'Failed once, will retry' -Utc $now.AddMinutes(-5) -Type 2) + $crlf
+        $path = Write-FieldkitTestLogBytes -Name 'type1.log' -Parts @(, $utf8.GetBytes($lines))
+        $errors = Read-FieldkitLogFiltered -Paths @($path) -IncludeRotated $false -Severities @('error')
+        @($errors.records | ForEach-Object { $_.line_number }) -join ',' | Should -Be '1'
+        $warnings = Read-FieldkitLogFiltered -Paths @($path) -IncludeRotated $false -Severities @('warning')
+        @($warnings.records | ForEach-Object { $_.line_number }) -join ',' | Should -Be '2'
+    }
+
+    It 'stops at NUL padding and does not take it for UTF-16' {
+        $padding = New-Object -TypeName byte[] -ArgumentList 5000
+        $parts = @($utf8.GetBytes('Failed to connect to dp01' + $trailer + $crlf), $padding, [System.Text.Encoding]::Unicode.GetBytes('Failed left-over' + $crlf))
+        $path = Write-FieldkitTestLogBytes -Name 'padded.log' -Parts $parts
+        $read = Read-FieldkitLogFiltered -Paths @($path) -IncludeRotated $false
+        $read.files[0].encoding | Should -Be 'utf-8'
+        $read.files[0].records_scanned | Should -Be 1
+        $read.records[0].text | Should -BeLike 'Failed to connect to dp01*'
+    }
+
+    It 'drops a BOM at the start of a later line and reads the CMTrace record behind it' {
+        $bomBytes = [byte[]]@(239, 187, 191)
+        $cm = (Format-FieldkitTestCmTrace -Message 'Failed to add file' -Utc $now.AddMinutes(-5) -Type 3) + $crlf
+        $parts = @($bomBytes, $utf8.GetBytes('Processing package PS100012' + $trailer + $crlf), $bomBytes, $utf8.GetBytes($cm))
+        $path = Write-FieldkitTestLogBytes -Name 'appended.log' -Parts $parts
+        $read = Read-FieldkitLogFiltered -Paths @($path) -IncludeRotated $false -Severities @('error')
+        $read.files[0].records_scanned | Should -Be 2
+        $read.records[0].line_number | Should -Be 2
+        $read.records[0].text | Should -BeLike '<![LOG[Failed to add file*'
+    }
+
+    It 'marks a non-zero return code as an error and a name with "Retry" in it as nothing' {
+        $lines = 'Process exited with return code: 1603' + $trailer + $crlf
+        $lines += "Task 'Configuration Manager Client Retry Task' does not exist" + $trailer + $crlf
+        $path = Write-FieldkitTestLogBytes -Name 'heuristic.log' -Parts @(, $utf8.GetBytes($lines))
+        $read = Read-FieldkitLogFiltered -Paths @($path) -IncludeRotated $false
+        @($read.records | ForEach-Object { $_.line_number }) -join ',' | Should -Be '1'
+    }
+
+    It 'keeps the last character of an ANSI log intact' -Skip:(@(932, 1252) -notcontains [System.Text.Encoding]::Default.CodePage) {
+        $last = [char]0x00E9
+        if ([System.Text.Encoding]::Default.CodePage -eq 932) {
+            $last = [char]0x51DC
+        }
+        $path = Write-FieldkitTestLogBytes -Name 'ansi.log' -Parts @(, [System.Text.Encoding]::Default.GetBytes('failed msg ' + $last))
+        $read = Read-FieldkitLogFiltered -Paths @($path) -IncludeRotated $false
+        $read.files[0].encoding | Should -Be ('cp' + [System.Text.Encoding]::Default.CodePage)
+        $read.records[0].text | Should -Be ('failed msg ' + $last)
+    }
+}

@@ -123,6 +123,16 @@ Describe 'Client read ops on a host without the ConfigMgr client' -Skip:$configM
         $systems.error.code | Should -Be 2147749902
     }
 
+    It 'sms.read_package_sources (Get-FieldkitSmsPackageSource) returns the missing SMS Provider as data, tests no share' {
+        $sources = Get-FieldkitSmsPackageSource -MaxPackages 10 -MaxShares 2 -AccessTimeoutSeconds 5 -TimeoutSeconds 30
+        $sources.provider_available | Should -BeFalse
+        $sources.packages_read | Should -Be 0
+        @($sources.shares).Count | Should -Be 0
+        @($sources.access).Count | Should -Be 0
+        $sources.error.target | Should -Be 'root\SMS'
+        $sources.error.code | Should -Be 2147749902
+    }
+
     It 'client.read_task_sequence (Get-FieldkitTaskSequenceState) reports no task sequence' {
         $state = Get-FieldkitTaskSequenceState
         $state.running | Should -BeFalse

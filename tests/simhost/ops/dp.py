@@ -100,9 +100,21 @@ def resolve_refs(host: HostModel, refs: list[dict[str, t.Any]]) -> list[tuple[st
                 if _exists(host, candidate):
                     found.append((candidate, "fixed drives"))
         elif kind == "site_log":
-            log_dir = _site_log_dir(host)
+            # Mirrors the host: a ConfigMgr log file name only, in the site or the client log folder.
+            name = str(ref.get("name") or "")
+            if not contract.LOG_FILE_NAME_RE.match(name):
+                raise SimWindowsError(0x80070057, f"site_log name '{name}' is not a ConfigMgr log file name",
+                                      "path_refs", "InvalidArgument")
+            folder = str(ref.get("folder") or "site")
+            if folder == "site":
+                log_dir, desc = _site_log_dir(host), "site log folder"
+            elif folder == "client":
+                log_dir, desc = _join(host.windir, contract.CLIENT_LOG_SUBFOLDER), "client log folder"
+            else:
+                raise SimWindowsError(0x80070057, f"site_log folder '{folder}' is not allowed; allowed: site, client",
+                                      "path_refs", "InvalidArgument")
             if log_dir:
-                found.append((_join(log_dir, str(ref["name"])), "site log folder"))
+                found.append((_join(log_dir, name), desc))
         else:
             raise SimWindowsError(0x80070057, f"unknown path reference kind {kind!r}", "path_refs", "InvalidArgument")
     unique: dict[str, tuple[str, str]] = {}
@@ -452,29 +464,97 @@ def _event_time(host: HostModel, event: dict[str, t.Any]) -> dt.datetime:
 
 
 # --- filtered logs (mirrors Read-FieldkitLogFiltered) -------------------------------------------
-SMS_TRAILER = re.compile(r"\$\$<[^<>]*><(\d{1,2})-(\d{1,2})-(\d{4}) (\d{1,2}):(\d{2}):(\d{2})(?:\.\d+)?([+-]\d+)?>")
-CM_END = re.compile(r"\]LOG\]!><.*>\s*$")
-CM_TIME = re.compile(r'time="(\d{1,2}):(\d{2}):(\d{2})(?:\.\d+)?([+-]\d+)?"\s+date="(\d{1,2})-(\d{1,2})-(\d{4})"')
-CM_TYPE = re.compile(r'type="([123])"')
-ERROR_MARK = re.compile(r"\b(?:fail|failed|failure|error|cannot|unable|denied)\b|0x[89a-f][0-9a-f]{7}", re.I)
-WARN_MARK = re.compile(r"\b(?:warn|warning|retry|retrying)\b", re.I)
-MAX_RECORD_LINES = 64
+# The patterns and the record cap are the host's $script:Log* constants (_host_contract.LOG_*).
+_LOG_FLAGS = re.IGNORECASE
+SMS_TRAILER = re.compile(contract.LOG_SMS_TRAILER_PATTERN)
+CM_TIME = re.compile(contract.LOG_CMTRACE_TIME_PATTERN)
+CM_TYPE = re.compile(contract.LOG_CMTRACE_TYPE_PATTERN, _LOG_FLAGS)
+RECORD_CLOSE = re.compile(contract.LOG_RECORD_CLOSE_PATTERN)
+ERROR_MARK = re.compile(contract.LOG_ERROR_MARK_PATTERN, _LOG_FLAGS)
+WARN_MARK = re.compile(contract.LOG_WARNING_MARK_PATTERN, _LOG_FLAGS)
+BENIGN = re.compile(contract.LOG_BENIGN_PATTERN, _LOG_FLAGS)
+QUOTED_NAME = re.compile(contract.LOG_QUOTED_NAME_PATTERN, _LOG_FLAGS)
+CODE_MARK = re.compile(contract.LOG_CODE_MARK_PATTERN, _LOG_FLAGS)
+CM_START = contract.LOG_CMTRACE_START
+CM_MESSAGE_END = contract.LOG_CMTRACE_MESSAGE_END
+MAX_RECORD_LINES = contract.LOG_MAX_RECORD_LINES
+SAMPLE_BYTES = 1048576
+UTF8_BOM_BYTES = codecs.BOM_UTF8
 
 
-def _decode(data: bytes, ansi_code_page: int) -> tuple[str, str]:
+def detect_encoding(data: bytes, start: int, ansi_code_page: int) -> tuple[str, str]:
+    """(Python codec, reported name) as Get-FieldkitLogEncoding detects it for a read from ``start``: BOM, BOM-less
+    UTF-16 LE (NUL bytes before any NUL padding), strict UTF-8 up to the first NUL byte (a cut UTF-8 character
+    allowed only where the sample really cuts the file), else the ANSI code page."""
     if data.startswith(codecs.BOM_UTF8):
-        return data[3:].decode("utf-8", errors="replace"), "utf-8-bom"
+        return "utf-8", "utf-8-bom"
     if data.startswith(codecs.BOM_UTF16_LE):
-        return data[2:].decode("utf-16-le", errors="replace"), "utf-16le"
+        return "utf-16-le", "utf-16le"
     if data.startswith(codecs.BOM_UTF16_BE):
-        return data[2:].decode("utf-16-be", errors="replace"), "utf-16be"
-    sample = data[:4096]
-    if sample and sample[1::2].count(0) > len(sample) // 4:
-        return data.decode("utf-16-le", errors="replace"), "utf-16le"
+        return "utf-16-be", "utf-16be"
+    sample = data[start:start + SAMPLE_BYTES]
+    window = min(len(sample), 4096)
+    for i in range(0, window - 1, 2):
+        if sample[i] == 0 and sample[i + 1] == 0:
+            window = i
+            break
+    zeros = sample[1:window:2].count(0)
+    if zeros > window / 4:
+        return "utf-16-le", "utf-16le"
+    to = len(sample)
+    cut_end = start + len(sample) < len(data)
+    nul = sample.find(b"\x00")
+    if nul >= 0:
+        to, cut_end = nul, False
+    begin = 0
+    if start > 0:
+        while begin < 3 and begin < to and 0x80 <= sample[begin] <= 0xBF:
+            begin += 1
+    if cut_end:
+        lead = to - 1
+        while lead > begin and to - lead < 4 and 0x80 <= sample[lead] <= 0xBF:
+            lead -= 1
+        if lead >= begin and sample[lead] >= 0xC0:
+            needed = 4 if sample[lead] >= 0xF0 else 3 if sample[lead] >= 0xE0 else 2
+            if to - lead < needed:
+                to = lead
     try:
-        return data.decode("utf-8"), "utf-8"
+        sample[begin:max(begin, to)].decode("utf-8")
     except UnicodeDecodeError:
-        return data.decode(f"cp{ansi_code_page}", errors="replace"), f"cp{ansi_code_page}"
+        return f"cp{ansi_code_page}", f"cp{ansi_code_page}"
+    return "utf-8", "utf-8"
+
+
+def read_log_lines(data: bytes, start: int, codec: str) -> list[str]:
+    """The lines the host's StreamReader loop sees from ``start``: a tail read skips its first (cut) line; a NUL
+    ends the data; BOMs at the start of a line are dropped (for an 8-bit log also a UTF-8 BOM as the ANSI code
+    page decodes it)."""
+    body = data[start:]
+    if start == 0:
+        for bom in (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            if body.startswith(bom):
+                body = body[len(bom):]
+                break
+    text = body.decode(codec, errors="replace")
+    lines = re.split(r"\r\n|\n|\r", text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    if start > 0 and lines:
+        if "\x00" in lines.pop(0):
+            return []
+    ansi_bom = None if codec.startswith("utf") else UTF8_BOM_BYTES.decode(codec, errors="replace")
+    result = []
+    for line in lines:
+        nul = line.find("\x00")
+        if nul >= 0:
+            line = line[:nul]
+        line = line.lstrip("\ufeff")
+        if ansi_bom and line.startswith(ansi_bom):
+            line = line[len(ansi_bom):]
+        result.append(line)
+        if nul >= 0:
+            break
+    return result
 
 
 TIME_TOKEN = re.compile(r"\{\{(sms|cmtime|cmdate):([+-]?\d+(?:\.\d+)?)\}\}")
@@ -529,32 +609,54 @@ def _record_utc(text: str) -> dt.datetime | None:
 
 
 def _severity(text: str) -> str:
-    cm_type = CM_TYPE.search(text) if text.lstrip().startswith("<![LOG[") else None
-    if cm_type:
-        return {"3": "error", "2": "warning"}.get(cm_type.group(1), "info")
-    if ERROR_MARK.search(text):
+    """Test-FieldkitLogRecord: decided on the message only (not the SMS trailer, not the CMTrace attributes)."""
+    message, type_ = text, ""
+    body = text.lstrip()
+    if body.startswith(CM_START):
+        message = body[len(CM_START):]
+        close = message.find(CM_MESSAGE_END)
+        if close >= 0:
+            cm_type = CM_TYPE.search(message, close + len(CM_MESSAGE_END))
+            if cm_type:
+                type_ = cm_type.group(1)
+            message = message[:close]
+    else:
+        trailer = SMS_TRAILER.search(text)
+        if trailer:
+            message = text[:trailer.start()]
+    if type_ == "3":
         return "error"
-    if WARN_MARK.search(text):
+    if type_ == "2":
+        return "warning"
+    plain = BENIGN.sub(" ", QUOTED_NAME.sub(" ", message))
+    if ERROR_MARK.search(plain) or CODE_MARK.search(message):
+        return "error"
+    if WARN_MARK.search(plain):
         return "warning"
     return "info"
 
 
-def split_records(text: str) -> list[tuple[int, str]]:
-    """(first line number, record text) in file order, as the PowerShell reader groups them."""
+def split_records(lines: list[str]) -> list[tuple[int, str]]:
+    """(first line number, record text) in file order, as the PowerShell reader groups the lines it read."""
     records: list[tuple[int, str]] = []
     buffer: list[str] = []
     start = 0
-    for number, line in enumerate(re.split(r"\r\n|\n|\r", text), start=1):
+    in_cm = message_ended = False
+    for number, line in enumerate(lines, start=1):
         if not buffer and not line.strip():
             continue
-        if line.lstrip().startswith("<![LOG[") and buffer and not buffer[0].lstrip().startswith("<![LOG["):
+        starts_cm = line.lstrip().startswith(CM_START)
+        if starts_cm and buffer:
             records.append((start, "\n".join(buffer)))
             buffer = []
         if not buffer:
-            start = number
+            start, in_cm, message_ended = number, starts_cm, False
         buffer.append(line)
-        in_cm = buffer[0].lstrip().startswith("<![LOG[")
-        ends = bool(CM_END.search(line)) if in_cm else bool(SMS_TRAILER.search(line))
+        if in_cm:
+            message_ended = message_ended or CM_MESSAGE_END in line
+            ends = message_ended and bool(RECORD_CLOSE.search(line))
+        else:
+            ends = bool(SMS_TRAILER.search(line))
         if ends or len(buffer) >= MAX_RECORD_LINES:
             records.append((start, "\n".join(buffer)))
             buffer = []
@@ -591,10 +693,13 @@ def log_read_filtered(host: HostModel, ctx: OpContext, *, paths: list[str] | Non
                               "truncated": False})
             continue
         partial = len(data) > max_scan_bytes
-        text, encoding = _decode(data[-max_scan_bytes:] if partial else data, code_page)
+        start = len(data) - max_scan_bytes if partial else 0
+        codec, encoding = detect_encoding(data, start, code_page)
+        if start > 0 and codec == "utf-16-le" and start % 2:
+            start += 1
         matched: list[dict[str, t.Any]] = []
         scanned = 0
-        for line_number, record in split_records(text):
+        for line_number, record in split_records(read_log_lines(data, start, codec)):
             scanned += 1
             if since is not None:
                 when = _record_utc(record)
@@ -784,3 +889,50 @@ def sms_read_site_systems(host: HostModel, ctx: OpContext, *, timeout_seconds: i
     return {"provider_available": True, "provider_machine": provider.get("machine"),
             "namespace": f"root\\SMS\\site_{site}", "site_code": site,
             "systems": [dict(s) for s in provider.get("systems", [])], "error": None}
+
+
+_UNC_ROOT = re.compile(r"\A(\\\\[^\\/:*?\"<>|]+\\[^\\/:*?\"<>|]+)")
+
+
+@sim_op("sms.read_package_sources")
+def sms_read_package_sources(host: HostModel, ctx: OpContext, *, max_packages: int = 2000, max_shares: int = 10,
+                             access_timeout_seconds: int = 15, timeout_seconds: int = 30) -> dict[str, t.Any]:
+    """Mirrors Get-FieldkitSmsPackageSource: ``sms_provider.packages`` ([{package_id, name, source_path}]) reduced
+    to their \\\\server\\share roots, each tested like path.test_access; ``sms_provider.packages_error`` fails the
+    query (e.g. {code, message} for access denied)."""
+    base = sms_read_site_systems(host, ctx, timeout_seconds=timeout_seconds)
+    result: dict[str, t.Any] = {"provider_available": False, "namespace": base["namespace"], "site_code": base["site_code"],
+                                "packages_read": 0, "packages_truncated": False, "local_paths": 0, "shares": [],
+                                "shares_truncated": False, "identity": None, "access": [], "error": None}
+    if not base["provider_available"]:
+        result["error"] = base["error"]
+        return result
+    provider = host.state.get("sms_provider") or {}
+    fault = provider.get("packages_error")
+    if fault:
+        result["error"] = error(int(fault["code"]), f"{base['namespace']}:SMS_Package", fault.get("message"))
+        return result
+    result["provider_available"] = True
+    packages = list(provider.get("packages", []))
+    result["packages_truncated"] = len(packages) > max_packages
+    packages = packages[:max_packages]
+    result["packages_read"] = len(packages)
+    roots: dict[str, dict[str, t.Any]] = {}
+    for package in packages:
+        source = str(package.get("source_path") or "").strip()
+        if not source:
+            continue
+        match = _UNC_ROOT.match(source)
+        if not match:
+            result["local_paths"] += 1
+            continue
+        entry = roots.setdefault(match.group(1).lower(), {"path": match.group(1), "packages": 0})
+        entry["packages"] += 1
+    ranked = sorted(roots.values(), key=lambda r: (-r["packages"], r["path"].lower()))
+    result["shares_truncated"] = len(ranked) > max_shares
+    result["shares"] = ranked[:max_shares]
+    if result["shares"]:
+        access = path_test_access(host, ctx, paths=[r["path"] for r in result["shares"]],
+                                  timeout_seconds=access_timeout_seconds)
+        result["identity"], result["access"] = access["identity"], access["paths"]
+    return result

@@ -4,11 +4,13 @@ the runspace scripts of _FieldkitDpOps.psm1 parse (they are strings, so the modu
 from __future__ import annotations
 
 import base64
+import codecs
 import datetime as dt
 import re
 
 import pytest
 
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils import _cmlog
 from tests.simhost.model import HostModel, SimWindowsError
 from tests.simhost.network import Network
 from tests.simhost.ops import dp as ops
@@ -90,6 +92,157 @@ def test_raw_utf16_without_bom_from_files_b64() -> None:
     result = _read(host)
     assert result["files"][0]["encoding"] == "utf-16le"
     assert result["records"][0]["text"].startswith("Failed without BOM")
+
+
+# --- log parsing defect classes (issue 9) on the host: Read-FieldkitLogFiltered and this twin ---------------
+SMS_X = "  $$<SMS_X><{{sms:-5}}><thread=1 (0x1)>\r\n"
+
+
+def _cm(message: str, type_: str | None = "1", file: str = "x.cpp:1") -> str:
+    kind = f' type="{type_}"' if type_ is not None else ""
+    return (f'<![LOG[{message}]LOG]!><time="{{{{cmtime:-5}}}}" date="{{{{cmdate:-5}}}}" component="SMS_X" context=""'
+            f'{kind} thread="6156" file="{file}">\r\n')
+
+
+def _b64_host(raw: bytes) -> HostModel:
+    return _host(files_b64={LOG: base64.b64encode(raw).decode()})
+
+
+def test_host_severity_ignores_the_trailer_and_the_attributes() -> None:
+    # The issue's reproducer: the thread ID in the message and the trailer's "(0x1)" mark nothing ...
+    text = "SMS_EXECUTIVE started SMS_X as thread ID 6156 (0x180C)." + SMS_X
+    # ... nor does a CMTrace attribute: file="error.cpp" is not failure text (no type: the text decides).
+    text += _cm("Connected to dp01.contoso.local", type_=None, file="error.cpp:12")
+    result = _read(_host({LOG: text}))
+    assert result["records"] == [] and result["files"][0]["records_scanned"] == 2
+
+
+def test_host_type_1_does_not_hide_failure_text() -> None:
+    text = _cm("CcmSetup failed with error code 0x87d00454") + _cm("Client is starting") + _cm("Failed badly", "2")
+    result = _read(_host({LOG: text}), severities=["error"])
+    assert [r["line_number"] for r in result["records"]] == [1]
+    # type 2 is the writer's warning, even with failure text
+    assert [r["line_number"] for r in _read(_host({LOG: text}), severities=["warning"])["records"]] == [3]
+
+
+def test_host_nul_padding_ends_the_data() -> None:
+    head = ("Failed to connect to dp01" + SMS_X).encode()
+    # A pre-allocated log: NUL padding, then a left-over the padding hides (here in UTF-16 LE and UTF-8).
+    raw = head + b"\x00" * 5000 + "Failed left-over\r\n".encode("utf-16-le") + b"Failed left-over\r\n"
+    host = _b64_host(raw)
+    host.state["files_b64"][LOG] = base64.b64encode(ops.expand_time_tokens(host, raw.decode("latin-1")).encode("latin-1")).decode()
+    result = _read(host)
+    assert result["files"][0]["encoding"] == "utf-8"  # the padding is not taken for UTF-16 NULs
+    assert result["files"][0]["records_scanned"] == 1
+    assert [r["text"].split("  $$<")[0] for r in result["records"]] == ["Failed to connect to dp01"]
+
+
+def test_host_nul_padding_in_utf16() -> None:
+    raw = codecs.BOM_UTF16_LE + "Failed 更新  $$<C><11-21-2026 10:00:00.000-540><thread=1 (0x1)>\r\n".encode("utf-16-le")
+    raw += b"\x00" * 4000 + "Failed left-over\r\n".encode("utf-16-le")
+    result = _read(_b64_host(raw))
+    assert result["files"][0]["records_scanned"] == 1 and result["records"][0]["text"].startswith("Failed 更新")
+    bomless = _read(_b64_host(raw[2:]))
+    assert bomless["files"][0]["encoding"] == "utf-16le" and bomless["files"][0]["records_scanned"] == 1
+
+
+def test_host_drops_boms_at_the_start_of_later_lines() -> None:
+    # Two logs concatenated, each written with its BOM: the CMTrace record behind the second is its own record.
+    first = ("Processing package PS100012" + SMS_X).encode("utf-8-sig")
+    second = _cm("Failed to add file to the content library", "3").encode("utf-8-sig")
+    third = ("Sending status" + SMS_X).encode()
+    host = _b64_host(b"")
+    raw = ops.expand_time_tokens(host, (first + second + third).decode("utf-8")).encode()
+    host.state["files_b64"][LOG] = base64.b64encode(raw).decode()
+    result = _read(host, severities=["error"])
+    assert [(r["line_number"], r["text"][:20]) for r in result["records"]] == [(2, "<![LOG[Failed to add")]
+    assert result["files"][0]["records_scanned"] == 3
+
+
+def test_host_drops_a_utf8_bom_inside_an_ansi_log() -> None:
+    line = "更新 failed  $$<C><11-21-2026 10:00:00.000-540><thread=1 (0x1)>\r\n".encode("cp932")
+    cm = '<![LOG[Failed]LOG]!><time="10:00:00.000-540" date="11-21-2026" component="C" type="3" thread="1">\r\n'
+    result = _read(_b64_host(line + codecs.BOM_UTF8 + cm.encode()), severities=["error"])
+    assert result["files"][0]["encoding"] == "cp932"
+    assert [r["text"][:14] for r in result["records"]] == ["更新 failed  $$<", "<![LOG[Failed]"]
+
+
+def test_host_cmtrace_record_with_attributes_on_the_next_line_ends_there() -> None:
+    text = ('<![LOG[Multi-line\r\nmessage]LOG]!><time="{{cmtime:-5}}" date="{{cmdate:-5}}" component="C"\r\n'
+            ' type="1" thread="1" file="a.cpp:1">\r\n' + _cm("Failed to add file", "3") + _cm("Client is starting"))
+    result = _read(_host({LOG: text}), severities=["error", "warning"], patterns=["Multi-line"])
+    assert [(r["line_number"], r["text"].count("\n")) for r in result["records"]] == [(1, 2), (4, 0)]
+    assert result["files"][0]["records_scanned"] == 3
+
+
+def test_host_record_cap_is_the_declared_one() -> None:
+    text = "".join(f"plain line {n}\r\n" for n in range(100)) + "Failed" + SMS_X
+    result = _read(_host({LOG: text}), severities=["error"])
+    assert [r["line_number"] for r in result["records"]] == [65]
+    assert ops.MAX_RECORD_LINES == 64 and result["records"][0]["text"].count("\n") == 100 - 64
+
+
+@pytest.mark.parametrize(("message", "kept"), [
+    ("Process exited with return code: 1603", ["error"]),
+    ("exited with return code: 0", []),
+    ("Task 'Configuration Manager Client Retry Task' does not exist", []),
+    ("Task 'Upload' will retry in 30 minutes", ["warning"]),
+])
+def test_host_severity_heuristic(message: str, kept: list[str]) -> None:
+    for severity in ("error", "warning"):
+        result = _read(_host({LOG: message + SMS_X}), severities=[severity])
+        assert len(result["records"]) == (1 if severity in kept else 0), severity
+
+
+def test_host_keeps_the_edge_characters_of_an_ansi_log() -> None:
+    # b"msg \xea\xa3" (cp932) looks like a cut UTF-8 character: not a cut when the whole file is read.
+    result = _read(_b64_host("failed msg 凜".encode("cp932")))
+    assert result["files"][0]["encoding"] == "cp932" and result["records"][0]["text"] == "failed msg 凜"
+
+
+def test_host_tail_read_allows_the_cut_utf8_character_it_makes() -> None:
+    line = "更新プログラムの失敗 failed  $$<C><11-21-2026 10:00:00.000-540><thread=1 (0x1)>\r\n".encode()
+    raw = line * 40
+    cut = len(raw) - len(line) * 3 + 1  # the scan starts one byte into a three-byte character
+    result = _read(_b64_host(raw), max_scan_bytes=len(raw) - cut)
+    assert result["files"][0]["encoding"] == "utf-8" and result["files"][0]["partial"] is True
+    assert [r["text"][:10] for r in result["records"]] == ["更新プログラムの失敗"] * 2  # the cut first line is skipped
+
+
+def test_host_marks_keep_everything_the_controller_calls_an_error_or_a_warning() -> None:
+    """The host is a pre-filter: a record the controller would report must never be dropped on the host."""
+    data = REPO_ROOT / "tests" / "unit" / "test_data" / "cmlog"
+    messages = []
+    for path in sorted(data.glob("*.log*")):
+        raw = path.read_bytes()
+        for encoding in ("utf-8", "cp932"):
+            messages += [e.message for e in _cmlog.parse_log_bytes(raw, encoding)]
+    messages += [
+        "SMS_EXECUTIVE started SMS_X as thread ID 6156 (0x180C).", "CcmSetup failed with error code 0x87d00454",
+        "failed with 80070002.", "CopyFile failed (5)", "Failed to get token for current process (5).",
+        "hr=-2147024891", "hr=80070005", "Return code (0x35)", r"\\DP01\ADMIN$ (0x35).~", "x_0x80070005",
+        "Error = 80070005", "Process exited with return code: 1603", "exit code 7", "SEV=E", "SEV=W",
+        "Task 'Configuration Manager Client Retry Task' does not exist", "State changed to 'Error'",
+        "service 'Failed with 80070005'", "name 'Error 5' found", "Retried twice", "Completed with error = 0",
+        "Unable to connect, (53)", "GetFileVersionInfoSize failed (1813)~", "(80041002) in a name",
+    ]
+    order = {"info": 0, "warning": 1, "error": 2}
+    for message in messages:
+        controller = _cmlog.classify_severity(message)
+        for record in (message + "  $$<C><11-21-2026 10:00:00.000-540><thread=1 (0x1)>",
+                       '<![LOG[' + message + ']LOG]!><time="10:00:00.000-540" date="11-21-2026" type="1" thread="1">',
+                       message):
+            assert order[ops._severity(record)] >= order[controller], (message, record)
+
+
+def test_powershell_reader_uses_every_declared_log_constant() -> None:
+    """The values are checked against _host_contract by the contract test; here: the reader uses each of them,
+    so the twin built from the same values mirrors code that exists."""
+    source = (REPO_ROOT / "plugins" / "module_utils" / "_FieldkitDpOps.psm1").read_text(encoding="utf-8-sig")
+    names = [n for n in ops.contract.PS_SCRIPT_CONSTANTS["_FieldkitDpOps.psm1"] if n.startswith("Log") and "File" not in n]
+    assert len(names) == 12
+    for name in names:
+        assert source.count(f"$script:{name}") >= 2, name
 
 
 def test_time_tokens_follow_the_host_clock_and_bias() -> None:

@@ -104,16 +104,63 @@ def test_site_facts_as_system_and_as_winrm_user() -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    ({"distribution_points": ["dp01;calc.exe"]}, r"option distribution_points: 'dp01;calc.exe' is not a host name"),
-    ({"distribution_points": ["dp01", "DP01"]}, "option distribution_points lists dp01 more than once"),
     ({"source_shares": ["C:\\Sources"]}, r"option source_shares: 'C:\\\\Sources' is not a UNC path"),
     ({"tcp_ports": [0]}, "option tcp_ports: 0 is not a TCP port; allowed: 1 to 65535"),
-    ({"site_logs": ["..\\x.log"]}, r"option site_logs: '..\\\\x.log' is not a file name"),
+    ({"site_logs": ["..\\x.log"]}, r"option site_logs: '..\\\\x.log' is not a ConfigMgr log file name; allowed: "),
+    ({"site_logs": ["SAM"]}, r"option site_logs: 'SAM' is not a ConfigMgr log file name"),
+    ({"site_logs": [".."]}, r"option site_logs: '..' is not a ConfigMgr log file name"),
+    ({"log_paths": ["SAM"]}, r"option log_paths: 'SAM' is not a ConfigMgr log file of the client log folder; "
+                             r"allowed: %windir%\\CCM\\Logs\\<name>.log"),
+    ({"log_paths": ["\\\\evil.example\\share"]}, r"option log_paths: '.*evil.example.*' is not a ConfigMgr log file"),
+    ({"log_paths": ["C:\\Windows\\System32\\config\\SAM"]}, r"option log_paths: .* is not a ConfigMgr log file"),
+    ({"log_paths": ["%windir%\\CCM\\Logs\\..\\..\\x.log"]}, r"option log_paths: .* is not a ConfigMgr log file"),
     ({"max_parallel": 0}, "option max_parallel=0 is out of range; allowed: 1 to 64"),
 ])
 def test_site_facts_option_validation(args: dict, message: str) -> None:
+    plugin = _plugin("win_sccm_site_facts", args)
+    plugin._execute_module = MagicMock()
     with pytest.raises(AnsibleActionFail, match=message):
-        _plugin("win_sccm_site_facts", args).run(task_vars={})
+        plugin.run(task_vars={})
+    # Refused before anything runs on the host.
+    assert plugin._execute_module.call_count == 0
+
+
+def test_site_facts_reads_only_log_files_of_the_two_log_folders() -> None:
+    """log_paths become path references the host resolves and checks itself: no literal path is sent."""
+    site, _hosts = dp_lab.lab({DP: "dp_healthy"})
+    plugin = _plugin("win_sccm_site_facts", {"distribution_points": [DP],
+                                             "log_paths": ["%SystemRoot%\\CCM\\Logs\\PatchDownloader.log"]})
+    sent: list[dict] = []
+    replay = _replay(site, dp_lab.SYSTEM)
+
+    def execute(module_name, module_args, task_vars):
+        sent.append(module_args)
+        return replay(module_name, module_args, task_vars)
+
+    plugin._execute_module = MagicMock(side_effect=execute)
+    result = plugin.run(task_vars={})
+    logs_op = next(op for op in sent[0]["ops"] if op["id"] == "logs")
+    assert logs_op["args"]["Paths"] == []
+    assert logs_op["args"]["PathRefs"][-1] == {"kind": "site_log", "name": "PatchDownloader.log", "folder": "client"}
+    files = {f["path"] for f in result["ansible_facts"]["sccm_site"]["logs"]["files"]}
+    assert "C:\\Windows\\CCM\\Logs\\PatchDownloader.log" in files
+
+
+def test_one_bad_dp_name_does_not_blind_the_probe_of_the_others() -> None:
+    """Issue 9 defect 1: an invalid name and a duplicate no longer reject the whole list."""
+    site, _hosts = dp_lab.lab({DP: "dp_healthy"})
+    plugin = _plugin("win_sccm_site_facts", {"distribution_points": [DP, "dp 02;calc", "DP01.contoso.local."]})
+    plugin._execute_module = _replay(site, dp_lab.SYSTEM)
+    result = plugin.run(task_vars={})
+    assert plugin._execute_module.call_count == 1 and not result.get("failed")
+    dps = result["ansible_facts"]["sccm_site"]["dps"]
+    assert set(dps) == {DP, "dp 02;calc"}
+    assert dps[DP]["wmi"]["connected"] is True and dps[DP]["dns"]["resolved"] is True
+    bad = dps["dp 02;calc"]
+    assert bad["error"]["hresult"] == "0x80070057" and set(bad["stages"].values()) == {"failed"}
+    assert "'dp 02;calc' is not a host name; allowed: DNS names" in bad["error"]["message"]
+    assert any("'dp 02;calc' is not a host name" in w for w in result["warnings"])
+    assert any("lists 'dp01.contoso.local' more than once; probed once" in w for w in result["warnings"])
 
 
 def test_diagnose_from_hostvars_and_from_facts() -> None:
@@ -153,8 +200,11 @@ def test_report_writes_every_format_once(tmp_path) -> None:
     args = {"dest": str(tmp_path / "out"), "diagnosis": diagnosis, "dp_facts": dp_facts, "site_facts": site_facts}
     checked = _plugin("sccm_dp_report", args, check_mode=True).run(task_vars={})
     assert checked["changed"] is True and not (tmp_path / "out").exists()
+    # Issue 9 defect 4: a check-mode run says plainly that the paths it returns were not written.
+    assert checked["written"] is False
+    assert checked["msg"] == f"check mode: no report written; 7 file(s) would be written to {tmp_path / 'out'}"
     result = _plugin("sccm_dp_report", args).run(task_vars={})
-    assert result["changed"] is True
+    assert result["changed"] is True and result["written"] is True and "msg" not in result
     assert {k: v.rsplit("/", 1)[1] for k, v in result["files"].items()} == {
         "html": "dp_diagnosis.html", "markdown": "dp_diagnosis.md", "json": "dp_diagnosis.json",
         "junit": "dp_diagnosis.junit.xml"}
@@ -164,3 +214,19 @@ def test_report_writes_every_format_once(tmp_path) -> None:
     assert _plugin("sccm_dp_report", args).run(task_vars={})["changed"] is False
     with pytest.raises(AnsibleActionFail, match=r"option basename='\.\./x' is not a file name"):
         _plugin("sccm_dp_report", dict(args, basename="../x")).run(task_vars={})
+
+
+@pytest.mark.parametrize("dest", ["", "  "])
+def test_report_refuses_an_empty_dest(tmp_path, monkeypatch, dest: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = {"dest": dest, "dp_facts": {}, "inventory_formats": ["csv"]}
+    with pytest.raises(AnsibleActionFail, match=r"option dest=.* is empty: name the report directory"):
+        _plugin("sccm_dp_report", args).run(task_vars={})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_report_names_a_file_where_the_folder_is_expected(tmp_path) -> None:
+    (tmp_path / "f").write_text("x", encoding="utf-8")
+    args = {"dest": str(tmp_path / "f" / "out"), "dp_facts": {}, "inventory_formats": ["csv"]}
+    with pytest.raises(AnsibleActionFail, match=r"option dest='.*/f/out': .*/f is a file, not a directory"):
+        _plugin("sccm_dp_report", args).run(task_vars={})

@@ -72,5 +72,12 @@ def lab(dps: dict[str, str | dict[str, t.Any]], site_overlay: dict[str, t.Any] |
     """A site server cm01.contoso.local and the given DPs (name -> fixture), on one network."""
     site = model("cm01.contoso.local", "site_cm01", site_overlay)
     hosts = {name: model(name, fixture) for name, fixture in dps.items()}
+    # The site knows its DPs: each one is a site system of the SMS Provider (installed with the computer account).
+    provider = site.state.get("sms_provider")
+    if provider is not None:
+        known = {str(s.get("server")).lower() for s in provider.get("systems", [])}
+        provider.setdefault("systems", []).extend(
+            {"server": name, "roles": ["SMS Site System", "SMS Distribution Point"], "use_machine_account": True,
+             "user_name": None} for name in dps if name.lower() not in known)
     connect(site, *hosts.values())
     return site, hosts

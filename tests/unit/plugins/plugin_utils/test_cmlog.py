@@ -9,6 +9,7 @@ import importlib.util
 import json
 import re
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -190,10 +191,22 @@ def test_cmtrace_line_fields():
     assert entry.error_codes == [{"raw": "Error = 0x80070070", "hresult": "0x80070070", "win32": 112}]
 
 
-@pytest.mark.parametrize("type_, expected", [("1", "info"), ("2", "warning"), ("3", "error")])
-def test_cmtrace_type_decides_severity_over_text(type_, expected):
-    # The text alone would be classified "error"; the explicit type wins.
-    line = '<![LOG[Failed badly]LOG]!><time="01:00:00.000+000" date="01-02-2023" component="c" type="%s" thread="1" file="a.cpp:1">' % type_
+@pytest.mark.parametrize(
+    "type_, message, expected",
+    [
+        ("3", "Client is starting", "error"),  # type 3: an error whatever the text says
+        ("3", "Will retry in 60 seconds", "error"),
+        ("2", "Failed badly", "warning"),  # type 2: the writer's warning, even with failure text
+        ("2", "Client is starting", "warning"),
+        ("1", "Failed badly", "error"),  # type 1: the text decides
+        ("1", "Will retry in 60 seconds", "warning"),
+        ("1", "Client is starting", "info"),
+        ("7", "Failed badly", "error"),  # an unknown type: the text decides
+    ],
+)
+def test_cmtrace_type_precedence(type_, message, expected):
+    line = ('<![LOG[%s]LOG]!><time="01:00:00.000+000" date="01-02-2023" component="c" type="%s" thread="1" '
+            'file="a.cpp:1">' % (message, type_))
     (entry,) = cmlog.parse_log_text(line)
     assert entry.severity == expected
 
@@ -226,9 +239,9 @@ def test_cmtrace_multiline_file():
 
 
 def test_two_cmtrace_records_on_one_physical_line():
-    text = DPPROV_CMTRACE + DPPROV_CMTRACE.replace("type=\"3\"", "type=\"1\"") + "\n"
+    text = DPPROV_CMTRACE + DPPROV_CMTRACE.replace("type=\"3\"", "type=\"2\"") + "\n"
     entries = cmlog.parse_log_text(text)
-    assert [e.severity for e in entries] == ["error", "info"]
+    assert [e.severity for e in entries] == ["error", "warning"]
     assert [e.line_number for e in entries] == [1, 1]
 
 
@@ -591,3 +604,254 @@ def test_to_dict_is_json_serialisable_plain_dict():
     assert json.loads(json.dumps(data)) == data
     data["error_codes"][0]["hresult"] = "changed"
     assert entry.error_codes[0]["hresult"] == "0x80070070"  # a copy, not a view
+
+
+# ------------------------------------------------------------------------------------------
+# Defect classes seen on real ConfigMgr logs (issue 9): each test holds the issue's minimal
+# reproducer and the other members of its class.
+# ------------------------------------------------------------------------------------------
+
+SMS_X_TRAILER = "  $$<SMS_X><12-09-2022 11:25:00.000+360><thread=1 (0x1)>"
+
+
+def _cm(message: str, type_: str = "1") -> str:
+    return ('<![LOG[%s]LOG]!><time="11:25:00.000+360" date="12-09-2022" component="C" context="" type="%s" '
+            'thread="6156" file="x.cpp:1">' % (message, type_))
+
+
+def test_thread_id_in_a_message_is_not_an_error_code():
+    (entry,) = cmlog.parse_log_text("SMS_EXECUTIVE started SMS_X as thread ID 6156 (0x180C)." + SMS_X_TRAILER)
+    assert entry.error_codes == [] and entry.severity == "info"
+    assert entry.thread == 1
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "SMS_EXECUTIVE started SMS_X as thread ID 6156 (0x180C).",
+        "Started thread 4312 (0x10D8)",
+        "Thread Id = 4312 (0x10D8) exiting",
+        "process id 508 (0x1FC) started",
+        "pid=508 (0x1FC)",
+        "Session 3 (0x3) connected",
+        "Component SMS_X <thread=1 (0x1)>",  # a trailer left in the text (no complete SMS trailer)
+        "<thread=5120 (0x1400)>",
+        "Allocated 6156 (0x180C) handles",  # the hex repeats the decimal number: an echo, not a code
+    ],
+)
+def test_identifiers_printed_as_decimal_and_hex_are_never_error_codes(message):
+    assert cmlog.extract_error_codes(message) == []
+    assert cmlog.classify_severity(message) == "info"
+
+
+def test_a_thread_trailer_line_without_a_valid_trailer_gives_no_code():
+    # Broken date: the line is plain, and its "<thread=1 (0x1)>" must not read as ERROR_INVALID_FUNCTION.
+    (entry,) = cmlog.parse_log_text("Worker started  $$<SMS_X><12-09-2022><thread=1 (0x1)>")
+    assert entry.format == "plain" and entry.error_codes == [] and entry.severity == "info"
+
+
+def test_real_codes_in_parentheses_still_count():
+    assert [c["hresult"] for c in cmlog.extract_error_codes(r"\\DP01\ADMIN$ (0x35).~")] == ["0x80070035"]
+    assert [c["hresult"] for c in cmlog.extract_error_codes("error 53 (0x35)")] == ["0x80070035"]
+    assert [c["hresult"] for c in cmlog.extract_error_codes("on thread 7: failed (0x80070005)")] == ["0x80070005"]
+
+
+def test_type_1_does_not_hide_failure_text():
+    (entry,) = cmlog.parse_log_text(_cm("CcmSetup failed with error code 0x87d00454"))
+    assert entry.severity == "error"
+    assert [c["hresult"] for c in entry.error_codes] == ["0x87D00454"]
+    assert cmlog.filter_entries([entry], severities={"error"}) == [entry]
+
+
+def test_nul_padding_ends_the_data():
+    # A pre-allocated log: the records, NUL padding, then a UTF-16 LE marker the padding hides.
+    raw = (ADMIN_53 + "\r\n").encode("utf-8") + b"\x00" * 64 + "MARKER Failed".encode("utf-16-le")
+    entries = cmlog.parse_log_bytes(raw)
+    assert [e.format for e in entries] == ["sms"]
+    assert cmlog.decode_log_bytes(raw) == ADMIN_53 + "\r\n"
+
+
+@pytest.mark.parametrize("encoding, bom", [("utf-16-le", b""), ("utf-16-le", codecs.BOM_UTF16_LE),
+                                           ("utf-8", b""), ("utf-8", codecs.BOM_UTF8), ("cp932", b"")])
+def test_nul_padding_ends_the_data_in_every_encoding(encoding, bom):
+    text = "更新の失敗 failed (0x35)" + SMS_X_TRAILER + "\r\n"
+    raw = bom + text.encode(encoding) + b"\x00" * 6000 + "left-over Failed\r\n".encode(encoding)
+    entries = cmlog.parse_log_bytes(raw, ansi_encoding="cp932")
+    assert [e.message for e in entries] == ["更新の失敗 failed (0x35)"]
+
+
+def test_bom_at_the_start_of_a_later_line_is_dropped():
+    # Two logs concatenated, each with its BOM: the CMTrace record behind the second BOM is parsed.
+    raw = codecs.BOM_UTF8 + (ADMIN_53 + "\r\n").encode() + codecs.BOM_UTF8 + (DPPROV_CMTRACE + "\r\n").encode()
+    entries = cmlog.parse_log_bytes(raw)
+    assert [e.format for e in entries] == ["sms", "cmtrace"]
+    assert entries[1].component == "SMSDPProv" and entries[1].severity == "error"
+    assert not any("\ufeff" in e.message for e in entries)
+
+
+@pytest.mark.parametrize(
+    "text, formats",
+    [
+        ("\ufeff" + ADMIN_53 + "\n\ufeff" + WMI_1722 + "\n", ["sms", "sms"]),
+        (DPPROV_CMTRACE + "\n\ufeff\ufeff  " + DPPROV_CMTRACE + "\n", ["cmtrace", "cmtrace"]),
+        (DPPROV_CMTRACE + "\ufeff" + DPPROV_CMTRACE + "\n", ["cmtrace", "cmtrace"]),  # appended on the same line
+        ("<![LOG[cut\n\ufeff" + DPPROV_CMTRACE + "\n", ["plain", "cmtrace"]),  # BOM ends a broken record
+    ],
+)
+def test_boms_before_any_record_are_dropped(text, formats):
+    entries = cmlog.parse_log_text(text)
+    assert [e.format for e in entries] == formats
+    assert not any(e.message.startswith("\ufeff") for e in entries)
+
+
+@pytest.mark.parametrize("ansi", ["cp1252", "cp932"])
+def test_bom_inside_an_ansi_log_is_dropped_before_decoding(ansi):
+    raw = "Société failed  $$<C><01-01-2023 00:00:00.000+000><thread=1 (0x1)>\r\n".encode("cp1252" if ansi == "cp1252" else "cp932", errors="replace")
+    raw += codecs.BOM_UTF8 + DPPROV_CMTRACE.encode("ascii") + b"\r\n"
+    entries = cmlog.parse_log_bytes(raw, ansi_encoding=ansi)
+    assert [e.format for e in entries] == ["sms", "cmtrace"]
+
+
+@pytest.mark.parametrize(
+    "message, hresult",
+    [
+        ("failed with 80070002.", "0x80070002"),
+        ("Download failed with 80070005", "0x80070005"),
+        ("CcmSetup fails with error 8007000E", "0x8007000E"),
+        ("ExecQuery failed with code 80041010;", "0x80041010"),
+        ("CopyFile failed (5)", "0x80070005"),
+        ("Failed to get token for current process (5).", "0x80070005"),
+        ("Failed to open the service (1060)", "0x80070424"),
+        ("GetFileVersionInfoSize failed (1813)~", "0x80070715"),
+        ("Unable to connect, (53)", "0x80070035"),
+    ],
+)
+def test_codes_without_prefix_in_error_context_are_extracted(message, hresult):
+    assert [c["hresult"] for c in cmlog.extract_error_codes(message)] == [hresult]
+    assert cmlog.classify_severity(message) == "error"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Copied (5) files",  # no failure text
+        "Processing package (5) of 12",
+        "Retry attempt (3)",
+        "Failed to copy (5 files)",  # not a bare number
+        "Failed items: see (70000)",  # not a Win32 code (above 0xFFFF)
+        "Download failed with 12345678 bytes left",  # not a failure HRESULT
+    ],
+)
+def test_numbers_in_parentheses_outside_error_context_are_not_codes(message):
+    assert cmlog.extract_error_codes(message) == []
+
+
+def test_multi_line_cmtrace_record_parses_in_linear_time():
+    def record(lines: int) -> str:
+        body = "\n".join("line %d of a long multi-line message, padded to look like a real log line" % i
+                         for i in range(lines - 1))
+        return "<![LOG[" + body + "\n" + DPPROV_CMTRACE[len("<![LOG["):] + "\n"
+
+    def best_of_three(text: str) -> float:
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            (entry,) = cmlog.parse_log_text(text)
+            times.append(time.perf_counter() - started)
+        assert entry.format == "cmtrace"
+        return min(times)
+
+    # 499 lines took about 0.5 s when every line re-joined and re-matched the whole record; a
+    # linear scan takes a few milliseconds.
+    assert best_of_three(record(499)) < 0.1
+
+
+def test_lines_glued_into_an_sms_entry_are_capped():
+    plain = "".join("plain text line %d\n" % i for i in range(1000))
+    entries = cmlog.parse_log_text(plain + ADMIN_53 + "\n")
+    sms = entries[-1]
+    assert sms.format == "sms"
+    assert sms.message.count("\n") + 1 == cmlog.MAX_SMS_ENTRY_LINES
+    assert sms.line_number == 1001 - cmlog.MAX_SMS_ENTRY_LINES + 1
+    assert [e.format for e in entries[:-1]] == ["plain"] * (1001 - cmlog.MAX_SMS_ENTRY_LINES)
+    assert [e.line_number for e in entries[:-1]] == list(range(1, 1001 - cmlog.MAX_SMS_ENTRY_LINES + 1))
+
+
+def test_continuation_lines_within_the_cap_are_still_glued():
+    text = "".join("part %d\n" % i for i in range(cmlog.MAX_SMS_ENTRY_LINES - 1)) + ADMIN_53 + "\n"
+    (entry,) = cmlog.parse_log_text(text)
+    assert entry.line_number == 1 and entry.message.count("\n") == cmlog.MAX_SMS_ENTRY_LINES - 1
+
+
+@pytest.mark.parametrize(
+    "message, expected",
+    [
+        ("Process exited with return code: 1603", "error"),
+        ("exited with return code: 1603", "error"),
+        ("MSI exited with code 1618", "error"),
+        ("ccmsetup.exe ExitCode = 7", "error"),
+        ("Exit code: 0x80070643", "error"),
+        ("Process exited with return code: 0", "info"),
+        ("exit code 3010", "info"),  # success, restart required
+        ("Process exited with code 1641", "info"),  # success, restart initiated
+        ("Action ended 10:00:00: InstallFinalize. Return value 1.", "info"),  # MSI success
+        ("Task 'Configuration Manager Client Retry Task' does not exist", "info"),
+        ("Task 'Configuration Manager Client Upgrade Task' does not exist", "info"),
+        ('Service "Windows Error Reporting Service" is running', "info"),
+        ("Scheduled task: 'Warning Collector' registered", "info"),
+        ("Failed to run task 'Configuration Manager Client Retry Task'", "error"),  # text outside the name
+        ("Task 'Upload' will retry in 30 minutes", "warning"),
+        ("State changed to 'Error'", "error"),  # a quoted value that is not a name
+        ("The file's name can't be read", "error"),  # a contraction, not a quoted name
+    ],
+)
+def test_severity_heuristic_return_codes_and_names(message, expected):
+    assert cmlog.classify_severity(message) == expected
+    (entry,) = cmlog.parse_log_text(message + SMS_X_TRAILER)
+    assert entry.severity == expected
+
+
+def _reference_severity(message: str) -> str:
+    """classify_severity without the substring pre-checks: one regex per rule, as the table reads."""
+    text = cmlog._BENIGN_RE.sub(" ", cmlog._QUOTED_NAME_RE.sub(" ", message))
+    rules = [(severity, re.compile(pattern, re.I)) for severity, pattern, _why in cmlog.SEVERITY_RULES]
+    if any(p.search(text) for s, p in rules if s == "error") or cmlog.extract_error_codes(message):
+        return "error"
+    if any(p.search(text) for s, p in rules if s == "warning"):
+        return "warning"
+    return "info"
+
+
+def test_substring_pre_checks_never_change_a_severity():
+    messages = [e.message for name in WINDOWS_ENCODINGS for e in cmlog.parse_log_bytes(_read(name), "cp1252")]
+    messages += [e.message for e in cmlog.parse_log_bytes(_read("pkgxfermgr_utf16le_bom.log"))]
+    messages += ["CAN NOT open", "can't open", "SEV=E", "sev=w", "0X8007000E here", "Return Value 3", "EXIT CODE 5",
+                 "Retried twice", "warnings: 2", "No errors", "HR = 0", "status: 0"]
+    for message in messages:
+        assert cmlog.classify_severity(message) == _reference_severity(message), message
+
+
+@pytest.mark.parametrize(
+    "text, ansi",
+    [
+        ("msg 凜", "cp932"),  # b"msg \xea\xa3": looks like a UTF-8 character cut at the end
+        ("凜 msg", "cp932"),
+        ("ログ 凜\r\nnext ascii line\r\n", "cp932"),
+        ("msg café", "cp1252"),  # b"caf\xe9": a UTF-8 lead byte at the end
+        ("é msg", "cp1252"),
+    ],
+)
+def test_ansi_characters_at_the_edges_stay_intact(text, ansi):
+    assert cmlog.decode_log_bytes(text.encode(ansi), ansi_encoding=ansi) == text
+
+
+def test_cut_lead_byte_of_a_double_byte_code_page_is_dropped():
+    raw = "msg 凜".encode("cp932")[:-1]  # the read ends after the lead byte
+    assert cmlog.decode_log_bytes(raw, ansi_encoding="cp932") == "msg "
+
+
+def test_utf8_with_multi_byte_text_still_tolerates_cut_edges():
+    full = ("ドライブ " + ADMIN_53 + " ドライブ").encode("utf-8")
+    text = cmlog.decode_log_bytes(full[1:-1], ansi_encoding="cp932")
+    assert "ADMIN$" in text and "\ufffd" not in text
+    assert text.endswith(" ドライ") and text.startswith("ライブ ")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import pathlib
 import re
+import typing as t
 
 import pytest
 
@@ -100,11 +101,11 @@ def test_dp_without_facts_is_unknown_never_pass(healthy) -> None:
     site, _facts = healthy
     result = dx.diagnose(site, {DP: None})["dps"][0]
     statuses = _statuses(result)
-    for check in ("free_space", "smb_shares", "access_rights", "patch_level"):
+    for check in ("free_space", "smb_shares", "access_rights", "patch_level", "rpc_dcom", "time_sync", "wmi",
+                  "name_resolution"):
         assert statuses[check] == "UNKNOWN", check
-    # Remote evidence still counts: the site server reached the DP over DCOM.
-    assert statuses["rpc_dcom"] == "PASS"
-    assert statuses["name_resolution"] == "PASS"
+    # The port test needs nothing from the DP: the site server's evidence alone decides it.
+    assert statuses["ports"] == "PASS"
 
 
 def test_without_site_facts_the_site_side_is_unknown(healthy) -> None:
@@ -116,6 +117,59 @@ def test_without_site_facts_the_site_side_is_unknown(healthy) -> None:
     # The DP names its site server; the computer account is matched by name (CONTOSO\CM01$).
     finding = next(f for f in diagnosis["dps"][0]["findings"] if f["check"] == "access_rights")
     assert _evidence(finding, "local Administrators")["ok"] is True
+
+
+def _drop(side: str, *keys: str) -> t.Callable[[dict, dict], None]:
+    """Set one reading of the ``site`` or ``dp`` facts to None, as a failed read leaves it."""
+    def drop(site: dict, facts: dict) -> None:
+        target = site if side == "site" else facts
+        for key in keys[:-1]:
+            target = target[key]
+        target[keys[-1]] = None
+    return drop
+
+
+def _both(*drops: t.Callable[[dict, dict], None]) -> t.Callable[[dict, dict], None]:
+    """Readings that come from one op go missing together."""
+    def drop(site: dict, facts: dict) -> None:
+        for one in drops:
+            one(site, facts)
+    return drop
+
+
+# One reading each check needs, taken away (issue 9 defect 3): the check is never PASS without it.
+MISSING_EVIDENCE: dict[str, list[t.Callable[[dict, dict], None]]] = {
+    "name_resolution": [_drop("dp", "os"), _drop("site", "dps", DP, "dns")],
+    "ports": [_drop("site", "dps", DP, "epm"), _drop("site", "dps", DP, "tcp")],
+    "free_space": [_drop("dp", "disks"), _both(_drop("site", "temp"), _drop("site", "os_drive")),
+                   _drop("site", "content_library"), _drop("dp", "role")],
+    "smb_shares": [_drop("dp", "shares"), _drop("site", "source_shares")],
+    "rpc_dcom": [_drop("dp", "dcom"), _drop("dp", "services", "RpcSs"), _drop("site", "dcom"), _drop("site", "services", "DcomLaunch")],
+    "access_rights": [_drop("dp", "local_administrators"), _drop("dp", "content_library_acl"), _drop("dp", "shares"),
+                      _drop("dp", "wmi", "root_security"), _drop("site", "dps", DP, "installation_account"),
+                      _drop("site", "content_library"), _drop("site", "source_shares")],
+    "time_sync": [_drop("dp", "services", "W32Time"), _drop("dp", "time"), _drop("site", "services", "W32Time"),
+                  _drop("site", "time")],
+    "patch_level": [_drop("dp", "os"), _drop("site", "os"), _drop("dp", "events", "dcom_10036"),
+                    _both(_drop("site", "events", "dcom_10037"), _drop("site", "events", "dcom_10038"))],
+    "wmi": [_drop("dp", "wmi", "sccmdp"), _drop("site", "dps", DP, "wmi")],
+}
+
+
+@pytest.mark.parametrize("check", CHECK_IDS)
+def test_missing_evidence_is_never_pass_for_any_check(healthy, check: str) -> None:
+    """Every check: without the DP's facts, without the site's, or with one of its readings missing, the
+    finding is not PASS (UNKNOWN, unless the evidence left proves a failure)."""
+    site, facts = healthy
+    assert _statuses(dx.diagnose(site, {DP: facts})["dps"][0])[check] == "PASS"
+    if check != "ports":  # the port test is the site server's alone
+        assert _statuses(dx.diagnose(site, {DP: None})["dps"][0])[check] == "UNKNOWN", "no DP facts"
+    assert _statuses(dx.diagnose(None, {DP: facts})["dps"][0])[check] == "UNKNOWN", "no site facts"
+    for number, drop in enumerate(MISSING_EVIDENCE[check]):
+        site_copy, facts_copy = copy.deepcopy(site), copy.deepcopy(facts)
+        drop(site_copy, facts_copy)
+        status = _statuses(dx.diagnose(site_copy, {DP: facts_copy})["dps"][0])[check]
+        assert status == "UNKNOWN", (check, number, status)
 
 
 def test_findings_follow_the_schema_and_the_seed(healthy) -> None:
@@ -323,8 +377,10 @@ def test_rpc_dcom_rules(healthy) -> None:
     site_off = copy.deepcopy(site)
     site_off["dcom"].update(enable_dcom="N", enabled=False)
     assert "the site server" in dx.check_rpc_dcom(_ctx(site_off, facts))["summary"]
-    # Without DP facts, a working remote DCOM connection is the proof.
-    assert dx.check_rpc_dcom(_ctx(site, None))["status"] == "PASS"
+    # Without DP facts a working remote DCOM connection is evidence, not proof of EnableDCOM and the services.
+    remote_only = dx.check_rpc_dcom(_ctx(site, None))
+    assert remote_only["status"] == "UNKNOWN" and "not known (no DP facts)" in remote_only["summary"]
+    assert _evidence(remote_only, "Remote WMI")["ok"] is True
     failed = copy.deepcopy(site)
     failed["dps"][DP]["wmi"].update(connected=False, error={"hresult": "0x800706BA"})
     assert dx.check_rpc_dcom(_ctx(failed, None))["status"] == "UNKNOWN"
@@ -595,3 +651,22 @@ def test_site_log_excerpts_reach_the_right_dp_end_to_end() -> None:
     ports = by_dp["dp03.contoso.local"]["ports"]["log_evidence"]
     assert {i["log"] for i in ports} >= {"distmgr.lo_", "distmgr.log", "PkgXferMgr.log"}
     assert all(_cmlog.SEVERITIES.index(i["severity"]) >= 1 for i in disk + ports)
+
+
+def test_source_share_parts_say_why_there_are_no_shares() -> None:
+    """Issue 9 defect 7: read from the SMS Provider when not given; UNKNOWN with the reason only when that fails."""
+    site, hosts = dp_lab.lab({DP: "dp_healthy"})
+    facts = dp_lab.dp_facts(hosts[DP])
+    discovered = dp_lab.site_facts(site, [DP], source_shares=[])
+    statuses = _statuses(dx.diagnose(discovered, {DP: facts})["dps"][0])
+    assert statuses["free_space"] == statuses["smb_shares"] == statuses["access_rights"] == "PASS"
+    denied, _hosts = dp_lab.lab({DP: "dp_healthy"},
+                                site_overlay={"sms_provider": {"packages_error": {"code": 0x80041003}}})
+    unread = dp_lab.site_facts(denied, [DP], source_shares=[])
+    finding = next(f for f in dx.diagnose(unread, {DP: facts})["dps"][0]["findings"] if f["check"] == "smb_shares")
+    assert finding["status"] == "UNKNOWN"
+    assert "package sources could not be read from the SMS Provider (0x80041003)" in finding["summary"]
+    none_found, _hosts = dp_lab.lab({DP: "dp_healthy"}, site_overlay={"sms_provider": {"packages": []}})
+    empty = dp_lab.site_facts(none_found, [DP], source_shares=[])
+    finding = next(f for f in dx.diagnose(empty, {DP: facts})["dps"][0]["findings"] if f["check"] == "free_space")
+    assert finding["status"] == "UNKNOWN" and "no package of the site has a UNC source path" in finding["summary"]

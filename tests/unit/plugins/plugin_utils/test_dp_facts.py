@@ -33,7 +33,8 @@ def test_site_plan_probes_every_dp_in_one_op_and_filters_logs_on_the_host() -> N
     logs = next(p for p in plan if p.id == "logs")
     assert logs.args["patterns"] == ["dp01.contoso.local", "dp01", "DP02.contoso.local", "dp02"]
     assert logs.args["severities"] == ["error", "warning"] and logs.args["since_utc"] == "2026-11-18T12:00:00Z"
-    assert [r["name"] for r in logs.args["path_refs"]] == list(f.SITE_LOGS)
+    assert [r["name"] for r in logs.args["path_refs"]] == [*f.SITE_LOGS, "PatchDownloader.log"]
+    assert logs.args["path_refs"][-1]["folder"] == "client" and "paths" not in logs.args
     no_dps = f.plan_site_facts(dict(dp_lab.SITE_PARAMS, source_shares=[]), None)
     assert not [p for p in no_dps if p.op in ("net.probe_targets", "path.test_access")]
 
@@ -108,3 +109,40 @@ def test_helpers() -> None:
     assert not f.HOST_NAME_RE.fullmatch("dp01\n") and not f.UNC_RE.fullmatch("\\\\cm01\\Sources\n")
     assert f.UNC_RE.fullmatch("\\\\cm01\\Sources\\Apps") and not f.UNC_RE.fullmatch("C:\\Sources")
     assert copy.deepcopy(f.DP_SHARES) == ("ADMIN$", "SCCMContentLib$", "SMS_DP$", "SMSPKG*$", "SMSSIG$")
+
+
+def test_source_shares_are_read_from_the_sms_provider_when_not_given() -> None:
+    """Issue 9 defect 7: without source_shares the batch reads the site's package sources and tests them."""
+    params = dict(dp_lab.SITE_PARAMS, distribution_points=[DP], source_shares=[])
+    plan = {p.id: p for p in f.plan_site_facts(params, None)}
+    assert "sources" not in plan and plan["package_sources"].op == "sms.read_package_sources"
+    assert plan["package_sources"].args["max_packages"] == f.MAX_PACKAGES
+    assert "package_sources" not in {p.id for p in f.plan_site_facts(dict(params, discover_source_shares=False), None)}
+    site, _hosts = dp_lab.lab({DP: "dp_healthy"})
+    facts = dp_lab.site_facts(site, [DP], source_shares=[])
+    assert facts["source_shares_origin"] == "sms_provider"
+    assert facts["source_shares"] == [{
+        "path": "\\\\cm01.contoso.local\\Sources", "exists": True, "readable": True, "free_bytes": 1299227607040,
+        "total_bytes": 2199023255552, "free_percent": 59.08, "error": None, "elapsed_ms": 3, "packages": 3}]
+    assert facts["package_sources"]["packages_read"] == 5 and facts["package_sources"]["local_paths"] == 1
+    given = dp_lab.site_facts(site, [DP])
+    assert given["source_shares_origin"] == "option" and given["package_sources"] is None
+
+
+def test_source_share_discovery_is_bounded_and_reports_the_provider_error() -> None:
+    overlay = {"sms_provider": {"packages": [
+        {"package_id": f"PS1{n:05d}", "source_path": f"\\\\fs{n % 15:02d}.contoso.local\\src{n % 15}\\p{n}"}
+        for n in range(40)]}}
+    site, _hosts = dp_lab.lab({DP: "dp_healthy"}, site_overlay=overlay)
+    facts = dp_lab.site_facts(site, [DP], source_shares=[])
+    found = facts["package_sources"]
+    assert found["packages_read"] == 40 and found["shares_truncated"] is True
+    assert len(found["shares"]) == len(facts["source_shares"]) == f.MAX_SOURCE_SHARES
+    # Unknown file servers: not reachable, which the checks report (never PASS).
+    assert all(s["readable"] is False for s in facts["source_shares"])
+    denied, _hosts = dp_lab.lab({DP: "dp_healthy"},
+                                site_overlay={"sms_provider": {"packages_error": {"code": 0x80041003}}})
+    facts = dp_lab.site_facts(denied, [DP], source_shares=[])
+    assert facts["source_shares"] is None and facts["source_shares_origin"] is None
+    assert facts["package_sources"]["available"] is False
+    assert facts["package_sources"]["error"]["hresult"] == "0x80041003"

@@ -164,3 +164,32 @@ def test_stage_state_helper() -> None:
     assert dx.stage_state({"timed_out": True, "dns": {"resolved": True}}, "dns") == "timed_out"
     assert dx.stage_state({"dns": {"resolved": True}, "wmi": None}, "wmi") == "not_requested"
     assert dx.stage_state({"wmi": {"skipped": True}}, "wmi") == "skipped"
+
+
+# ---------------------------------------------------------------------------------------------
+# A name the site server did not probe (issue 9 defects 1 and 3)
+# ---------------------------------------------------------------------------------------------
+def test_a_name_that_was_not_probed_is_unknown_with_its_reason_and_never_pass(healthy) -> None:
+    site, facts = healthy
+    bad = "dp_14"
+    probed = dp_lab.site_facts(dp_lab.model("cm01.contoso.local", "site_cm01"), [bad])
+    entry = probed["dps"][bad]
+    assert set(entry["stages"].values()) == {"failed"} and entry["error"]["hresult"] == "0x80070057"
+    mixed = copy.deepcopy(site)
+    mixed["dps"][bad] = entry
+    diagnosis = dx.diagnose(mixed, {DP: facts, bad: None})
+    by_dp = {d["dp"]: {f["check"]: f for f in d["findings"]} for d in diagnosis["dps"]}
+    assert {c: f["status"] for c, f in by_dp[DP].items()} == PASSING
+    for check in ("name_resolution", "ports", "wmi"):
+        finding = by_dp[bad][check]
+        assert finding["status"] == "UNKNOWN", check
+        assert f"did not probe this DP: option distribution_points: {bad!r} is not a host name" in finding["summary"]
+    assert "PASS" not in {f["status"] for f in by_dp[bad].values()}
+
+
+def test_remote_wmi_without_dp_facts_is_evidence_not_proof(healthy) -> None:
+    """Issue 9 defect 3: rpc_dcom used to PASS on the remote WMI test alone, time_sync without the DP's W32Time."""
+    site, _facts = healthy
+    statuses = _statuses(dx.diagnose(site, {DP: None}))
+    assert statuses["rpc_dcom"] == "UNKNOWN" and statuses["time_sync"] == "UNKNOWN"
+    assert statuses["ports"] == "PASS"
