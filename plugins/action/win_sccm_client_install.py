@@ -45,6 +45,7 @@ from ansible_collections.mecm.fieldkit.plugins.plugin_utils._generalize import G
 
 display = Display()
 
+
 @dataclasses.dataclass
 class _Cycle:
     """What the controller knows about the host during one run."""

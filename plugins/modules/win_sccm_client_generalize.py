@@ -553,7 +553,9 @@ client_state:
     wmi_client_id: GUID:8F2E1B4C-3D5A-4E6F-9A7B-1C2D3E4F5A6B
     provisioning_mode: "false"
 guard:
-  description: The guard that stopped the run (C(not_site_system), C(client_installed), C(ccmsetup_idle), C(no_task_sequence), C(not_provisioning), C(certificate_filter) - a PKI filter without thumbprints that selects several certificates).
+  description:
+    - The guard that stopped the run (C(not_site_system), C(client_installed), C(ccmsetup_idle), C(no_task_sequence),
+      C(not_provisioning), C(certificate_filter) - a PKI filter without thumbprints that selects several certificates).
   returned: when a guard stopped the run
   type: str
   sample: not_site_system

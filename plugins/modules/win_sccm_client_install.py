@@ -23,7 +23,7 @@ description:
   - The rule is never lifted while ccmsetup may still run. When a step fails after ccmsetup was started (a
     status read fails, the O(timeout) passes), the module reads the ccmsetup status once more; if ccmsetup
     still runs, or its status cannot be read, the rule is left in place, the task fails and says so
-    (RV(mp_block_rule.left_in_place), RV(mp_block_rule.reason)), and RV(changed) is true. Run the task again -
+    (C(left_in_place) and C(reason) in RV(mp_block_rule)), and RV(changed) is true. Run the task again -
     it waits for that ccmsetup and then removes the rule. A run without O(block_management_points) also
     removes a rule an earlier run left, once no ccmsetup runs (it waits for a running one first).
   - A host lost during the start / poll cycle (a connection error or a task timeout while a module execution
@@ -36,7 +36,7 @@ description:
     C(********) in their place - in the task invocation, RV(ccmsetup.arguments), the C(ccmsetup.log) lines of
     RV(ccmsetup.log_tail) and RV(polls), and every message (a value of four or more characters is masked
     wherever it appears in them, so an MP name given as C(SMSMP) is masked in a message too). Host facts the
-    module reads back, such as RV(client.current_management_point), are returned as read. The batches are
+    module reads back, such as C(current_management_point) in RV(client), are returned as read. The batches are
     sent with C(_ansible_no_log), so C(Ansible.Basic) writes no C(Invoked with) entry carrying the arguments
     to the host's event log (which would go into the captured image). At C(-vvvvv) the winrm connection
     plugin logs the raw module output; do not use that verbosity with a token.

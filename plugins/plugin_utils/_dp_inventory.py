@@ -98,7 +98,7 @@ def _site_code(role: dict[str, t.Any], site: dict[str, t.Any], probed: bool) -> 
         return None
     server = str(role.get("site_server") or "").strip().rstrip(".").lower()
     names = {str(site.get(k) or "").strip().rstrip(".").lower() for k in ("fqdn", "computer_name")} - {""}
-    if probed or (server and (server in names or server.split(".")[0] in {n.split(".")[0] for n in names})):
+    if probed or (server and (server in names or server.split(".", maxsplit=1)[0] in {n.split(".", maxsplit=1)[0] for n in names})):
         return site["site_code"]
     return None
 
