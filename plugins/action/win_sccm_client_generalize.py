@@ -21,14 +21,18 @@ from ansible_collections.mecm.fieldkit.plugins.plugin_utils._generalize import (
     SCENARIOS,
     STEPS,
     HEALTH_TASK_FINAL_STATES,
+    MODES,
     RECORD_KEY,
     GeneralizeOptions,
+    apply_platform_skips,
     OptionError,
     build_options,
     plan_followup,
     plan_generalize,
     shape_generalize,
 )
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._generalize_verify import plan_verify, shape_verify
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._imaging_platform import PLATFORM_HANDLES, platform_handled_steps
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._ops import PlannedOp
 
 
@@ -54,6 +58,9 @@ def argument_spec() -> dict[str, t.Any]:
             "mode_vm": {"type": "bool", "default": False},
         }},
         "health_task_final_state": {"type": "str", "default": "enabled", "choices": list(HEALTH_TASK_FINAL_STATES)},
+        "platform_handles": {"type": "str", "default": "none", "choices": list(PLATFORM_HANDLES)},
+        "mode": {"type": "str", "default": "prepare", "choices": list(MODES)},
+        "fail_when_not_ready": {"type": "bool", "default": True},
     }
 
 
@@ -76,7 +83,29 @@ class ActionModule(FieldkitAction):
             raise AnsibleActionFail("internal error: the options were not validated")
         return self._options
 
+    def _apply_platform(self, params: dict[str, t.Any], task_vars: dict[str, t.Any]) -> None:
+        """platform_handles=auto: leave the steps the imaging platform performs to it (from the facts)."""
+        self._platform = None
+        if params.get("platform_handles") != "auto":
+            return
+        facts = ((task_vars.get("ansible_facts") or {}).get("sccm_client") or {}).get("imaging_platform")
+        if not isinstance(facts, dict):
+            raise AnsibleActionFail(
+                "platform_handles=auto needs ansible_facts.sccm_client.imaging_platform: run "
+                "mecm.fieldkit.win_sccm_client_facts on this host earlier in the play (or set platform_handles=none)")
+        skips = platform_handled_steps("auto", facts)
+        self._options = apply_platform_skips(self._validated(), skips)
+        self._platform = {"mode": "auto", "detected": list(facts.get("detected") or []),
+                          "skipped_steps": sorted(self._validated().platform_skipped),
+                          "reason": next(iter(skips.values()), None)}
+
+    _platform: dict[str, t.Any] | None = None
+
     def plan(self, params: dict[str, t.Any], task_vars: dict[str, t.Any]) -> list[PlannedOp]:
+        self._apply_platform(params, task_vars)
+        if self._validated().mode == "verify":
+            # Read-only ops only, the same plan in check mode: verify changes nothing either way.
+            return plan_verify(self._validated())
         return plan_generalize(self._validated(), check_mode=bool(self._task.check_mode))
 
     def run_batch(self, plan: list[PlannedOp], task_vars: dict[str, t.Any]) -> BatchOutcome:
@@ -85,6 +114,8 @@ class ActionModule(FieldkitAction):
     def shape(self, params: dict[str, t.Any], outcome: BatchOutcome) -> dict[str, t.Any]:
         options = self._validated()
         check_mode = bool(self._task.check_mode)
+        if options.mode == "verify":
+            return shape_verify(outcome, options, check_mode=check_mode, host=self._host_name())
         followup = None
         second = plan_followup(outcome, options, check_mode=check_mode)
         if second:
@@ -92,8 +123,11 @@ class ActionModule(FieldkitAction):
                 followup = self.run_batch(second, self._task_vars or {})
             except AnswerLost as lost:
                 raise _SecondAnswerLost(lost.reason, lost.detail, outcome) from lost
-        return shape_generalize(outcome, options, check_mode=check_mode, diff_mode=bool(self._task.diff),
-                                host=self._host_name(), followup=followup)
+        shaped = shape_generalize(outcome, options, check_mode=check_mode, diff_mode=bool(self._task.diff),
+                                  host=self._host_name(), followup=followup)
+        if self._platform is not None:
+            shaped["platform_handles"] = self._platform
+        return shaped
 
     def _host_name(self) -> str:
         name = getattr(self._play_context, "remote_addr", None)
@@ -119,6 +153,11 @@ class ActionModule(FieldkitAction):
                 "recover what was removed and to remove the record"))
             return shaped
         except AnswerLost as lost:
+            if self._options is not None and self._options.mode == "verify":
+                return {"unreachable": True, "changed": False, "mode": "verify", "ready_for_capture": None,
+                        "module_executions": 1, "connection_error": lost.detail,
+                        "msg": (f"{self._host_name()}: the answer of the verify-only check was lost: {lost.reason}. "
+                                "Verify reads only, so nothing was changed; run it again")}
             return {"unreachable": True, "changed": False, "removed_identity": None, "module_executions": 1,
                     "connection_error": lost.detail,
                     "msg": (f"{self._host_name()}: the answer of the image-prep batch was lost: {lost.reason}. "

@@ -1854,6 +1854,29 @@ Function ConvertTo-FieldkitAddressSet {
     return $canonical.ToArray()
 }
 
+Function Get-FieldkitFirewallRule {
+    <#
+    .SYNOPSIS
+    Op firewall.read_rule: whether a firewall rule exists, is enabled, and its remote addresses. Changes nothing.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Name
+    )
+
+    $existing = Get-NetFirewallRule -Name $Name -ErrorAction SilentlyContinue
+    if ($null -eq $existing) {
+        return @{ name = $Name; exists = $false; enabled = $null; remote_addresses = @() }
+    }
+    $filter = $existing | Get-NetFirewallAddressFilter -ErrorAction Stop
+    $addresses = @(ConvertTo-FieldkitAddressSet -Address @($filter.RemoteAddress))
+    $enabled = ([string]$existing.Enabled) -eq 'True'
+    return @{ name = $Name; exists = $true; enabled = $enabled; remote_addresses = $addresses }
+}
+
 Function Set-FieldkitFirewallBlockRule {
     <#
     .SYNOPSIS
@@ -2192,6 +2215,7 @@ Export-ModuleMember -Function @(
     'Remove-FieldkitFile',
     'Remove-FieldkitRegistryValue',
     'Clear-FieldkitFolder',
+    'Get-FieldkitFirewallRule',
     'Set-FieldkitFirewallBlockRule',
     'Start-FieldkitCcmSetup',
     'Get-FieldkitCcmSetupStatus',

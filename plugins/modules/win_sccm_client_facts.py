@@ -196,4 +196,40 @@ ansible_facts:
           returned: always
           type: dict
           sample: {is_site_server: false, is_site_system: false, site_code: null, roles: [], evidence: []}
+        imaging_platform:
+          description:
+            - The imaging platform the host shows, read by registry key and value names and service names, never
+              display names (one more read-only op in the same module execution).
+            - C(citrix_vda) - key C(HKLM\SOFTWARE\Citrix\VirtualDesktopAgent) or the uninstall entry
+              C(Citrix Virtual Desktop Agent); C(version) is its C(DisplayVersion), C(release) the YYMM release
+              (null for 7.x numbers, which are not mapped). C(mcs_configmgr_step) is true from VDA 2311, whose MCS
+              image preparation has its own ConfigMgr step (Citrix CTX678084, FixSCCM), false before, null when the
+              version is unknown. C(mcs_configmgr_cleanup) - whether that step does the whole ConfigMgr cleanup - is
+              always null - not confirmed from Citrix documentation; see C(note).
+            - C(bisf) - BIS-F, key C(HKLM\SOFTWARE\Login Consultants\BISF) with C(Version) and C(Path), and whether
+              the install folder exists.
+            - C(horizon) - VMware Horizon agent (C(HKLM\SOFTWARE\VMware, Inc.\VMware VDM\Agent), version from
+              C(ProductVersion)) or Omnissa (C(HKLM\SOFTWARE\Omnissa\Agent)).
+            - C(avd) - Azure Virtual Desktop, services C(RDAgent), C(RDAgentBootLoader) and key
+              C(HKLM\SOFTWARE\Microsoft\RDInfraAgent).
+            - C(detected) lists the platforms found; C(handles_steps) the image-prep steps that
+              M(mecm.fieldkit.win_sccm_client_generalize) with O(mecm.fieldkit.win_sccm_client_generalize#module:platform_handles=auto)
+              leaves to the platform.
+          returned: always
+          type: dict
+          sample:
+            detected: [citrix_vda]
+            handles_steps: [remove_sms_certificates, remove_smscfg]
+            citrix_vda:
+              installed: true
+              version: 2311.0.0.29
+              release: 2311
+              version_source: uninstall_entry
+              mcs_configmgr_step: true
+              mcs_configmgr_cleanup: null
+              note: "VDA 2311 and later: Citrix MCS image preparation has its own ConfigMgr step (FixSCCM, Citrix CTX678084) ..."
+              evidence: ["key HKLM\\SOFTWARE\\Citrix\\VirtualDesktopAgent exists", "service BrokerAgent exists"]
+            bisf: {installed: false, version: null, path: null, path_exists: null, note: null, evidence: []}
+            horizon: {installed: false, vendor: null, version: null, evidence: []}
+            avd: {installed: false, agent_service: false, boot_loader_service: false, evidence: []}
 """

@@ -195,6 +195,61 @@ options:
     type: str
     choices: [enabled, as_found]
     default: enabled
+  platform_handles:
+    description:
+      - Whether to leave the steps the imaging platform performs itself to it. Running both breaks the platform's own
+        step (Citrix MCS image preparation of VDA 2311 and later fails its ConfigMgr step, FixSCCM, when the cleanup
+        was already done - Citrix CTX678084).
+      - V(none) runs every switched-on step.
+      - V(auto) reads C(ansible_facts.sccm_client.imaging_platform) (run M(mecm.fieldkit.win_sccm_client_facts) on the
+        host earlier in the play; without those facts the task fails) and switches off the steps the platform performs.
+        Today that is only Citrix VDA 2311 and later (C(mcs_configmgr_step) true) - C(remove_sms_certificates) and
+        C(remove_smscfg); each is reported C(skipped) with the detail
+        C(skipped - performed by Citrix MCS image preparation (VDA 2311+)) (with a colon after C(skipped)), the items they would remove are listed in
+        RV(client_state.warnings) instead of RV(client_state.problems), and RV(platform_handles) says what was left.
+        Every other step (service, health task, trusted root key, site assignment) still runs. BIS-F, Horizon, Azure
+        Virtual Desktop and a VDA older than 2311 or of unknown version take no step over.
+      - The default is V(none) - which items the Citrix step removes is not confirmed from Citrix documentation;
+        check the clones after the first boot.
+    type: str
+    choices: [none, auto]
+    default: none
+  mode:
+    description:
+      - V(prepare) runs the procedure.
+      - V(verify) checks the machine against every readiness item and changes nothing - for a reference machine
+        before capture, a captured VM started once, or a CI gate. It is B(one module execution) of read-only ops
+        (no step, no host record, no second execution) - CcmExec installed, stopped and its start mode, the health
+        evaluation task, provisioning mode, the certificates in C(LocalMachine\SMS), the certificates matching
+        O(pki_certificate_filter), C(SMSCFG.ini), C(TrustedRootKey), the site assignment (COM C(GetAssignedSite())
+        and the registry; an assignment that cannot be read is not ready), the Group Policy site-assignment values
+        (with O(steps.clear_gp_site_assignment)), the host record C(HKLM\SOFTWARE\mecm.fieldkit\ImagePrep) of a
+        run whose answer was lost, no ccmsetup and no task sequence running, not a site system, and no
+        management-point block rule left by M(mecm.fieldkit.win_sccm_client_install).
+      - The result is RV(ready_for_capture) and RV(checks), one per item, each with the step that fixes it;
+        C(changed) is always false, and the task fails when the machine is not ready (O(fail_when_not_ready)).
+      - Distinct from check mode of V(prepare), which predicts what a run would change; verify says whether the
+        machine is ready now. Check mode of V(verify) runs the same reads and gives the same answer.
+      - "Switched-off steps: the identity items (C(SMSCFG.ini), SMS and matching PKI certificates, C(TrustedRootKey),
+        the site assignment, the host record) are checked whatever O(steps) says - a leftover identity is never
+        ready for capture, as for RV(client_state.ready_for_capture) of V(prepare); the evidence says the step is
+        off. Items that only exist as the outcome of a step are C(not_checked) when the user turned the step off or
+        chose another outcome - the start mode with O(steps.final_start_mode=false), the Group Policy values
+        unless O(steps.clear_gp_site_assignment=true), a disabled health task with O(health_task_final_state=as_found)
+        or O(steps.disable_health_task=false) (a warning), provisioning mode with O(allow_provisioning_mode=true).
+        Items left to the imaging platform (O(platform_handles=auto)) are C(not_checked) with a warning."
+      - O(sysprep.enabled=true) is refused with V(verify).
+    type: str
+    choices: [prepare, verify]
+    default: prepare
+  fail_when_not_ready:
+    description:
+      - With O(mode=verify), fail the task when the machine is not ready for capture (the message lists the
+        problems). With V(false) the task succeeds and RV(ready_for_capture) says it; the role
+        C(mecm.fieldkit.client_image_prep) uses that to record the status C(not ready) in its reports.
+      - Ignored with O(mode=prepare).
+    type: bool
+    default: true
   sysprep:
     description:
       - Start C(sysprep /generalize /oobe /shutdown /quiet) detached as the last operation, after a host-side gate
@@ -230,7 +285,7 @@ notes:
   - Module executions per host, B(real run) - one for the procedure; a second one (the removal of the host
     record, then the capture-ready gate and sysprep when enabled) when the first one recorded or found
     something removed, or sysprep is enabled. A second run on a prepared machine is one execution. Check mode is
-    always one execution (RV(module_executions)).
+    always one execution (RV(module_executions)). O(mode=verify) is always one execution, in check mode too.
   - C(root\ccm:CCM_Client.ClientId) in WMI keeps the old SMS Unique Identifier until the client starts on a
     clone, finds no C(SMSCFG.ini) and creates a new one; RV(client_state.wmi_client_id) shows it.
 extends_documentation_fragment:
@@ -250,6 +305,7 @@ attributes:
         real run then changes, step by step (a lab test compares both on every image-prep fixture).
       - RV(client_state.ready_for_capture) and RV(client_state.problems) are the predicted ones, and
         C(start_sysprep) says whether the capture-ready gate would let sysprep start.
+      - With O(mode=verify) check mode runs the same read-only batch and gives the same answer as a run.
   diff_mode:
     support: full
     details: Shows the client identity (SMS Unique Identifier, certificates, site, trusted root key, service) before and after.
@@ -329,6 +385,20 @@ EXAMPLES = r"""
   until: prep is reachable
   retries: 2
 
+- name: CI gate - is the reference machine ready for capture now? (reads only, fails with the problem list)
+  mecm.fieldkit.win_sccm_client_generalize:
+    mode: verify
+
+- name: Verify a half-prepared master without failing, then show what is left
+  mecm.fieldkit.win_sccm_client_generalize:
+    mode: verify
+    fail_when_not_ready: false
+  register: readiness
+
+- name: Show the items that are not ready and the step that fixes each
+  ansible.builtin.debug:
+    msg: "{{ readiness.checks | selectattr('status', 'equalto', 'failed') | map(attribute='name') | list }}"
+
 - name: Show what a run whose answer was lost had removed
   ansible.builtin.debug:
     msg: "{{ prep.removed_identity.sms_unique_id }} (recovered from the host record: {{ prep.removed_identity.recovered_from_host_record }})"
@@ -345,6 +415,64 @@ msg:
   returned: always
   type: str
   sample: "step remove_sms_certificates failed on ref-01 (cert.remove) with 0x80070005: Access is denied.; the health evaluation task is enabled again"
+mode:
+  description: V(prepare) or V(verify) (O(mode)).
+  returned: when O(mode=verify)
+  type: str
+  sample: verify
+ready_for_capture:
+  description: O(mode=verify) - every check passed or was not checked; false when any check failed.
+  returned: when O(mode=verify) and the host answered
+  type: bool
+  sample: false
+checks:
+  description:
+    - O(mode=verify) - one entry per readiness item, in this order - C(client_installed), C(not_site_system),
+      C(ccmsetup_idle), C(no_task_sequence), C(ccmexec_stopped), C(ccmexec_start_mode), C(health_task_enabled),
+      C(provisioning_mode), C(sms_certificates), C(pki_certificates), C(smscfg), C(trusted_root_key),
+      C(site_assignment), C(gp_site_assignment), C(host_record), C(mp_block_rule).
+  returned: when O(mode=verify)
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The readiness item.
+      type: str
+      sample: smscfg
+    status:
+      description:
+        - C(passed), C(failed) (not ready, or the item could not be read), or C(not_checked) (the step is off or
+          its outcome was chosen otherwise, see O(mode)).
+      type: str
+      sample: failed
+    passed:
+      description: True, false, or null when not checked.
+      type: bool
+      sample: false
+    evidence:
+      description: What the read found.
+      type: str
+      sample: "C:\\Windows\\SMSCFG.ini present (SMS Unique Identifier GUID:8F2E1B4C-3D5A-4E6F-9A7B-1C2D3E4F5A6B): clones would share it"
+    fixed_by:
+      description:
+        - What fixes a failed check - a step of O(steps) (for example C(remove_smscfg)), C(remove_mp_block_rules),
+          C(mode=prepare) (the host record), C(win_sccm_client_install); null when it passed or nothing here fixes it
+          (ccmsetup or a task sequence running, a site system).
+      type: str
+      sample: remove_smscfg
+    warning:
+      description: What clones inherit by the user's choice (the health task left disabled, an item left for the imaging platform); null otherwise.
+      type: str
+      sample: null
+  sample:
+    - {name: ccmexec_stopped, status: passed, passed: true, evidence: CcmExec stopped, fixed_by: null, warning: null}
+    - {name: trusted_root_key, status: failed, passed: false, evidence: 1 TrustedRootKey instance(s),
+       fixed_by: remove_trusted_root_key, warning: null}
+check_counts:
+  description: O(mode=verify) - how many checks C(passed), C(failed) and were C(not_checked).
+  returned: when O(mode=verify) and the host answered
+  type: dict
+  sample: {passed: 13, failed: 1, not_checked: 2}
 scenario:
   description: The scenario that set the default steps.
   returned: always
@@ -352,7 +480,7 @@ scenario:
   sample: recapture
 steps:
   description: One entry per step in execution order, switched-off steps included, plus C(start_sysprep) when O(sysprep.enabled=true).
-  returned: always
+  returned: when O(mode=prepare)
   type: list
   elements: dict
   contains:
@@ -392,7 +520,7 @@ steps:
        verified: true, verification: C:\Windows\SMSCFG.ini absent, ops: [file.remove]}
 removed_identity:
   description: The client identity the run removed (in check mode, would remove). Never key material.
-  returned: always
+  returned: when O(mode=prepare)
   type: dict
   contains:
     sms_unique_id:
@@ -468,6 +596,9 @@ client_state:
     - The client state read at the end of the same batch (the verification reads).
     - In check mode the state is the host as it is and RV(client_state.ready_for_capture),
       RV(client_state.problems) and RV(client_state.warnings) are predicted for the end of the real run.
+    - With O(mode=verify) it is the host as it is now, in check mode too; RV(client_state.problems) lists the
+      failed checks (the check name, its evidence and what fixes it), and C(ccmsetup_running), C(task_sequence_running),
+      C(host_record_present) and C(mp_block_rule_present) are added.
   returned: unless the op runner itself failed
   type: dict
   contains:
@@ -593,7 +724,7 @@ host_record:
       sample: false
   sample: {key: HKLM\SOFTWARE\mecm.fieldkit\ImagePrep, found: false, written: true, removed: true, present: false}
 module_executions:
-  description: Module executions this task took on the host (1, or 2 with the removal of the host record and sysprep).
+  description: Module executions this task took on the host (1, or 2 with the removal of the host record and sysprep; always 1 with O(mode=verify)).
   returned: always
   type: int
   sample: 2
@@ -610,6 +741,17 @@ connection_error:
   returned: when an answer was lost
   type: str
   sample: "ConnectionError: ('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))"
+platform_handles:
+  description:
+    - With O(platform_handles=auto) - the platforms the facts showed and the steps left to the platform (C(reason) is
+      the step detail; null and C(skipped_steps) empty when the platform performs none).
+  returned: when O(platform_handles=auto)
+  type: dict
+  sample:
+    mode: auto
+    detected: [citrix_vda]
+    skipped_steps: [remove_sms_certificates, remove_smscfg]
+    reason: "skipped: performed by Citrix MCS image preparation (VDA 2311+)"
 mp_block_rule_removed:
   description: Whether the management-point block rule of M(mecm.fieldkit.win_sccm_client_install) was there and was removed.
   returned: when O(remove_mp_block_rules=true)

@@ -8,6 +8,7 @@ import typing as t
 
 from ._batch import BatchOutcome
 from ._host_contract import HEALTH_TASK_NAME, HEALTH_TASK_PATH
+from ._imaging_platform import shape_imaging_platform
 from ._ops import PlannedOp
 TRUSTED_ROOT_KEY_NAMESPACE = "root\\ccm\\locationservices"
 TRUSTED_ROOT_KEY_CLASS = "TrustedRootKey"
@@ -29,6 +30,7 @@ def plan_client_facts() -> list[PlannedOp]:
         PlannedOp("ccmsetup_service", "service.read", {"name": "ccmsetup"}),
         PlannedOp("task_sequence", "client.read_task_sequence"),
         PlannedOp("site_roles", "site.read_roles"),
+        PlannedOp("imaging_platform", "client.read_imaging_platform"),
     ]
 
 
@@ -151,4 +153,5 @@ def shape_client_facts(outcome: BatchOutcome) -> dict[str, t.Any]:
             "roles": roles.get("roles", []),
             "evidence": roles.get("evidence", []),
         },
+        "imaging_platform": shape_imaging_platform(outcome.data("imaging_platform")),
     }

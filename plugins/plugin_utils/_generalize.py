@@ -98,6 +98,8 @@ GP_SITE_ASSIGNMENT_VALUES = ("GPRequestedSiteAssignmentCode", "GPSiteAssignmentR
 SMSCFG_PATH = "%windir%\\SMSCFG.ini"
 # What the health evaluation task is at the end of the run: enabled, or as it was before the run.
 HEALTH_TASK_FINAL_STATES = ("enabled", "as_found")
+# prepare: run the procedure; verify: read every readiness item and change nothing (_generalize_verify).
+MODES = ("prepare", "verify")
 RECORD_KEY = "HKLM\\" + IMAGE_PREP_RECORD_KEY
 CAPTURE_READY_HRESULT = f"0x{guard_hresult('capture_ready'):08X}"
 NOT_READY = "not started: not ready for capture"
@@ -172,6 +174,11 @@ class GeneralizeOptions:
     sysprep: bool = False
     sysprep_mode_vm: bool = False
     health_task_final_state: str = "enabled"
+    mode: str = "prepare"
+    fail_when_not_ready: bool = True
+
+    # Step -> skip detail: steps the imaging platform performs itself (platform_handles=auto, apply_platform_skips).
+    platform_skipped: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def enabled(self, step: str) -> bool:
         return bool(self.steps.get(step))
@@ -269,6 +276,12 @@ def build_options(params: dict[str, t.Any]) -> GeneralizeOptions:
     final_state = params.get("health_task_final_state") or "enabled"
     if final_state not in HEALTH_TASK_FINAL_STATES:
         problems.append(f"health_task_final_state={final_state!r} is not one of: {', '.join(HEALTH_TASK_FINAL_STATES)}")
+    mode = params.get("mode") or "prepare"
+    if mode not in MODES:
+        problems.append(f"mode={mode!r} is not one of: {', '.join(MODES)}")
+    if mode == "verify" and sysprep.get("enabled"):
+        problems.append("mode=verify changes nothing, so it never starts sysprep: set sysprep.enabled=false, or "
+                        "use mode=prepare")
     if problems:
         raise OptionError("; ".join(problems))
     return GeneralizeOptions(
@@ -283,7 +296,21 @@ def build_options(params: dict[str, t.Any]) -> GeneralizeOptions:
         sysprep=bool(sysprep.get("enabled")),
         sysprep_mode_vm=bool(sysprep.get("mode_vm")),
         health_task_final_state=final_state,
+        mode=mode,
+        fail_when_not_ready=bool(params.get("fail_when_not_ready", True)),
     )
+
+
+def apply_platform_skips(options: GeneralizeOptions, skips: dict[str, str]) -> GeneralizeOptions:
+    """Switch off the switched-on steps the imaging platform performs itself, remembering why (reported per step).
+
+    ``skips`` comes from ``_imaging_platform.platform_handled_steps``; running both breaks the platform's step.
+    """
+    skipped = {step: detail for step, detail in skips.items() if options.enabled(step)}
+    if not skipped:
+        return options
+    steps = {**options.steps, **{step: False for step in skipped}}
+    return dataclasses.replace(options, steps=steps, platform_skipped=skipped)
 
 
 # --- plan -----------------------------------------------------------------------------------------
@@ -405,7 +432,9 @@ def _record_op(options: GeneralizeOptions) -> PlannedOp | None:
 
 def _sysprep_ops(options: GeneralizeOptions) -> list[PlannedOp]:
     return [PlannedOp("capture_ready", "guard.assert_capture_ready",
-                      {"check_sms_store": True, "check_smscfg": True, "check_trusted_root_key": True}),
+                      {"check_sms_store": "remove_sms_certificates" not in options.platform_skipped,
+                       "check_smscfg": "remove_smscfg" not in options.platform_skipped,
+                       "check_trusted_root_key": True}),
             PlannedOp("start_sysprep", "sysprep.start", {"mode_vm": options.sysprep_mode_vm})]
 
 
@@ -793,7 +822,9 @@ def shape_steps(outcome: BatchOutcome, options: GeneralizeOptions, check_mode: b
         report = StepReport(step, "skipped", "", SEED_REFERENCES[step])
         if step != "start_sysprep" and not options.enabled(step):
             default = SCENARIO_DEFAULTS[options.scenario][step]
-            if step == "remove_pki_certificates" and options.pki_filter is None:
+            if step in options.platform_skipped:
+                report.detail = options.platform_skipped[step]
+            elif step == "remove_pki_certificates" and options.pki_filter is None:
                 report.detail = "off: no pki_certificate_filter given"
             elif step in OPTIONAL_STEPS and not default:
                 report.detail = "off by default (optional step)"
@@ -1032,12 +1063,17 @@ def readiness(outcome: BatchOutcome, options: GeneralizeOptions, *, check_mode: 
         return "" if options.enabled(step) else f"; switch on steps.{step}"
     if view["ccmexec_exists"] and view["ccmexec_state"] != "stopped":
         problems.append(f"CcmExec is {view['ccmexec_state']}")
+    left_to_platform: list[str] = []
     if view["sms_certificates"]:
-        problems.append(f"{view['sms_certificates']} certificate(s) in LocalMachine\\SMS"
-                        + hint("remove_sms_certificates"))
+        (left_to_platform if "remove_sms_certificates" in options.platform_skipped else problems).append(
+            f"{view['sms_certificates']} certificate(s) in LocalMachine\\SMS"
+            + (f" ({options.platform_skipped['remove_sms_certificates'].removeprefix('skipped: ')})"
+               if "remove_sms_certificates" in options.platform_skipped else hint("remove_sms_certificates")))
     if view["smscfg_present"]:
-        problems.append(f"SMSCFG.ini present (SMS Unique Identifier {view['sms_unique_id'] or 'unknown'}): "
-                        "clones would share it" + hint("remove_smscfg"))
+        (left_to_platform if "remove_smscfg" in options.platform_skipped else problems).append(
+            f"SMSCFG.ini present (SMS Unique Identifier {view['sms_unique_id'] or 'unknown'}): clones would share it"
+            + (f" unless the platform removes it ({options.platform_skipped['remove_smscfg'].removeprefix('skipped: ')})"
+               if "remove_smscfg" in options.platform_skipped else hint("remove_smscfg")))
     if view["trusted_root_keys"]:
         problems.append(f"{view['trusted_root_keys']} TrustedRootKey instance(s)" + hint("remove_trusted_root_key"))
     if view["assigned_site"]:
@@ -1052,7 +1088,7 @@ def readiness(outcome: BatchOutcome, options: GeneralizeOptions, *, check_mode: 
         problems.append(f"the image-prep host record {RECORD_KEY} is present: it holds the SMS Unique Identifier, "
                         "certificate thumbprints and site this procedure removed until a run has reported them; "
                         "rerun to report and remove it")
-    warnings: list[str] = []
+    warnings: list[str] = [f"left for the imaging platform: {item}" for item in left_to_platform]
     if view["health_task_exists"] and view["health_task_enabled"] is False:
         why = ("health_task_final_state=as_found kept it as found" if options.enabled("disable_health_task")
                else "steps.disable_health_task is off")

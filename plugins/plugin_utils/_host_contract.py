@@ -26,6 +26,25 @@ IDENTIFICATION_KEY = "SOFTWARE\\Microsoft\\SMS\\Identification"
 CURRENT_VERSION_KEY = "SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion"
 W32TIME_PARAMETERS_KEY = "SYSTEM\\CurrentControlSet\\Services\\W32Time\\Parameters"
 
+# Imaging platforms (client.read_imaging_platform), read by key, value and service name, never display name.
+# Citrix VDA: the meta-installer writes HKLM\SOFTWARE\Citrix\VirtualDesktopAgent (docs.citrix.com, Citrix Virtual
+# Apps and Desktops 2407, "Proxy support for VDA Upgrade Agent": "During VDA installation, the registry key is set
+# by the meta-installer"); the version is DisplayVersion of the uninstall entry of that key name (Windows
+# Installer uninstall registry key, learn.microsoft.com/windows/win32/msi/uninstall-registry-key).
+CITRIX_VDA_KEY = "SOFTWARE\\Citrix\\VirtualDesktopAgent"
+CITRIX_VDA_UNINSTALL_KEY = "SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\Citrix Virtual Desktop Agent"
+CITRIX_VDA_SERVICE = "BrokerAgent"
+# BIS-F (Base Image Script Framework, github.com/EUCweb/BIS-F): install metadata Version and Path.
+BISF_KEY = "SOFTWARE\\Login Consultants\\BISF"
+# VMware Horizon agent (now Omnissa Horizon): agent key and ProductVersion of the VMware VDM key.
+HORIZON_VDM_KEY = "SOFTWARE\\VMware, Inc.\\VMware VDM"
+HORIZON_AGENT_KEY = "SOFTWARE\\VMware, Inc.\\VMware VDM\\Agent"
+OMNISSA_AGENT_KEY = "SOFTWARE\\Omnissa\\Agent"
+# Azure Virtual Desktop agent and boot loader (learn.microsoft.com/azure/virtual-desktop/troubleshoot-agent).
+AVD_AGENT_KEY = "SOFTWARE\\Microsoft\\RDInfraAgent"
+AVD_AGENT_SERVICE = "RDAgent"
+AVD_BOOT_LOADER_SERVICE = "RDAgentBootLoader"
+
 CLIENT_AUTH_EKU = "1.3.6.1.5.5.7.3.2"
 # Certificate template extensions ([MS-WCCE] 2.2.2.7.7.2 szOID_CERTIFICATE_TEMPLATE, DER
 # SEQUENCE { templateID OID, major, minor }; 2.2.2.7.7.1 szOID_ENROLL_CERTTYPE, the v1 template name).
@@ -165,6 +184,16 @@ PS_SCRIPT_CONSTANTS: dict[str, dict[str, object]] = {
         "MobileClientKey": MOBILE_CLIENT_KEY,
         "CcmExecKey": CCMEXEC_KEY,
         "CimTimeoutSeconds": CIM_TIMEOUT_SECONDS,
+        "CitrixVdaKey": CITRIX_VDA_KEY,
+        "CitrixVdaUninstallKey": CITRIX_VDA_UNINSTALL_KEY,
+        "CitrixVdaService": CITRIX_VDA_SERVICE,
+        "BisfKey": BISF_KEY,
+        "HorizonVdmKey": HORIZON_VDM_KEY,
+        "HorizonAgentKey": HORIZON_AGENT_KEY,
+        "OmnissaAgentKey": OMNISSA_AGENT_KEY,
+        "AvdAgentKey": AVD_AGENT_KEY,
+        "AvdAgentService": AVD_AGENT_SERVICE,
+        "AvdBootLoaderService": AVD_BOOT_LOADER_SERVICE,
     },
     "_FieldkitImageOps.psm1": {
         "CimTimeoutSeconds": CIM_TIMEOUT_SECONDS,

@@ -13,7 +13,9 @@ import re
 import typing as t
 from xml.etree import ElementTree as ET
 
-STATUS_ORDER = ("failed", "unreachable", "no result", "changed", "ok")
+STATUS_ORDER = ("failed", "unreachable", "no result", "not ready", "changed", "ok", "verified")
+# Statuses of hosts that are not done (counted in summary ``failed`` and given a reason).
+NOT_DONE = ("failed", "unreachable", "no result", "not ready")
 
 
 def _task_result(value: t.Any) -> dict[str, t.Any] | None:
@@ -52,6 +54,12 @@ def host_record(host: str, generalize: t.Any = None, install: t.Any = None, fail
                               + (int(gen.get("module_executions") or 1) if gen else 0)),
         "simulated": None,
     }
+    verify = (gen or {}).get("mode") == "verify"
+    if verify:
+        # Verify-only (win_sccm_client_generalize mode=verify): no steps, one check per readiness item.
+        record["mode"] = "verify"
+        record["checks"] = list((gen or {}).get("checks") or [])
+        record["ready_for_capture"] = (gen or {}).get("ready_for_capture")
     if inst is not None:
         keys = ("changed", "msg", "ccmsetup", "client", "polls", "elapsed_seconds", "module_executions",
                 "mp_block_rule", "failed", "unreachable")
@@ -70,6 +78,12 @@ def host_record(host: str, generalize: t.Any = None, install: t.Any = None, fail
         record["msg"] = reason if "unreachable" in reason.lower() else f"unreachable during {task}: {reason}"
         record["guard"] = (gen or {}).get("guard")
         record["failed_step"] = (gen or {}).get("failed_step")
+    elif verify and record["checks"]:
+        # Ready or not is the answer of verify, not a failure of the module (fail_when_not_ready aside).
+        ready = bool(record["ready_for_capture"])
+        record["failed"] = not ready
+        record["status"] = "verified" if ready else "not ready"
+        record["msg"] = (gen or {}).get("msg")
     elif failed_by is not None:
         record["failed"] = True
         record["status"] = "failed"
@@ -109,7 +123,8 @@ def junit_xml(records: t.Mapping[str, t.Mapping[str, t.Any]], suite_name: str = 
 
     Steps switched off are left out; steps not run after a failure are ``skipped``; a failed step or
     verification is a ``failure`` with the step detail; an unreachable host or a host without result
-    is an ``error``.
+    is an ``error``. A verify-only record has one test case per readiness check (``verify.<check>``): a
+    failed check is a ``failure`` with its evidence and what fixes it, a check not done is ``skipped``.
     """
     root = ET.Element("testsuites", {"name": suite_name})
     totals = collections.Counter()
@@ -138,6 +153,22 @@ def junit_xml(records: t.Mapping[str, t.Mapping[str, t.Any]], suite_name: str = 
             counts["failures"] += 1
             ET.SubElement(case, "failure", {"message": str(record.get("msg"))}).text = str(record.get("msg"))
         ran_any = False
+        for check in record.get("checks") or []:
+            # Verify-only: one test case per readiness item.
+            ran_any = True
+            case = _case(suite, f"verify.{check.get('name')}", classname)
+            counts["tests"] += 1
+            evidence = str(check.get("evidence") or "")
+            if check.get("status") == "failed":
+                counts["failures"] += 1
+                fix = check.get("fixed_by")
+                ET.SubElement(case, "failure", {"message": evidence}).text = (
+                    f"{evidence}\nfixed by: {fix or 'see the evidence'}")
+            elif check.get("status") == "not_checked":
+                counts["skipped"] += 1
+                ET.SubElement(case, "skipped", {"message": evidence})
+            else:
+                ET.SubElement(case, "system-out").text = f"passed: {evidence}"
         for step in record.get("steps") or []:
             if step.get("status") == "skipped" and not step.get("ops") and not str(step.get("detail", "")).startswith(
                     "not run"):
@@ -182,11 +213,11 @@ def summary(records: t.Mapping[str, t.Mapping[str, t.Any]]) -> dict[str, t.Any]:
         by_status.setdefault(str(record.get("status")), []).append(host)
     return {
         "hosts": len(records),
-        "failed": sum(len(by_status.get(s, [])) for s in ("failed", "unreachable", "no result")),
+        "failed": sum(len(by_status.get(s, [])) for s in NOT_DONE),
         "by_status": {s: by_status[s] for s in STATUS_ORDER if s in by_status},
-        # Why each host that is not done is not done (failed, unreachable, no result).
+        # Why each host that is not done is not done (failed, unreachable, no result, not ready).
         "reasons": {h: {"status": r.get("status"), "msg": r.get("msg")} for h, r in sorted(records.items())
-                    if r.get("status") in ("failed", "unreachable", "no result")},
+                    if r.get("status") in NOT_DONE},
         "ready_for_capture": sorted(h for h, r in records.items()
                                     if (r.get("client_state") or {}).get("ready_for_capture") and not r.get("failed")),
     }

@@ -93,6 +93,26 @@ register(OpSpec(
 ))
 
 register(OpSpec(
+    name="client.read_imaging_platform",
+    ps_function="Get-FieldkitImagingPlatform",
+    mutating=False,
+    args=(),
+    result={
+        "citrix_vda": "dict",
+        "bisf": "dict",
+        "horizon": "dict",
+        "avd": "dict",
+    },
+    description="Raw evidence of the imaging platform: Citrix VDA (HKLM\\SOFTWARE\\Citrix\\VirtualDesktopAgent, the "
+                "uninstall entry 'Citrix Virtual Desktop Agent' and its DisplayVersion, service BrokerAgent), BIS-F "
+                "(HKLM\\SOFTWARE\\Login Consultants\\BISF Version/Path and whether Path exists), VMware/Omnissa "
+                "Horizon agent (HKLM\\SOFTWARE\\VMware, Inc.\\VMware VDM\\Agent, HKLM\\SOFTWARE\\Omnissa\\Agent, "
+                "ProductVersion) and Azure Virtual Desktop (services RDAgent, RDAgentBootLoader; "
+                "HKLM\\SOFTWARE\\Microsoft\\RDInfraAgent). Registry key and value names and service names only, "
+                "never display names. Shaped by _imaging_platform.shape_imaging_platform.",
+))
+
+register(OpSpec(
     name="site.read_roles",
     ps_function="Get-FieldkitSiteRole",
     mutating=False,

@@ -242,6 +242,16 @@ register(OpSpec(
 ))
 
 register(OpSpec(
+    name="firewall.read_rule",
+    ps_function="Get-FieldkitFirewallRule",
+    mutating=False,
+    args=(Arg("name", "str", required=True, description="Rule name."),),
+    result={"name": "str", "exists": "bool", "enabled": "bool?", "remote_addresses": "list"},
+    description="Whether a Windows Firewall rule exists (by name), whether it is enabled and the remote addresses "
+                "it applies to; the read-only twin of firewall.ensure_block_rule (verify-only image prep).",
+))
+
+register(OpSpec(
     name="ccmsetup.start",
     ps_function="Start-FieldkitCcmSetup",
     mutating=True,

@@ -45,6 +45,10 @@ CASES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "win_sccm_client_generalize, second run (no change)": (
         "ref_assigned", "mecm.fieldkit.win_sccm_client_generalize:", ("--twice",)),
     "win_sccm_client_install (scenario A, 300 s install)": ("new_capture", INSTALL, ()),
+    "win_sccm_client_generalize mode=verify (not ready)": (
+        "ref_assigned", "mecm.fieldkit.win_sccm_client_generalize: {mode: verify, fail_when_not_ready: false}", ()),
+    "win_sccm_client_generalize mode=verify, prepared host": (
+        "ref_assigned", "mecm.fieldkit.win_sccm_client_generalize: {mode: verify}", ("--prepare-first",)),
 }
 ROLE_CASES = {
     "client_image_prep playbook, recapture host": ("ref_assigned", "recapture"),
@@ -75,7 +79,13 @@ def measure_task(task: str, fixture: str, extra: tuple[str, ...], transport: str
         if "--twice" in extra:
             _run(["-i", str(inventory), str(playbook)])
             lab.reset_stats()
-        _run(["-i", str(inventory), str(playbook), *[a for a in extra if a != "--twice"]])
+        if "--prepare-first" in extra:
+            prepare = workdir / "prepare.yml"
+            prepare.write_text("- hosts: all\n  gather_facts: false\n  tasks:\n    - name: Prepare\n"
+                               "      mecm.fieldkit.win_sccm_client_generalize:\n", encoding="utf-8")
+            _run(["-i", str(inventory), str(prepare)])
+            lab.reset_stats()
+        _run(["-i", str(inventory), str(playbook), *[a for a in extra if a not in ("--twice", "--prepare-first")]])
         stats = lab.stats(host)
     return {k: stats[k] for k in ("module_executions", "http_requests", "bytes_in", "bytes_out")}
 

@@ -9,7 +9,14 @@
    capture with the client installed unassigned and the MP blocked (ref-new, variables from
    ``tests/simhost/labs/imageprep_vars.yml``);
 
-and prints the per-host result, the JUnit file and the module executions per host. Standalone:
+and prints the per-host result, the JUnit file and the module executions per host; then
+
+4. ``mecm.fieldkit.client_clone_check`` on the clones of lab ``clones`` with the record of ref-assigned as the
+   master (the same fixture identity as that lab's master): unique clones, one at its first boot (pending), a
+   clone of a clone, a clone captured without image prep and a half-prepared one. The run exits 2 (clones
+   that are not unique), which is the expected outcome here.
+
+Standalone:
 ``python -m tests.simhost.demo_image_prep``. Everything here runs against SIMULATED hosts.
 """
 from __future__ import annotations
@@ -26,6 +33,9 @@ from .paths import LABS_DIR, REPO_ROOT
 HOST_VARS = LABS_DIR / "imageprep_vars.yml"
 PREP_GROUP = "image_prep"
 AUDIT_GROUP = "deployed_clients"
+CLONES_LAB = "clones"
+CLONES_GROUP = "clones"
+CLONE_MASTER = "ref-assigned"
 
 RunPlaybook = t.Callable[..., int]
 
@@ -87,7 +97,48 @@ def image_prep_demo(lab: Lab, inventory: pathlib.Path, report_dir: pathlib.Path,
                              "-e", f"client_image_prep_report_dir={prep_dir}") != 0
     members = lab.definition["groups"][PREP_GROUP]
     _print_results(prep_dir, members, lab)
+    failures += clone_check_demo(report_dir, prep_dir / f"{CLONE_MASTER}.json", run_playbook)
     return failures
+
+
+def _print_clone_check(check_dir: pathlib.Path, clones_lab: Lab) -> None:
+    summary = json.loads((check_dir / "summary.json").read_text(encoding="utf-8"))
+    print(f"\n{BANNER} clone check against master {summary['master']} ({summary['master_sms_unique_id']}): "
+          f"{summary['unique']} unique, {summary['pending']} pending, {summary['failed']} failed (JSON in {check_dir})")
+    header = f"{'clone':<10} {'status':<8} {'executions':>10}  {'SMS Unique Identifier':<46} failed / pending checks"
+    print(header)
+    print("-" * len(header))
+    for host in sorted(summary["by_status"].get("failed", []) + summary["by_status"].get("pending", [])
+                       + summary["by_status"].get("unique", []) + summary["by_status"].get("unreachable", [])):
+        record = json.loads((check_dir / f"{host}.json").read_text(encoding="utf-8"))
+        guid = (record.get("identity") or {}).get("smscfg_unique_id") or "-"
+        bad = [c["name"] for c in record["checks"] if c["status"] != "ok"]
+        print(f"{host:<10} {record['status']:<8} {clones_lab.stats(host)['module_executions']:>10}  {guid:<46} "
+              f"{', '.join(bad) or '-'}")
+    junit = check_dir / "client_clone_check-junit.xml"
+    root = ET.parse(junit).getroot()
+    print(f"{BANNER} JUnit: {junit} - {root.get('tests')} test cases (one per clone x check), "
+          f"{root.get('failures')} failures, {root.get('skipped')} skipped; Markdown: client_clone_check.md")
+
+
+def clone_check_demo(report_dir: pathlib.Path, master_record: pathlib.Path, run_playbook: RunPlaybook) -> int:
+    """The clone check of the demo on lab ``clones``; returns 1 when its outcome is not the expected one."""
+    check_dir = report_dir / "client_clone_check"
+    print(f"\n{BANNER} === Clone check (prepared -> captured -> deployed -> verified unique) ===")
+    with Lab.named(CLONES_LAB) as clones_lab:
+        inventory = clones_lab.write_inventory(report_dir / f"inventory-{CLONES_LAB}.yml")
+        rc = run_playbook(inventory, "mecm.fieldkit.client_clone_check", "-f", "6",
+                          "-e", f"client_clone_check_hosts={CLONES_GROUP}",
+                          "-e", f"client_clone_check_master_record={master_record}",
+                          "-e", f"client_clone_check_report_dir={check_dir}")
+        if not (check_dir / "summary.json").exists():
+            print(f"{BANNER} no clone-check report written (see the playbook output above)")
+            return 1
+        _print_clone_check(check_dir, clones_lab)
+    # Exit code 2 is the gate working: the lab has clones that are not unique.
+    print(f"{BANNER} ansible-playbook exited {rc}: {'as expected, ' if rc == 2 else ''}a clone that is not unique "
+          f"fails the run")
+    return 0 if rc == 2 else 1
 
 
 def main() -> int:

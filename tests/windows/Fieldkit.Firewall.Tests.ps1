@@ -109,3 +109,31 @@ Describe 'firewall.ensure_block_rule (Set-FieldkitFirewallBlockRule) errors carr
         Get-FieldkitErrorCode -ErrorRecord $caught | Should -Be 2147942487
     }
 }
+
+Describe 'firewall.read_rule (Get-FieldkitFirewallRule) reads a rule and changes nothing' {
+    BeforeAll {
+        $readRule = 'mecm.fieldkit.tests read rule'
+        Remove-NetFirewallRule -Name $readRule -ErrorAction SilentlyContinue
+        $absent = Get-FieldkitFirewallRule -Name $readRule
+        $null = Set-FieldkitFirewallBlockRule -Name $readRule -RemoteAddresses @('198.51.100.7', '192.0.2.10')
+        $present = Get-FieldkitFirewallRule -Name $readRule
+        $ruleAfterRead = Get-NetFirewallRule -Name $readRule -ErrorAction Stop
+    }
+
+    AfterAll {
+        Remove-NetFirewallRule -Name $readRule -ErrorAction SilentlyContinue
+    }
+
+    It 'an absent rule reads as absent' {
+        $absent.exists | Should -BeFalse
+        $absent.enabled | Should -BeNullOrEmpty
+        @($absent.remote_addresses).Count | Should -Be 0
+    }
+
+    It 'a present rule reads with its addresses in canonical order and is left in place' {
+        $present.exists | Should -BeTrue
+        $present.enabled | Should -BeTrue
+        @($present.remote_addresses) -join ',' | Should -Be '192.0.2.10,198.51.100.7'
+        [string]$ruleAfterRead.Enabled | Should -Be 'True'
+    }
+}

@@ -13,6 +13,13 @@
 BeforeDiscovery {
     . "$PSScriptRoot\Fieldkit.TestHelpers.ps1"
     $configMgrPresent = Test-FieldkitTestConfigMgrPresent
+    # A host with an imaging platform agent is not a stock host for client.read_imaging_platform.
+    $platformPresent = $false
+    foreach ($platformKey in @('HKLM:\SOFTWARE\Citrix\VirtualDesktopAgent', 'HKLM:\SOFTWARE\Login Consultants\BISF', 'HKLM:\SOFTWARE\VMware, Inc.\VMware VDM\Agent', 'HKLM:\SOFTWARE\Omnissa\Agent', 'HKLM:\SOFTWARE\Microsoft\RDInfraAgent')) {
+        if (Test-Path -LiteralPath $platformKey) {
+            $platformPresent = $true
+        }
+    }
 }
 
 BeforeAll {
@@ -137,6 +144,21 @@ Describe 'Client read ops on a host without the ConfigMgr client' -Skip:$configM
         $state = Get-FieldkitTaskSequenceState
         $state.running | Should -BeFalse
         @($state.evidence).Count | Should -Be 0
+    }
+
+    It 'client.read_imaging_platform (Get-FieldkitImagingPlatform) finds no imaging platform' -Skip:$platformPresent {
+        $platform = Get-FieldkitImagingPlatform
+        $platform.citrix_vda.key_present | Should -BeFalse
+        $platform.citrix_vda.uninstall_present | Should -BeFalse
+        $platform.citrix_vda.uninstall_version | Should -BeNullOrEmpty
+        $platform.citrix_vda.service_present | Should -BeFalse
+        $platform.bisf.key_present | Should -BeFalse
+        $platform.bisf.path | Should -BeNullOrEmpty
+        $platform.horizon.vmware_key_present | Should -BeFalse
+        $platform.horizon.omnissa_key_present | Should -BeFalse
+        $platform.avd.key_present | Should -BeFalse
+        $platform.avd.agent_service_present | Should -BeFalse
+        $platform.avd.boot_loader_service_present | Should -BeFalse
     }
 }
 

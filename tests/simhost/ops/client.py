@@ -165,6 +165,56 @@ def read_task_sequence(host: HostModel, ctx: OpContext) -> dict[str, t.Any]:
     return {"running": bool(evidence), "evidence": evidence}
 
 
+def _folder_exists(host: HostModel, path: str) -> bool:
+    """Test-Path -PathType Container: a listed folder, or a folder that holds a file of the fixture."""
+    full = path.rstrip("\\").lower()
+    return (any(f.rstrip("\\").lower() == full for f in host.state.get("folders", []))
+            or any(name.lower().startswith(full + "\\") for name in host.state.get("files", {})))
+
+
+def _optional_string(value: t.Any) -> str | None:
+    text = "" if value is None else str(value).strip()
+    return text or None
+
+
+@sim_op("client.read_imaging_platform")
+def read_imaging_platform(host: HostModel, ctx: OpContext) -> dict[str, t.Any]:
+    """Get-FieldkitImagingPlatform: key, value and service names only (see _host_contract)."""
+    hklm = "HKLM\\"
+    uninstall = hklm + contract.CITRIX_VDA_UNINSTALL_KEY
+    uninstall_present = host.reg_key(uninstall) is not None
+    bisf_key = hklm + contract.BISF_KEY
+    bisf_present = host.reg_key(bisf_key) is not None
+    bisf_path = _optional_string(host.reg_value(bisf_key, "Path")) if bisf_present else None
+    horizon_present = host.reg_key(hklm + contract.HORIZON_AGENT_KEY) is not None
+    return {
+        "citrix_vda": {
+            "key_present": host.reg_key(hklm + contract.CITRIX_VDA_KEY) is not None,
+            "uninstall_present": uninstall_present,
+            "uninstall_version": _optional_string(host.reg_value(uninstall, "DisplayVersion"))
+            if uninstall_present else None,
+            "service_present": host.service(contract.CITRIX_VDA_SERVICE) is not None,
+        },
+        "bisf": {
+            "key_present": bisf_present,
+            "version": _optional_string(host.reg_value(bisf_key, "Version")) if bisf_present else None,
+            "path": bisf_path,
+            "path_exists": _folder_exists(host, bisf_path) if bisf_path is not None else None,
+        },
+        "horizon": {
+            "vmware_key_present": horizon_present,
+            "omnissa_key_present": host.reg_key(hklm + contract.OMNISSA_AGENT_KEY) is not None,
+            "version": _optional_string(host.reg_value(hklm + contract.HORIZON_VDM_KEY, "ProductVersion"))
+            if horizon_present else None,
+        },
+        "avd": {
+            "key_present": host.reg_key(hklm + contract.AVD_AGENT_KEY) is not None,
+            "agent_service_present": host.service(contract.AVD_AGENT_SERVICE) is not None,
+            "boot_loader_service_present": host.service(contract.AVD_BOOT_LOADER_SERVICE) is not None,
+        },
+    }
+
+
 @sim_op("site.read_roles")
 def read_roles(host: HostModel, ctx: OpContext) -> dict[str, t.Any]:
     evidence: list[str] = []

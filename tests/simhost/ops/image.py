@@ -621,6 +621,14 @@ def firewall_ensure_block_rule(host: HostModel, ctx: OpContext, *, name: str, re
     return {"changed": changed, "before": before, "after": {"name": name, "exists": True, "remote_addresses": wanted}}
 
 
+@sim_op("firewall.read_rule")
+def firewall_read_rule(host: HostModel, ctx: OpContext, *, name: str) -> dict[str, t.Any]:
+    current = host.state.get("firewall_rules", {}).get(name)
+    return {"name": name, "exists": current is not None,
+            "enabled": bool(current.get("enabled", True)) if current is not None else None,
+            "remote_addresses": _address_set(current["remote_addresses"]) if current else []}
+
+
 # --- ccmsetup -------------------------------------------------------------------------------------
 def _ccmsetup_log_path(host: HostModel) -> str:
     return host.windir + "\\ccmsetup\\Logs\\ccmsetup.log"
