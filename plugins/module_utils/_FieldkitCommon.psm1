@@ -11,6 +11,7 @@ Set-StrictMode -Version 2.0
 Add-Type -AssemblyName 'System.ServiceProcess'
 
 $script:CodePageKey = 'SYSTEM\CurrentControlSet\Control\Nls\CodePage'
+$script:MarkersKey = 'SOFTWARE\mecm.fieldkit\Markers'
 # Certificate template extensions: v2 template information (DER SEQUENCE { templateID OID, major, minor },
 # [MS-WCCE] 2.2.2.7.7.2) and the v1 template name ([MS-WCCE] 2.2.2.7.7.1).
 $script:TemplateInformationOid = '1.3.6.1.4.1.311.21.7'
@@ -752,6 +753,55 @@ Function Read-FieldkitComAssignedSite {
     }
 }
 
+Function Set-FieldkitMarkerValue {
+    <#
+    .SYNOPSIS
+    Writes (Value given) or deletes (Value omitted) one value under HKLM\SOFTWARE\mecm.fieldkit\Markers, 64-bit view;
+    the key goes when its last value goes.
+    #>
+    [CmdletBinding()]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Marker,
+
+        [Parameter()]
+        [string]
+        $Value
+    )
+
+    $base = [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]::LocalMachine, [Microsoft.Win32.RegistryView]::Registry64)
+    try {
+        if ($Value) {
+            $key = $base.CreateSubKey($script:MarkersKey)
+            try {
+                $key.SetValue($Marker, $Value, [Microsoft.Win32.RegistryValueKind]::String)
+            }
+            finally {
+                $key.Dispose()
+            }
+            return
+        }
+        $key = $base.OpenSubKey($script:MarkersKey, $true)
+        if ($null -eq $key) {
+            return
+        }
+        try {
+            $key.DeleteValue($Marker, $false)
+            $left = $key.ValueCount + $key.SubKeyCount
+        }
+        finally {
+            $key.Dispose()
+        }
+        if ($left -eq 0) {
+            $base.DeleteSubKey($script:MarkersKey, $false)
+        }
+    }
+    finally {
+        $base.Dispose()
+    }
+}
+
 Function Get-FieldkitRunnerSpec {
     <#
     .SYNOPSIS
@@ -866,6 +916,7 @@ Export-ModuleMember -Function @(
     'Get-FieldkitOemEncoding',
     'Read-FieldkitComAssignedSite',
     'Invoke-FieldkitNativeCommand',
+    'Set-FieldkitMarkerValue',
     'Get-FieldkitRunnerSpec',
     'Invoke-FieldkitBatch'
 )

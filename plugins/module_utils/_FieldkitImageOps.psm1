@@ -234,50 +234,6 @@ Function Assert-FieldkitCaptureReady {
     return New-FieldkitGuardResult -Guard 'capture_ready' -Evidence @('CcmExec stopped and no client identity left')
 }
 
-Function Set-FieldkitMarker {
-    [CmdletBinding()]
-    param (
-        [Parameter(Mandatory = $true)]
-        [string]
-        $Marker,
-
-        [Parameter(Mandatory = $true)]
-        [bool]
-        $Present
-    )
-
-    $base = [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]::LocalMachine, [Microsoft.Win32.RegistryView]::Registry64)
-    try {
-        if ($Present) {
-            $key = $base.CreateSubKey($script:MarkersKey)
-            try {
-                $key.SetValue($Marker, 'disabled by mecm.fieldkit image prep', [Microsoft.Win32.RegistryValueKind]::String)
-            }
-            finally {
-                $key.Dispose()
-            }
-            return
-        }
-        $key = $base.OpenSubKey($script:MarkersKey, $true)
-        if ($null -eq $key) {
-            return
-        }
-        try {
-            $key.DeleteValue($Marker, $false)
-            $left = $key.ValueCount + $key.SubKeyCount
-        }
-        finally {
-            $key.Dispose()
-        }
-        if ($left -eq 0) {
-            $base.DeleteSubKey($script:MarkersKey, $false)
-        }
-    }
-    finally {
-        $base.Dispose()
-    }
-}
-
 Function Set-FieldkitScheduledTaskEnabled {
     <#
     .SYNOPSIS
@@ -349,10 +305,10 @@ Function Set-FieldkitScheduledTaskEnabled {
             $after.enabled = [bool]$observed.Settings.Enabled
         }
         if ($Marker -and -not $Enabled -and $changed) {
-            Set-FieldkitMarker -Marker $Marker -Present $true
+            Set-FieldkitMarkerValue -Marker $Marker -Value 'disabled by mecm.fieldkit image prep'
         }
         if ($Marker -and $Enabled -and $marked) {
-            Set-FieldkitMarker -Marker $Marker -Present $false
+            Set-FieldkitMarkerValue -Marker $Marker
         }
     }
     return @{ changed = $changed; before = $before; after = $after }

@@ -400,55 +400,6 @@ Function ConvertFrom-FieldkitRecoveryText {
     return @{ reset = [uint32]$parsed.Groups['reset'].Value; types = $types.ToArray(); delays = $delays.ToArray() }
 }
 
-Function Set-FieldkitMarkerValue {
-    <#
-    .SYNOPSIS
-    Writes (Value given) or deletes (Value omitted) one value under HKLM\SOFTWARE\mecm.fieldkit\Markers, 64-bit view;
-    the key goes when its last value goes.
-    #>
-    [CmdletBinding()]
-    param (
-        [Parameter(Mandatory = $true)]
-        [string]
-        $Marker,
-
-        [Parameter()]
-        [string]
-        $Value
-    )
-
-    $base = [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]::LocalMachine, [Microsoft.Win32.RegistryView]::Registry64)
-    try {
-        if ($Value) {
-            $key = $base.CreateSubKey($script:MarkersKey)
-            try {
-                $key.SetValue($Marker, $Value, [Microsoft.Win32.RegistryValueKind]::String)
-            }
-            finally {
-                $key.Dispose()
-            }
-            return
-        }
-        $key = $base.OpenSubKey($script:MarkersKey, $true)
-        if ($null -eq $key) {
-            return
-        }
-        try {
-            $key.DeleteValue($Marker, $false)
-            $left = $key.ValueCount + $key.SubKeyCount
-        }
-        finally {
-            $key.Dispose()
-        }
-        if ($left -eq 0) {
-            $base.DeleteSubKey($script:MarkersKey, $false)
-        }
-    }
-    finally {
-        $base.Dispose()
-    }
-}
-
 Function Suspend-FieldkitServiceRecovery {
     <#
     .SYNOPSIS

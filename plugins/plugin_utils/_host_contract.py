@@ -173,6 +173,7 @@ CREATE_BREAKAWAY_FROM_JOB = 0x01000000
 PS_SCRIPT_CONSTANTS: dict[str, dict[str, object]] = {
     "_FieldkitCommon.psm1": {
         "CodePageKey": CODE_PAGE_KEY,
+        "MarkersKey": MARKERS_KEY,
         "TemplateInformationOid": TEMPLATE_INFORMATION_OID,
         "TemplateNameOid": TEMPLATE_NAME_OID,
     },
