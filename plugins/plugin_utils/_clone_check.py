@@ -204,8 +204,8 @@ def clone_record(host: str, facts_result: t.Any, master: t.Mapping[str, t.Any], 
     will_start = bool(service.get("exists")) and start_mode in _AUTO_START
     running = state == "running"
     if not facts.get("installed") or not service.get("exists"):
-        checks.append(_check("new_identity", "failed", "no ConfigMgr client (CcmExec or HKLM\\SOFTWARE\\Microsoft\\CCM "
-                                                         "missing): the image lost its client"))
+        missing = "no ConfigMgr client (CcmExec or HKLM\\SOFTWARE\\Microsoft\\CCM missing): the image lost its client"
+        checks.append(_check("new_identity", "failed", missing))
         checks.append(_check("ccmexec_running", "failed", "CcmExec is not installed"))
     else:
         if smscfg_id and smscfg_id.upper() not in master_ids:

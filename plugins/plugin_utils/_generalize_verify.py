@@ -159,10 +159,9 @@ def build_checks(outcome: BatchOutcome, options: GeneralizeOptions) -> list[dict
             checks.append(_check("ccmexec_start_mode", None,
                                  f"not checked: steps.final_start_mode is off (CcmExec start mode {mode})"))
         else:
-            checks.append(_check("ccmexec_start_mode", mode in _STARTS_ON_CLONE,
-                                 f"CcmExec start mode {mode}" + ("" if mode in _STARTS_ON_CLONE else
-                                                                  ": the client would not start on a clone"),
-                                 "final_start_mode"))
+            starts = mode in _STARTS_ON_CLONE
+            evidence = f"CcmExec start mode {mode}" + ("" if starts else ": the client would not start on a clone")
+            checks.append(_check("ccmexec_start_mode", starts, evidence, "final_start_mode"))
 
     task, err = read("after.health_task")
     task_name = f"{HEALTH_TASK_PATH}{HEALTH_TASK_NAME}"
@@ -203,11 +202,11 @@ def build_checks(outcome: BatchOutcome, options: GeneralizeOptions) -> list[dict
         left = list(sms.get("certificates") or [])
         platform = _platform_check("sms_certificates", "remove_sms_certificates", options,
                                    f"{len(left)} certificate(s) in LocalMachine\\SMS") if left else None
-        checks.append(platform or _check("sms_certificates", not left,
-                             (f"{len(left)} certificate(s) in LocalMachine\\SMS: {_certs(left)}"
-                              + _off(options, "remove_sms_certificates")) if left
-                             else "LocalMachine\\SMS " + ("empty" if sms.get("store_exists") else "absent"),
-                             "remove_sms_certificates"))
+        if left:
+            evidence = f"{len(left)} certificate(s) in LocalMachine\\SMS: {_certs(left)}" + _off(options, "remove_sms_certificates")
+        else:
+            evidence = "LocalMachine\\SMS " + ("empty" if sms.get("store_exists") else "absent")
+        checks.append(platform or _check("sms_certificates", not left, evidence, "remove_sms_certificates"))
 
     if options.pki_filter is None:
         checks.append(_check("pki_certificates", None, "not checked: no pki_certificate_filter given"))
@@ -231,11 +230,13 @@ def build_checks(outcome: BatchOutcome, options: GeneralizeOptions) -> list[dict
         present = bool(identity.get("smscfg_present"))
         platform = _platform_check("smscfg", "remove_smscfg", options,
                                    f"{identity.get('smscfg_path')} present") if present else None
-        checks.append(platform or _check("smscfg", not present,
-                             (f"{identity.get('smscfg_path')} present (SMS Unique Identifier "
-                              f"{identity.get('smscfg_unique_id') or 'unknown'}): clones would share it"
-                              + _off(options, "remove_smscfg")) if present
-                             else f"{identity.get('smscfg_path')} absent", "remove_smscfg"))
+        if present:
+            evidence = (f"{identity.get('smscfg_path')} present (SMS Unique Identifier "
+                        f"{identity.get('smscfg_unique_id') or 'unknown'}): clones would share it"
+                        + _off(options, "remove_smscfg"))
+        else:
+            evidence = f"{identity.get('smscfg_path')} absent"
+        checks.append(platform or _check("smscfg", not present, evidence, "remove_smscfg"))
 
     trk, err = read("after.trusted_root_key")
     if trk is None:
