@@ -14,9 +14,8 @@
 
 Set-StrictMode -Version 2.0
 
-# [System.ServiceProcess.ServiceControllerStatus] (share.list) lives in System.ServiceProcess.dll, which
-# is not guaranteed to be loaded in the module's session when the type literal is resolved: load it at import.
-Add-Type -AssemblyName 'System.ServiceProcess'
+# System.ServiceProcess.dll ([System.ServiceProcess.ServiceControllerStatus] in share.list) is loaded by
+# _FieldkitCommon at import, which every runner imports first.
 
 $script:DpKey = 'SOFTWARE\Microsoft\SMS\DP'
 $script:IdentificationKey = 'SOFTWARE\Microsoft\SMS\Identification'
