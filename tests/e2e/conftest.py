@@ -74,15 +74,17 @@ def run_playbook(tmp_path: pathlib.Path, inventory: pathlib.Path, playbook: str 
 
 @pytest.fixture
 def lab_factory(tmp_path: pathlib.Path) -> t.Iterator[t.Callable[..., tuple[Lab, pathlib.Path]]]:
-    """Start a lab (named, or ``hosts={name: fixture}``) and write its inventory; stopped after the test."""
+    """Start a lab (named, or ``hosts={name: fixture}``) and write its inventory (``connection``: winrm or psrp);
+    stopped after the test."""
     started: list[Lab] = []
 
     def start(name: str | None = None, *, hosts: dict[str, str] | None = None,
-              groups: dict[str, list[str]] | None = None, transport: str = "ntlm") -> tuple[Lab, pathlib.Path]:
+              groups: dict[str, list[str]] | None = None, transport: str = "ntlm",
+              connection: str = "winrm") -> tuple[Lab, pathlib.Path]:
         lab = Lab.named(name, transport=transport) if name else Lab.from_fixtures(hosts or {}, groups, transport=transport)
         lab.start()
         started.append(lab)
-        inventory = lab.write_inventory(tmp_path / f"inventory-{len(started)}.yml")
+        inventory = lab.write_inventory(tmp_path / f"inventory-{len(started)}.yml", connection=connection)
         return lab, inventory
 
     yield start

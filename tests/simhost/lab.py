@@ -1,12 +1,17 @@
 """The simulated Windows lab: a named set of simulated hosts, each behind its own WinRM listener on
-127.0.0.1, plus a ready Ansible inventory.
+127.0.0.1, plus a ready Ansible inventory. Every listener speaks WS-Man to both of ansible-core's
+Windows connection plugins: ``winrm`` (WinRS shells) and ``psrp`` (PowerShell Remoting Protocol).
+All listeners of a process are served by one event loop (``eventloop.py``); ``Lab.cpu_seconds()``
+is what serving them has cost (user+sys CPU).
 
     python -m tests.simhost.lab start --lab default --dir .lab/default   # detached, writes inventory.yml
-    python -m tests.simhost.lab stop --dir .lab/default
+    python -m tests.simhost.lab stop --dir .lab/default                  # waits until the process has gone
     python -m tests.simhost.lab serve --lab default --dir .lab/default   # foreground
+    python -m tests.simhost.lab cpu --dir .lab/default                   # user+sys CPU of the lab process
+    ... start --connection psrp                                           # inventory for ansible_connection: psrp
 
 Each listener also answers a small control API under /sim/ (loopback only, no auth, not counted):
-GET /sim/info, /sim/state, /sim/stats; POST /sim/stats/reset, /sim/faults (JSON list appended),
+GET /sim/info, /sim/state, /sim/stats, /sim/cpu (CPU of the serving process); POST /sim/stats/reset, /sim/faults (JSON list appended),
 /sim/unreachable ({"unreachable": bool}), /sim/delay ({"seconds": float}), /sim/lose_answers
 ({"times": int}: the next op-runner executions run, then their answer is lost); DELETE /sim/faults.
 Everything here is simulated; nothing talks to a real Windows machine.
@@ -28,12 +33,15 @@ import typing as t
 from .host import SimHost
 from .model import HostModel, load_fixture, merge_fixture
 from .network import Network
+from .eventloop import REACTOR
 from .paths import LABS_DIR, REPO_ROOT
 from .winrm_server import WinRMServer
 
 USERNAME = "ansible"
 PASSWORD = "Passw0rd!"
 BANNER = "[simulated lab]"
+CONNECTIONS = ("winrm", "psrp")
+STOP_TIMEOUT = 60.0  # seconds ``lab stop`` waits for the lab process to exit
 
 
 def load_lab_definition(name_or_path: str) -> dict[str, t.Any]:
@@ -64,6 +72,7 @@ class Lab:
         self.transport = transport
         self.hosts: dict[str, SimHost] = {}
         self.servers: dict[str, WinRMServer] = {}
+        self._cpu_at_start = (0.0, 0.0)
         for host_name, fixture in definition["hosts"].items():
             # A fixture is a name/path, or an inline host state (generated hosts in tests).
             model = HostModel(_inline_state(fixture)) if isinstance(fixture, dict) else HostModel.from_fixture(fixture)
@@ -84,6 +93,7 @@ class Lab:
         return cls({"name": "adhoc", "hosts": hosts, "groups": groups or {}}, **kwargs)
 
     def start(self) -> "Lab":
+        self._cpu_at_start = REACTOR.cpu_times()
         for name, host in self.hosts.items():
             server = WinRMServer(name, host, username=USERNAME, password=PASSWORD,
                                  control_handler=self._control_handler_for(name))
@@ -103,6 +113,21 @@ class Lab:
         self.stop()
 
     # --- state and accounting -----------------------------------------------------------------
+    def cpu_times(self) -> dict[str, float]:
+        """User and system CPU seconds spent serving the lab since ``start()``.
+
+        Counts the lab's own threads (the event loop and the request workers, where the simulated
+        hosts parse payloads and run ops), not the thread that calls this nor child processes. The
+        loop is shared by every lab of the process: two labs running at once are counted together.
+        """
+        user, system = REACTOR.cpu_times()
+        return {"user": round(user - self._cpu_at_start[0], 3), "system": round(system - self._cpu_at_start[1], 3)}
+
+    def cpu_seconds(self) -> float:
+        """User+sys CPU seconds the lab has spent serving since ``start()`` (see ``cpu_times``)."""
+        times = self.cpu_times()
+        return round(times["user"] + times["system"], 3)
+
     def state(self, host: str) -> dict[str, t.Any]:
         return self.hosts[host].model.dump()
 
@@ -127,19 +152,24 @@ class Lab:
         self.hosts[host].lose_answers = int(times)
 
     # --- inventory ----------------------------------------------------------------------------
-    def inventory(self) -> dict[str, t.Any]:
-        common = {
-            "ansible_connection": "winrm",
-            "ansible_host": "127.0.0.1",
-            "ansible_user": USERNAME,
-            "ansible_password": PASSWORD,
-            "ansible_winrm_transport": self.transport,
-            "ansible_winrm_scheme": "http",
-            "ansible_winrm_server_cert_validation": "ignore",
-            "sim_lab": True,
-        }
-        if self.transport == "basic":
-            common["ansible_winrm_message_encryption"] = "never"
+    def inventory(self, connection: str = "winrm") -> dict[str, t.Any]:
+        """The inventory for ``connection`` (``winrm`` or ``psrp``); both reach the same listeners."""
+        if connection not in CONNECTIONS:
+            raise ValueError(f"connection must be one of {', '.join(CONNECTIONS)}, not {connection!r}")
+        common: dict[str, t.Any] = {"ansible_connection": connection, "ansible_host": "127.0.0.1",
+                                    "ansible_user": USERNAME, "ansible_password": PASSWORD}
+        if connection == "winrm":
+            common.update({"ansible_winrm_transport": self.transport, "ansible_winrm_scheme": "http",
+                           "ansible_winrm_server_cert_validation": "ignore"})
+            if self.transport == "basic":
+                common["ansible_winrm_message_encryption"] = "never"
+        else:
+            # NTLM: the lab's acceptor takes raw NTLM tokens, not SPNEGO (the plugin's default "negotiate").
+            common.update({"ansible_psrp_auth": self.transport, "ansible_psrp_protocol": "http",
+                           "ansible_psrp_cert_validation": "ignore"})
+            if self.transport == "basic":
+                common["ansible_psrp_message_encryption"] = "never"
+        common["sim_lab"] = True
         # Lab-wide variables of the lab definition (e.g. role inputs the lab is built for).
         common.update(self.definition.get("vars", {}))
         hosts = {
@@ -152,11 +182,12 @@ class Lab:
                     for group, members in self.definition.get("groups", {}).items()}
         return {"all": {"vars": common, "hosts": hosts, "children": children}}
 
-    def write_inventory(self, path: pathlib.Path) -> pathlib.Path:
+    def write_inventory(self, path: pathlib.Path, connection: str = "winrm") -> pathlib.Path:
+        inventory = self.inventory(connection)
         path.parent.mkdir(parents=True, exist_ok=True)
         # JSON is valid YAML, and Ansible's yaml inventory plugin reads it.
         path.write_text("# " + BANNER + " generated inventory; every host here is simulated\n"
-                        + json.dumps(self.inventory(), indent=2) + "\n", encoding="utf-8")
+                        + json.dumps(inventory, indent=2) + "\n", encoding="utf-8")
         return path
 
     # --- control API --------------------------------------------------------------------------
@@ -180,6 +211,8 @@ class Lab:
                                            "description": sim.model.state.get("description", "")},
             ("GET", "/sim/state"): lambda: self.state(host),
             ("GET", "/sim/stats"): lambda: self.stats(host),
+            ("GET", "/sim/cpu"): lambda: {"lab_cpu_seconds": self.cpu_seconds(), **self.cpu_times(),
+                                          "process_cpu_seconds": process_cpu_seconds(os.getpid())},
             ("POST", "/sim/stats/reset"): lambda: self.servers[host].reset_stats() or {"reset": True},
             ("POST", "/sim/faults"): lambda: [self.add_fault(host, f) for f in payload] and {"faults": len(payload)},
             ("DELETE", "/sim/faults"): lambda: self.clear_faults(host) or {"faults": 0},
@@ -194,12 +227,30 @@ class Lab:
 
 
 # --- command line -----------------------------------------------------------------------------
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User+sys CPU seconds of a whole process (every thread) from /proc/<pid>/stat (proc(5) fields 14, 15)."""
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rpartition(")")[2].split()
+    return round((int(fields[11]) + int(fields[12])) / CLOCK_TICKS, 3)
+
+
+def process_alive(pid: int) -> bool:
+    """True while the process exists and has not exited (a zombie has exited)."""
+    try:
+        state = pathlib.Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rpartition(")")[2].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
 def _serve(args: argparse.Namespace) -> int:
     state_dir = pathlib.Path(args.dir)
     lab = Lab.named(args.lab, transport=args.transport).start()
-    inventory = lab.write_inventory(state_dir / "inventory.yml")
+    inventory = lab.write_inventory(state_dir / "inventory.yml", connection=args.connection)
     ready = {"lab": args.lab, "pid": os.getpid(), "inventory": str(inventory), "simulated": True,
-             "hosts": {name: server.port for name, server in lab.servers.items()}}
+             "connection": args.connection, "hosts": {name: server.port for name, server in lab.servers.items()}}
     (state_dir / "lab.json").write_text(json.dumps(ready, indent=2), encoding="utf-8")
     print(f"{BANNER} lab {args.lab!r} up: " + ", ".join(f"{h} on 127.0.0.1:{p}" for h, p in ready["hosts"].items()),
           flush=True)
@@ -208,9 +259,11 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     stop.wait()
     lab.stop()
+    print(f"{BANNER} lab {args.lab!r} stopped; it served for {lab.cpu_seconds():.2f} s of CPU", flush=True)
     (state_dir / "lab.json").unlink(missing_ok=True)
-    print(f"{BANNER} lab {args.lab!r} stopped", flush=True)
-    return 0
+    # Nothing is left to clean up: skip the interpreter's teardown of hundreds of host models.
+    sys.stdout.flush()
+    os._exit(0)
 
 
 def _start(args: argparse.Namespace) -> int:
@@ -222,7 +275,7 @@ def _start(args: argparse.Namespace) -> int:
     log = open(state_dir / "lab.log", "ab")  # noqa: SIM115  pylint: disable=consider-using-with
     subprocess.Popen(  # pylint: disable=consider-using-with
         [sys.executable, "-m", "tests.simhost.lab", "serve", "--lab", args.lab, "--dir", str(state_dir),
-         "--transport", args.transport],
+         "--transport", args.transport, "--connection", args.connection],
         cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     deadline = time.monotonic() + 30
@@ -237,34 +290,53 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _stop(args: argparse.Namespace) -> int:
+    """Signal the lab process and wait until it has exited; say so only once it has."""
     ready_file = pathlib.Path(args.dir) / "lab.json"
     if not ready_file.exists():
         print(f"{BANNER} no lab running in {args.dir}")
         return 0
     pid = json.loads(ready_file.read_text(encoding="utf-8"))["pid"]
+    started = time.monotonic()
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         ready_file.unlink(missing_ok=True)
+        print(f"{BANNER} lab in {args.dir} was not running (stale pid {pid})")
         return 0
-    deadline = time.monotonic() + 10
-    while ready_file.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    print(f"{BANNER} lab in {args.dir} stopped")
+    while process_alive(pid) and time.monotonic() - started < STOP_TIMEOUT:
+        time.sleep(0.02)
+    if process_alive(pid):
+        print(f"{BANNER} lab in {args.dir} (pid {pid}) is still running {STOP_TIMEOUT:.0f} s after SIGTERM",
+              file=sys.stderr)
+        return 1
+    ready_file.unlink(missing_ok=True)
+    print(f"{BANNER} lab in {args.dir} stopped (pid {pid} exited after {time.monotonic() - started:.2f} s)")
+    return 0
+
+
+def _cpu(args: argparse.Namespace) -> int:
+    ready_file = pathlib.Path(args.dir) / "lab.json"
+    if not ready_file.exists():
+        print(f"{BANNER} no lab running in {args.dir}", file=sys.stderr)
+        return 1
+    pid = json.loads(ready_file.read_text(encoding="utf-8"))["pid"]
+    print(json.dumps({"pid": pid, "cpu_seconds": process_cpu_seconds(pid)}))
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.simhost.lab", description=f"{BANNER} start or stop a lab")
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in ("start", "serve", "stop"):
+    for command in ("start", "serve", "stop", "cpu"):
         p = sub.add_parser(command)
         p.add_argument("--dir", default=".lab/default", help="state directory (inventory.yml, lab.json, lab.log)")
-        if command != "stop":
+        if command in ("start", "serve"):
             p.add_argument("--lab", default="default", help="lab name (tests/simhost/labs/<name>.json) or path")
             p.add_argument("--transport", default="ntlm", choices=("ntlm", "basic"))
+            p.add_argument("--connection", default="winrm", choices=CONNECTIONS,
+                           help="ansible_connection the inventory is written for")
     args = parser.parse_args(argv)
-    return {"start": _start, "serve": _serve, "stop": _stop}[args.command](args)
+    return {"start": _start, "serve": _serve, "stop": _stop, "cpu": _cpu}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -336,8 +336,10 @@ def _base_name(name: str) -> str:
 
 
 def _known_gap(name: str, source: str) -> KnownGrammarGap | None:
-    digest = hashlib.sha256(source.encode("utf-8")).hexdigest()
-    return KNOWN_GRAMMAR_GAPS.get((_base_name(name).lower(), digest))
+    from .ansible_gaps_legacy import LEGACY_GRAMMAR_GAPS  # pylint: disable=import-outside-toplevel  # (imports this module)
+
+    key = (_base_name(name).lower(), hashlib.sha256(source.encode("utf-8")).hexdigest())
+    return KNOWN_GRAMMAR_GAPS.get(key) or LEGACY_GRAMMAR_GAPS.get(key)  # 2.19.14 pins, then 2.16-2.18 payload forms
 
 
 def check_payload_scripts(scripts: Mapping[str, str]) -> list[PsSyntaxIssue]:

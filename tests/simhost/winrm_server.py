@@ -2,7 +2,9 @@
 
 Ansible's real ``winrm`` connection plugin (pywinrm) talks to it. No PowerShell runs: each
 command's stdin is decoded (see ``payload.py``) and handed to a ``Dispatcher`` that returns the
-output. Supports Basic and NTLM (``Negotiate``) auth and MS-WSMV message encryption.
+output. Supports Basic and NTLM (``Negotiate``) auth and MS-WSMV message encryption. The same
+listener answers ansible-core's ``psrp`` plugin (PowerShell Remoting shells, ``psrp_server.py``).
+Every listener of the process is served by one event loop (``eventloop.py``), not a thread per host.
 See docs/research/winrm-simulation-notes.md for the protocol facts this is built on.
 """
 from __future__ import annotations
@@ -16,7 +18,6 @@ import logging
 import os
 import re
 import shutil
-import socket
 import struct
 import tempfile
 import threading
@@ -25,11 +26,11 @@ import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Mapping, Protocol
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
+from tests.simhost.eventloop import REACTOR, Listener
 from tests.simhost.payload import Execution, decode_execution
 
 log = logging.getLogger("simhost.winrm")
@@ -218,9 +219,10 @@ class _ExecRecord:
     module: str | None = None
     kind: str | None = None
     become: dict | None = None
+    connection: str = "winrm"  # the client plugin: "winrm" (WinRS shell) or "psrp" (PowerShell pipeline)
 
     def as_dict(self) -> dict:
-        return {"module": self.module, "kind": self.kind, "become": self.become,
+        return {"module": self.module, "kind": self.kind, "become": self.become, "connection": self.connection,
                 "requests": self.tally.requests, "bytes_in": self.tally.bytes_in,
                 "bytes_out": self.tally.bytes_out}
 
@@ -253,6 +255,7 @@ class _Request:
     operation_timeout: float
     options: dict[str, str]
     body: ET.Element
+    resource_uri: str = ""
 
 
 @dataclass
@@ -282,7 +285,7 @@ def _parse_request(xml: bytes) -> _Request:
         max_envelope=int(text("w:MaxEnvelopeSize", "153600")),
         operation_timeout=float(timeout.group(1)) if timeout else 20.0,
         options={o.get("Name", ""): (o.text or "").strip() for o in header.findall("w:OptionSet/w:Option", NS)},
-        body=body)
+        body=body, resource_uri=text("w:ResourceURI"))
 
 
 def _envelope(action: str, relates_to: str, body: str) -> bytes:
@@ -295,7 +298,12 @@ def _envelope(action: str, relates_to: str, body: str) -> bytes:
 
 
 class _WSMan:
-    """Shell/command state and the six WS-Man actions Ansible uses. Thread safe."""
+    """Shell/command state and the six WS-Man actions Ansible uses. Thread safe.
+
+    WinRS shells (``.../windows/shell/cmd``, the ``winrm`` plugin) are handled here; PowerShell
+    Remoting shells (``http://schemas.microsoft.com/powershell/...``, the ``psrp`` plugin) by
+    ``psrp_server.PsrpService`` on the same shells table and accounting.
+    """
 
     def __init__(self, name: str, username: str, dispatcher: Dispatcher) -> None:
         self.name = name
@@ -306,6 +314,8 @@ class _WSMan:
         self.files: dict[str, bytes] = {}  # put_file store, lower-cased path -> content
         self.receive_hold = 0.5
         self.reset_stats()
+        from tests.simhost.psrp_server import PsrpService  # noqa: PLC0415 - psrp_server builds on this module
+        self.psrp = PsrpService(self)
 
     def reset_stats(self) -> None:
         with self.cond:
@@ -319,6 +329,8 @@ class _WSMan:
         except (ET.ParseError, ValueError) as exc:
             return _Reply(400, f"{PREFIX} bad request: {exc}".encode())
         if req.action == ACTION_CREATE:
+            if self.psrp.owns(req.resource_uri):
+                return self.psrp.create(req, connection_pending)
             return self._create(req, connection_pending)
         handler = {
             ACTION_DELETE: self._delete,
@@ -335,6 +347,8 @@ class _WSMan:
             return self._fault(req, FAULT_INVALID_SELECTORS, "w:InvalidSelectors",
                                f"The request for the Windows Remote Shell with ShellId {req.shell_id} "
                                "failed because the shell was not found on the server.")
+        if not isinstance(shell, _Shell):
+            return self.psrp.handle(req, shell)
         return handler(req, shell)
 
     def _fault(self, req: _Request, code: int, subcode: str, reason: str, target: _Tally | None = None) -> _Reply:
@@ -367,7 +381,8 @@ class _WSMan:
     def _command(self, req: _Request, shell: _Shell) -> _Reply:
         line = req.body.find("rsp:CommandLine", NS)
         command = (line.findtext("rsp:Command", "", NS) if line is not None else "").strip()
-        arguments = (line.findtext("rsp:Arguments", "", NS) if line is not None else "").strip()
+        # One rsp:Arguments element per argument (ansible-core 2.16-2.18 send -EncodedCommand and its value apart).
+        arguments = " ".join((a.text or "").strip() for a in line.findall("rsp:Arguments", NS)) if line is not None else ""
         command_id = str(uuid.uuid4()).upper()
         cmd = _Command(command, arguments, _ExecRecord())
         with self.cond:
@@ -402,6 +417,14 @@ class _WSMan:
 
     def _execute(self, cmd: _Command) -> None:
         execution = decode_execution(cmd.command, cmd.arguments, bytes(cmd.stdin), files=self.files)
+        result = self.run(execution, cmd.record)
+        with self.cond:
+            cmd.result, cmd.stdout, cmd.stderr = result, result.stdout, result.stderr
+            cmd.ready_at = time.monotonic() + result.delay
+            self.cond.notify_all()
+
+    def run(self, execution: Execution, record: _ExecRecord) -> ExecResult:
+        """Hand one decoded execution to the host (winrm and psrp alike) and account it."""
         log.info("%s %s: %s %s", PREFIX, self.name, execution.kind,
                  execution.module_fqcn or execution.command_line[:80])
         try:
@@ -415,11 +438,9 @@ class _WSMan:
             if execution.kind == "module":
                 self.module_executions += 1
             become = {k: v for k, v in (execution.become or {}).items() if k != "BecomePassword"}
-            cmd.record.module, cmd.record.kind = execution.module_fqcn, execution.kind
-            cmd.record.become = become if execution.become is not None else None
-            cmd.result, cmd.stdout, cmd.stderr = result, result.stdout, result.stderr
-            cmd.ready_at = time.monotonic() + result.delay
-            self.cond.notify_all()
+            record.module, record.kind = execution.module_fqcn, execution.kind
+            record.become = become if execution.become is not None else None
+        return result
 
     def _receive(self, req: _Request, shell: _Shell) -> _Reply:
         command_id, cmd = self._find_command(req, shell, "rsp:Receive/rsp:DesiredStream")
@@ -466,6 +487,11 @@ class _WSMan:
             cmd = shell.commands.pop(command_id, None)
         return self._ok(req, "<rsp:SignalResponse/>", cmd.record.tally if cmd else None)
 
+    def add_record(self, record: _ExecRecord) -> None:
+        """Count a new command (caller holds ``cond``)."""
+        self.records.append(record)
+        self.command_count += 1
+
     def _delete(self, req: _Request, shell: _Shell) -> _Reply:
         with self.cond:
             self.shells.pop(req.shell_id or "", None)
@@ -489,78 +515,44 @@ class _WSMan:
 
 # --------------------------------------------------------------------------- HTTP layer
 
-class _CountingReader:
-    """Wraps the request stream to count bytes on the wire (request line + headers + body)."""
+class _Connection:
+    """One client TCP connection: its NTLM context and the auth requests not yet tied to a shell.
 
-    def __init__(self, raw) -> None:
-        self._raw = raw
-        self.count = 0
+    The shared event loop (``eventloop.py``) reads each request and calls ``handle`` on a worker.
+    """
 
-    def readline(self, size: int = -1) -> bytes:
-        data = self._raw.readline(size)
-        self.count += len(data)
-        return data
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._raw.read(size)
-        self.count += len(data)
-        return data
-
-    def close(self) -> None:
-        self._raw.close()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: NTLM authenticates the TCP connection
-    disable_nagle_algorithm = True  # with one write() per response this avoids the 40 ms Nagle stall
-    timeout = 300
-    server: _HTTPServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.rfile = _CountingReader(self.rfile)
-        self._mark = 0
-        self._response = b""  # built by _reply, written by _route after accounting
-        self._ntlm = None  # pyspnego acceptor; lives as long as the TCP connection
+    def __init__(self, sim: WinRMServer) -> None:
+        self.sim = sim
+        self._ntlm = None  # pyspnego acceptor; lives as long as the TCP connection (NTLM authenticates it)
         self._pending = _Tally()  # auth handshake requests not yet tied to a shell
-        self.server.track(self.connection, True)
+        self._response = b""
+        self.headers: dict[str, str] = {}
+        self.command = self.path = ""
+        self.close_connection = False
 
-    def finish(self) -> None:
-        self.server.track(self.connection, False)
-        super().finish()
-
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - BaseHTTPRequestHandler's signature
-        log.debug("%s %s: " + format, PREFIX, self.server.sim.name, *args)
-
-    def do_POST(self) -> None:
-        self._route()
-
-    do_GET = do_PUT = do_DELETE = do_POST
-
-    def _route(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        path = urlsplit(self.path).path
-        sim = self.server.sim
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes, wire: int) -> tuple[bytes, bool]:
+        """Answer one request; ``wire`` is its size on the wire (request line + headers + body)."""
+        self.command, self.path, self.headers = method, path, headers
+        self.close_connection = False
+        path = urlsplit(path).path
+        sim = self.sim
         target: _Tally | None = None
         if path.startswith("/sim/"):
             self._control(path, body)
         elif sim.unreachable:
             self.close_connection = True  # drop without a response: Ansible reports UNREACHABLE
-        elif path != "/wsman" or self.command != "POST":
+        elif path != "/wsman" or method != "POST":
             self._reply(404 if path != "/wsman" else 405)
             target = self._pending
         else:
             target = self._wsman(body)
-        bytes_in, self._mark = self.rfile.count - self._mark, self.rfile.count
         response, self._response = self._response, b""
         if target is not None:  # account before writing, so stats are complete once the client has its answer
-            sim._ws.account(target, bytes_in, len(response))
-        if response:
-            self.wfile.write(response)  # ONE write: headers + body (see disable_nagle_algorithm)
+            sim._ws.account(target, wire, len(response))
+        return response, self.close_connection
 
     def _control(self, path: str, body: bytes) -> None:
-        handler = self.server.sim.control_handler
+        handler = self.sim.control_handler
         if handler is None:
             self._reply(404, b'{"error": "no control handler"}', "application/json")
             return
@@ -573,10 +565,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _wsman(self, body: bytes) -> _Tally:
         """Authenticate, decrypt, run the WS-Man action, reply. Returns where to account the request."""
-        sim = self.server.sim
+        sim = self.sim
         if not self._authenticate():
             return self._pending
-        encrypted = self.headers.get("Content-Type", "").lower().startswith("multipart/encrypted")
+        encrypted = self.headers.get("content-type", "").lower().startswith("multipart/encrypted")
         if encrypted:
             try:
                 if self._ntlm is None:
@@ -590,7 +582,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(400)  # like a server with AllowUnencrypted=false
             return self._pending
         if not body:
-            self._reply(200)  # pywinrm's empty setup_encryption POST
+            self._reply(200)  # the client's empty setup_encryption POST
             return self._pending
         try:
             reply = sim._ws.handle(body, self._pending)
@@ -609,8 +601,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _authenticate(self) -> bool:
         """True when the request may proceed; otherwise the 401 has been sent."""
-        sim = self.server.sim
-        scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+        sim = self.sim
+        scheme, _, token = self.headers.get("authorization", "").partition(" ")
         scheme = scheme.lower()
         if scheme == "basic" and "basic" in sim.auth:
             if self._basic_ok(token.strip()):
@@ -627,7 +619,7 @@ class _Handler(BaseHTTPRequestHandler):
             user, _, password = base64.b64decode(token).decode("utf-8").partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return False
-        sim = self.server.sim
+        sim = self.sim
         return user.lower() == sim.username.lower() and password == sim.password
 
     def _ntlm_step(self, token: str) -> bool:
@@ -638,7 +630,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             out = self._ntlm.step(base64.b64decode(token))
         except Exception as exc:  # noqa: BLE001 - wrong password, garbage token ...
-            log.info("%s %s: NTLM rejected: %s", PREFIX, self.server.sim.name, exc)
+            log.info("%s %s: NTLM rejected: %s", PREFIX, self.sim.name, exc)
             self._ntlm = None
             self._reply(401, extra=self._challenges())
             return False
@@ -646,53 +638,27 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(401, extra=[("WWW-Authenticate", "Negotiate " + base64.b64encode(out or b"").decode())])
             return False
         principal = (self._ntlm.client_principal or "").rpartition("\\")[2]
-        if principal.lower() != self.server.sim.username.rpartition("\\")[2].lower():
+        if principal.lower() != self.sim.username.rpartition("\\")[2].lower():
             self._ntlm = None  # a user registered by another server in this process
             self._reply(401, extra=self._challenges())
             return False
         return True
 
     def _challenges(self) -> list[tuple[str, str]]:
-        auth = self.server.sim.auth
+        auth = self.sim.auth
         return ([("WWW-Authenticate", "Negotiate")] if "ntlm" in auth else []) + \
                ([("WWW-Authenticate", 'Basic realm="WSMAN"')] if "basic" in auth else [])
 
     def _reply(self, status: int, body: bytes = b"", content_type: str | None = None,
                extra: list[tuple[str, str]] | tuple = ()) -> None:
-        """Build the response (status line, headers, body); ``_route`` sends it."""
+        """Build the response (status line, headers, body) as one buffer: one write, no Nagle stall."""
         headers = [("Server", "Microsoft-HTTPAPI/2.0 (simulated)"), ("Content-Length", str(len(body)))]
         headers += [("Content-Type", content_type)] if content_type else []
         headers += list(extra)
         head = f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
         head += "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
         self._response = head.encode("latin-1") + body
-        log.debug("%s %s: %s %s -> %d", PREFIX, self.server.sim.name, self.command, self.path, status)
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    sim: WinRMServer
-
-    def __init__(self, address: tuple[str, int], sim: WinRMServer) -> None:
-        self.sim = sim
-        self._connections: set[socket.socket] = set()
-        self._conn_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def handle_error(self, request, client_address) -> None:
-        log.exception("%s connection from %s failed", PREFIX, client_address)
-
-    def track(self, conn: socket.socket, alive: bool) -> None:
-        with self._conn_lock:
-            (self._connections.add if alive else self._connections.discard)(conn)
-
-    def close_connections(self) -> None:
-        with self._conn_lock:
-            for conn in list(self._connections):
-                try:
-                    conn.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+        log.debug("%s %s: %s %s -> %d", PREFIX, self.sim.name, self.command, self.path, status)
 
 
 class WinRMServer:
@@ -716,8 +682,7 @@ class WinRMServer:
         self.unreachable = False
         self._address = (host, port)
         self._ws = _WSMan(name, username, dispatcher)
-        self._httpd: _HTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._listener: Listener | None = None
 
     @property
     def receive_hold(self) -> float:
@@ -734,26 +699,22 @@ class WinRMServer:
         return self._ws.files
 
     def start(self) -> None:
-        self._httpd = _HTTPServer(self._address, self)
         if "ntlm" in self.auth:
-            try:
-                _register_ntlm_user(self.username, self.password)
-            except ValueError:
-                self._httpd.server_close()
-                self._httpd = None
-                raise
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=f"simulated-winrm-{self.name}", daemon=True)
-        self._thread.start()
+            _register_ntlm_user(self.username, self.password)
+        try:
+            self._listener = REACTOR.listen(self._address[0], self._address[1], lambda: _Connection(self).handle,
+                                            f"simulated-winrm-{self.name}")
+        except BaseException:
+            if "ntlm" in self.auth:
+                _unregister_ntlm_user(self.username)
+            raise
         log.info("%s %s listening on 127.0.0.1:%d", PREFIX, self.name, self.port)
 
     def stop(self) -> None:
-        if self._httpd is None:
+        if self._listener is None:
             return
-        self._httpd.shutdown()
-        self._httpd.close_connections()
-        self._httpd.server_close()
-        self._httpd = None
+        self._listener.close()
+        self._listener = None
         if "ntlm" in self.auth:
             _unregister_ntlm_user(self.username)
         log.info("%s %s stopped", PREFIX, self.name)
@@ -767,9 +728,9 @@ class WinRMServer:
 
     @property
     def port(self) -> int:
-        if self._httpd is None:
+        if self._listener is None:
             raise RuntimeError(f"{PREFIX} {self.name} is not started")
-        return self._httpd.server_address[1]
+        return self._listener.port
 
     def stats(self) -> dict:
         return self._ws.stats()
