@@ -10,6 +10,11 @@ from ansible.errors import AnsibleActionFail
 from ansible_collections.mecm.fieldkit.plugins.action.win_sccm_dp_facts import check_ranges
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._action_base import FieldkitAction, runner_failure
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._batch import BatchOutcome, utc_now
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._dp_content import (
+    MAX_STUCK_PACKAGES_RANGE,
+    plan_distribution_status,
+    shape_distribution,
+)
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._dp_facts import (
     SITE_LOG_PATHS,
     SITE_LOGS,
@@ -31,6 +36,7 @@ _RANGES = {
     "log_max_bytes": (0, 4194304),
     "event_window_hours": (1, 8760),
     "max_events": (0, 1000),
+    "max_stuck_packages": MAX_STUCK_PACKAGES_RANGE,
 }
 
 
@@ -51,6 +57,7 @@ class ActionModule(FieldkitAction):
         "event_window_hours": {"type": "int", "default": 168},
         "max_events": {"type": "int", "default": 10},
         "gather_hotfixes": {"type": "bool", "default": True},
+        "max_stuck_packages": {"type": "int", "default": 50},
     }
 
     def validate_params(self, params: dict[str, t.Any]) -> None:
@@ -80,7 +87,11 @@ class ActionModule(FieldkitAction):
 
     def plan(self, params: dict[str, t.Any], task_vars: dict[str, t.Any]) -> list[PlannedOp]:
         self._now = utc_now()
-        return plan_site_facts(params, self._now)
+        plan = plan_site_facts(params, self._now)
+        # The content state per DP, in the same batch (one module execution for the whole site probe).
+        valid, _rejected, _duplicates = split_dps(params["distribution_points"])
+        distribution = plan_distribution_status(valid, params["max_stuck_packages"])
+        return plan + ([distribution] if distribution else [])
 
     def shape(self, params: dict[str, t.Any], outcome: BatchOutcome) -> dict[str, t.Any]:
         failure = runner_failure(outcome)
@@ -88,6 +99,7 @@ class ActionModule(FieldkitAction):
             return failure
         facts = shape_site_facts(outcome, params, started=outcome.started_utc, finished=outcome.finished_utc,
                                  since_utc=window_start_utc(self._now, params["log_window_hours"]))
+        facts["distribution"] = shape_distribution(outcome.data("distribution"), params["max_stuck_packages"])
         result: dict[str, t.Any] = {"changed": False, "ansible_facts": {"sccm_site": facts}}
         warnings = [f"could not read {e['step']} ({e['op']}): {e['hresult']} {e['message']}" for e in facts["errors"]]
         _valid, rejected, duplicates = split_dps(params["distribution_points"])
@@ -99,6 +111,14 @@ class ActionModule(FieldkitAction):
                 f"win_sccm_site_facts ran as {identity['user']}, not as SYSTEM: remote WMI and share tests used that "
                 "account (and no credentials on the second hop), not the site server's computer account that "
                 "ConfigMgr uses; run it with become: true, become_method: runas, become_user: SYSTEM")
+        distribution = facts["distribution"]
+        if distribution is not None and distribution["error"]:
+            error = distribution["error"]
+            warnings.append(f"could not read the content distribution state from the SMS Provider: "
+                            f"{error.get('hresult')} {error.get('message')}")
+        elif distribution is not None and (distribution["timed_out"] or distribution["rows_truncated"]):
+            warnings.append("the content distribution state is incomplete (SMS Provider deadline or row bound "
+                            "reached); content counts may be missing")
         if facts["site_code"] is None:
             warnings.append("no ConfigMgr site found on this host (HKLM\\SOFTWARE\\Microsoft\\SMS\\Identification)")
         if warnings:

@@ -24,6 +24,10 @@ $script:W32TimeParametersKey = 'SYSTEM\CurrentControlSet\Services\W32Time\Parame
 $script:UnsignedMask = [int64]4294967295
 $script:HostNamePattern = '\A[A-Za-z0-9][A-Za-z0-9.-]{0,252}\z'
 $script:ClassNamePattern = '\A[A-Za-z_][A-Za-z0-9_]{0,255}\z'
+$script:PackageIdPattern = '\A[A-Za-z0-9]{3}[0-9A-Fa-f]{5}\z'
+$script:DistributionMaxPackagesLimit = 1000
+$script:DistributionMaxRowsLimit = 200000
+$script:DistributionQueryChunk = 20
 $script:LogFileNamePattern = '\A[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\.(?:log|lo_)\z'
 $script:ClientLogSubfolder = 'CCM\Logs'
 # log.read_filtered: record splitting and severity marks, declared in _host_contract.py (LOG_*).
@@ -2863,10 +2867,24 @@ Function Get-FieldkitSmsSiteSystem {
     param (
         [Parameter()]
         [int]
-        $TimeoutSeconds = 30
+        $TimeoutSeconds = 30,
+
+        [Parameter()]
+        [int]
+        $MaxDistributionPoints = 5000
     )
 
-    $result = @{ provider_available = $false; provider_machine = $null; namespace = $null; site_code = $null; systems = @(); error = $null }
+    $result = @{
+        provider_available = $false
+        provider_machine = $null
+        namespace = $null
+        site_code = $null
+        systems = @()
+        distribution_points = @()
+        distribution_points_truncated = $false
+        dp_info_error = $null
+        error = $null
+    }
     $provider = Get-FieldkitSmsProvider -TimeoutSeconds $TimeoutSeconds
     $result.provider_machine = $provider.machine
     $result.site_code = $provider.site_code
@@ -2886,6 +2904,10 @@ Function Get-FieldkitSmsSiteSystem {
         return $result
     }
     $systems = @{}
+    # Source DPs of a pull DP: the SourceDistributionPoints (NAL paths) and SourceDPRanks property lists of its
+    # 'SMS Distribution Point' SysResUse, same order (what Set-CMDistributionPoint -SourceDistributionPoints /
+    # -SourceDPRanks writes).
+    $sources = @{}
     foreach ($use in $uses) {
         $server = ([string]$use.NetworkOSPath).TrimStart('\')
         $key = $server.ToLowerInvariant()
@@ -2893,6 +2915,19 @@ Function Get-FieldkitSmsSiteSystem {
             $systems[$key] = @{ server = $server; roles = [System.Collections.Generic.List[string]]::new(); use_machine_account = $null; user_name = $null }
         }
         $systems[$key].roles.Add([string]$use.RoleName)
+        if ([string]$use.RoleName -eq 'SMS Distribution Point') {
+            $paths = @()
+            $ranks = @()
+            foreach ($list in @($use.PropLists)) {
+                if ($list.PropertyListName -eq 'SourceDistributionPoints') {
+                    $paths = [string[]]@($list.Values | Where-Object { $null -ne $_ })
+                }
+                elseif ($list.PropertyListName -eq 'SourceDPRanks') {
+                    $ranks = @($list.Values | Where-Object { $null -ne $_ } | ForEach-Object { [int]$_ })
+                }
+            }
+            $sources[$key] = @{ paths = $paths; ranks = $ranks }
+        }
         if ([string]$use.RoleName -eq 'SMS Site System') {
             foreach ($prop in @($use.Props)) {
                 if ($prop.PropertyName -eq 'UseMachineAccount') {
@@ -2907,6 +2942,39 @@ Function Get-FieldkitSmsSiteSystem {
     $result.systems = @($systems.Values | ForEach-Object {
             @{ server = $_.server; roles = $_.roles.ToArray(); use_machine_account = $_.use_machine_account; user_name = $_.user_name }
         })
+    # IsPullDP / IsPXE from the site ("SMS_DistributionPointInfo server WMI class", ConfigMgr SDK), not the DP's
+    # registry.
+    try {
+        $query = 'SELECT ServerName, NALPath, IsPullDP, IsPXE FROM SMS_DistributionPointInfo'
+        $infos = @(Get-CimInstance @cimArgs -Query $query | Select-Object -First ($MaxDistributionPoints + 1))
+    }
+    catch {
+        $result.dp_info_error = ConvertTo-FieldkitErrorInfo -ErrorRecord $_ -Target ($provider.namespace + ':SMS_DistributionPointInfo')
+        return $result
+    }
+    if ($infos.Count -gt $MaxDistributionPoints) {
+        $result.distribution_points_truncated = $true
+        $infos = @($infos | Select-Object -First $MaxDistributionPoints)
+    }
+    $dps = [System.Collections.Generic.List[hashtable]]::new()
+    foreach ($info in $infos) {
+        $server = [string]$info.ServerName
+        $source = $sources[$server.ToLowerInvariant()]
+        $entry = @{
+            server = $server
+            nal_path = [string]$info.NALPath
+            is_pull_dp = [bool]$info.IsPullDP
+            is_pxe = [bool]$info.IsPXE
+            source_nal_paths = @()
+            source_ranks = @()
+        }
+        if ($null -ne $source) {
+            $entry.source_nal_paths = $source.paths
+            $entry.source_ranks = $source.ranks
+        }
+        $dps.Add($entry)
+    }
+    $result.distribution_points = $dps.ToArray()
     return $result
 }
 
@@ -3012,6 +3080,401 @@ Function Get-FieldkitSmsPackageSource {
     return $result
 }
 
+Function Get-FieldkitDistributionServerName {
+    <#
+    .SYNOPSIS
+    The server of a ConfigMgr NAL path or DP name, lower case: the last \\server\ of the path, else the name itself.
+    .DESCRIPTION
+    A NAL path reads ["Display=\\dp01.contoso.local\"]MSWNET:["SMS_SITE=PS1"]\\dp01.contoso.local\ (ServerNALPath of
+    SMS_PackageStatusDistPointsSummarizer, NALPath of SMS_DPStatusInfo, NalPath of SMS_DistributionDPStatus).
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param (
+        [Parameter()]
+        [AllowNull()]
+        [AllowEmptyString()]
+        [string]
+        $Value
+    )
+
+    if ([string]::IsNullOrEmpty($Value)) {
+        return $null
+    }
+    $found = [regex]::Matches($Value, '\\\\([A-Za-z0-9][A-Za-z0-9.-]*)\\')
+    if ($found.Count -gt 0) {
+        return $found[$found.Count - 1].Groups[1].Value.TrimEnd('.').ToLowerInvariant()
+    }
+    if ($Value -match $script:HostNamePattern) {
+        return $Value.TrimEnd('.').ToLowerInvariant()
+    }
+    return $null
+}
+
+Function Invoke-FieldkitDistributionQuery {
+    <#
+    .SYNOPSIS
+    One WQL query of the SMS Provider within the op's deadline and row bound: @{ rows; truncated; timed_out; error }.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [hashtable]
+        $CimArgs,
+
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Query,
+
+        [Parameter(Mandatory = $true)]
+        [System.Diagnostics.Stopwatch]
+        $Watch,
+
+        [Parameter(Mandatory = $true)]
+        [int]
+        $TimeoutSeconds,
+
+        [Parameter(Mandatory = $true)]
+        [int]
+        $MaxRows,
+
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Target
+    )
+
+    $answer = @{ rows = @(); truncated = $false; timed_out = $false; error = $null }
+    $remaining = $TimeoutSeconds - [int][math]::Ceiling($Watch.Elapsed.TotalSeconds)
+    if ($remaining -lt 1 -or $MaxRows -lt 1) {
+        $answer.timed_out = $remaining -lt 1
+        $answer.truncated = $MaxRows -lt 1
+        return $answer
+    }
+    $queryArgs = @{}
+    foreach ($key in $CimArgs.Keys) {
+        $queryArgs[$key] = $CimArgs[$key]
+    }
+    $queryArgs.OperationTimeoutSec = $remaining
+    try {
+        $rows = @(Get-CimInstance @queryArgs -Query $Query | Select-Object -First ($MaxRows + 1))
+    }
+    catch {
+        if ($Watch.Elapsed.TotalSeconds -ge $TimeoutSeconds) {
+            $answer.timed_out = $true
+        }
+        else {
+            $answer.error = ConvertTo-FieldkitErrorInfo -ErrorRecord $_ -Target $Target
+        }
+        return $answer
+    }
+    if ($rows.Count -gt $MaxRows) {
+        $answer.truncated = $true
+        $rows = @($rows | Select-Object -First $MaxRows)
+    }
+    $answer.rows = $rows
+    return $answer
+}
+
+Function Get-FieldkitPackageIdFilter {
+    <#
+    .SYNOPSIS
+    A WQL condition PackageID = 'A' OR PackageID = 'B' ... for package IDs already checked against PackageIdPattern.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [string[]]
+        $PackageIds
+    )
+
+    $terms = foreach ($id in $PackageIds) {
+        $literal = ConvertTo-FieldkitWqlString -Value $id
+        "PackageID = '$literal'"
+    }
+    return ($terms -join ' OR ')
+}
+
+Function Get-FieldkitSmsDistributionStatus {
+    <#
+    .SYNOPSIS
+    Op sms.read_distribution_status: content state per DP from the SMS Provider; installed content is counted, the rest listed.
+    .DESCRIPTION
+    Classes, properties and values as the ConfigMgr SDK documents them (learn.microsoft.com, Configuration
+    Manager SDK, "SMS_DPStatusInfo Server WMI Class": NumberInstalled, NumberInProgress, NumberErrors, NumberUnknown
+    per DP; "SMS_PackageStatusDistPointsSummarizer Server WMI Class": State INSTALLED 0, INSTALL_PENDING 1,
+    INSTALL_RETRYING 2, INSTALL_FAILED 3, REMOVAL_PENDING 4, REMOVAL_RETRYING 5, REMOVAL_FAILED 6,
+    CONTENT_UPDATING 7, CONTENT_MONITORING 8, SourceVersion, SummaryDate; "SMS_DistributionDPStatus Server WMI
+    Class": the status message a DP last reported for a package, MessageID, MessageState, MessageSeverity,
+    LastUpdateDate, InsString1-10). Names come from SMS_PackageBaseclass. Every query shares one deadline
+    (TimeoutSeconds) and reads at most MaxRows rows; what is not read by then is left out and flagged
+    (timed_out, rows_truncated). Provider errors are returned in error, never thrown.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyCollection()]
+        [string[]]
+        $DistributionPoints,
+
+        [Parameter()]
+        [int]
+        $MaxPackages = 50,
+
+        [Parameter()]
+        [int]
+        $MaxRows = 20000,
+
+        [Parameter()]
+        [int]
+        $TimeoutSeconds = 60
+    )
+
+    foreach ($dp in $DistributionPoints) {
+        if ($dp -notmatch $script:HostNamePattern) {
+            throw (New-FieldkitErrorRecord -Code 0x80070057 -Message "distribution point '$dp' is not a host name" -Target 'distribution_points')
+        }
+    }
+    if ($MaxPackages -lt 0 -or $MaxPackages -gt $script:DistributionMaxPackagesLimit) {
+        throw (New-FieldkitErrorRecord -Code 0x80070057 -Message "max_packages $MaxPackages is not allowed; allowed: 0 to $($script:DistributionMaxPackagesLimit)" -Target 'max_packages')
+    }
+    if ($MaxRows -lt 1 -or $MaxRows -gt $script:DistributionMaxRowsLimit) {
+        throw (New-FieldkitErrorRecord -Code 0x80070057 -Message "max_rows $MaxRows is not allowed; allowed: 1 to $($script:DistributionMaxRowsLimit)" -Target 'max_rows')
+    }
+    if ($TimeoutSeconds -lt 1) {
+        throw (New-FieldkitErrorRecord -Code 0x80070057 -Message "timeout_seconds $TimeoutSeconds is not allowed; allowed: 1 or more" -Target 'timeout_seconds')
+    }
+
+    $watch = [System.Diagnostics.Stopwatch]::StartNew()
+    $result = @{
+        provider_available = $false
+        namespace = $null
+        site_code = $null
+        dps = @()
+        rows_read = 0
+        rows_truncated = $false
+        timed_out = $false
+        elapsed_ms = 0
+        error = $null
+    }
+    # Requested DPs by lower-case name, and a lookup from a server name (FQDN or short name) to that key.
+    $entries = @{}
+    $order = [System.Collections.Generic.List[string]]::new()
+    $lookup = @{}
+    $shortCount = @{}
+    foreach ($dp in $DistributionPoints) {
+        $key = $dp.TrimEnd('.').ToLowerInvariant()
+        if ($entries.ContainsKey($key)) {
+            continue
+        }
+        $entries[$key] = @{
+            name = $dp
+            found = $false
+            total = $null
+            installed = $null
+            in_progress = $null
+            errors = $null
+            unknown = $null
+            packages = [System.Collections.Generic.List[hashtable]]::new()
+            packages_truncated = $false
+        }
+        $order.Add($key)
+        $lookup[$key] = $key
+        $short = $key.Split('.')[0]
+        $shortCount[$short] = 1 + [int]$shortCount[$short]
+    }
+    foreach ($key in $order) {
+        $short = $key.Split('.')[0]
+        if ($shortCount[$short] -eq 1 -and -not $lookup.ContainsKey($short)) {
+            $lookup[$short] = $key
+        }
+    }
+
+    $provider = Get-FieldkitSmsProvider -TimeoutSeconds $TimeoutSeconds
+    $result.site_code = $provider.site_code
+    $result.namespace = $provider.namespace
+    if ($null -ne $provider.error) {
+        $result.error = $provider.error
+        $result.elapsed_ms = [int]$watch.ElapsedMilliseconds
+        $result.dps = @($order | ForEach-Object {
+                $entry = $entries[$_]
+                $entry.packages = @()
+                $entry
+            })
+        return $result
+    }
+    $common = @{ CimArgs = $provider.cim_args; Watch = $watch; TimeoutSeconds = $TimeoutSeconds }
+
+    # 1. Counts per DP (one row per DP).
+    $query = 'SELECT Name, NALPath, NumberInstalled, NumberInProgress, NumberErrors, NumberUnknown FROM SMS_DPStatusInfo'
+    $answer = Invoke-FieldkitDistributionQuery @common -Query $query -MaxRows $MaxRows -Target ($provider.namespace + ':SMS_DPStatusInfo')
+    if ($null -ne $answer.error) {
+        $result.error = $answer.error
+    }
+    else {
+        $result.provider_available = -not $answer.timed_out
+    }
+    $result.timed_out = $answer.timed_out
+    $result.rows_truncated = $answer.truncated
+    $result.rows_read = $answer.rows.Count
+    foreach ($row in $answer.rows) {
+        $server = Get-FieldkitDistributionServerName -Value ([string]$row.Name)
+        if ($null -eq $server) {
+            $server = Get-FieldkitDistributionServerName -Value ([string]$row.NALPath)
+        }
+        $key = $null
+        if ($null -ne $server) {
+            $key = $lookup[$server]
+            if ($null -eq $key) {
+                $key = $lookup[$server.Split('.')[0]]
+            }
+        }
+        if ($null -eq $key) {
+            continue
+        }
+        $entry = $entries[$key]
+        $entry.found = $true
+        $entry.installed = [int]$row.NumberInstalled
+        $entry.in_progress = [int]$row.NumberInProgress
+        $entry.errors = [int]$row.NumberErrors
+        $entry.unknown = [int]$row.NumberUnknown
+        $entry.total = $entry.installed + $entry.in_progress + $entry.errors + $entry.unknown
+    }
+
+    # 2. Content that is not installed (State <> 0), per DP at most MaxPackages.
+    $items = @{}
+    if ($null -eq $result.error -and -not $result.timed_out) {
+        $query = 'SELECT PackageID, ServerNALPath, SourceVersion, State, SummaryDate FROM SMS_PackageStatusDistPointsSummarizer WHERE State <> 0'
+        $answer = Invoke-FieldkitDistributionQuery @common -Query $query -MaxRows $MaxRows -Target ($provider.namespace + ':SMS_PackageStatusDistPointsSummarizer')
+        if ($null -ne $answer.error) {
+            $result.error = $answer.error
+        }
+        $result.timed_out = $answer.timed_out
+        $result.rows_truncated = $result.rows_truncated -or $answer.truncated
+        $result.rows_read = $result.rows_read + $answer.rows.Count
+        foreach ($row in $answer.rows) {
+            $server = Get-FieldkitDistributionServerName -Value ([string]$row.ServerNALPath)
+            $packageId = [string]$row.PackageID
+            if ($null -eq $server -or $packageId -notmatch $script:PackageIdPattern) {
+                continue
+            }
+            $key = $lookup[$server]
+            if ($null -eq $key) {
+                $key = $lookup[$server.Split('.')[0]]
+            }
+            if ($null -eq $key) {
+                continue
+            }
+            $entry = $entries[$key]
+            $entry.found = $true
+            if ($entry.packages.Count -ge $MaxPackages) {
+                $entry.packages_truncated = $true
+                continue
+            }
+            $item = @{
+                package_id = $packageId.ToUpperInvariant()
+                name = $null
+                state = [int]$row.State
+                source_version = $null
+                summary_time = ConvertTo-FieldkitUtcString -Value $row.SummaryDate
+                message_id = $null
+                message_state = $null
+                message_severity = $null
+                message_time = $null
+                insertion_strings = @()
+            }
+            if ($null -ne $row.SourceVersion) {
+                $item.source_version = [int64]$row.SourceVersion
+            }
+            $entry.packages.Add($item)
+            $items[$key + '|' + $item.package_id] = $item
+        }
+    }
+
+    # 3. The last status message per DP and listed package, and 4. the package names, queried by package ID.
+    $packageIds = @($items.Values | ForEach-Object { [string]$_.package_id } | Sort-Object -Unique)
+    $chunkSize = $script:DistributionQueryChunk
+    for ($start = 0; $start -lt $packageIds.Count -and $null -eq $result.error -and -not $result.timed_out; $start += $chunkSize) {
+        $last = [math]::Min($start + $chunkSize, $packageIds.Count) - 1
+        $filter = Get-FieldkitPackageIdFilter -PackageIds ([string[]]$packageIds[$start..$last])
+        $query = 'SELECT Name, NalPath, PackageID, MessageID, MessageState, MessageSeverity, LastUpdateDate, InsString1, InsString2, InsString3 FROM SMS_DistributionDPStatus WHERE ' + $filter
+        $answer = Invoke-FieldkitDistributionQuery @common -Query $query -MaxRows ($MaxRows - $result.rows_read) -Target ($provider.namespace + ':SMS_DistributionDPStatus')
+        if ($null -ne $answer.error) {
+            $result.error = $answer.error
+        }
+        $result.timed_out = $answer.timed_out
+        $result.rows_truncated = $result.rows_truncated -or $answer.truncated
+        $result.rows_read = $result.rows_read + $answer.rows.Count
+        foreach ($row in $answer.rows) {
+            $server = Get-FieldkitDistributionServerName -Value ([string]$row.Name)
+            if ($null -eq $server) {
+                $server = Get-FieldkitDistributionServerName -Value ([string]$row.NalPath)
+            }
+            if ($null -eq $server) {
+                continue
+            }
+            $key = $lookup[$server]
+            if ($null -eq $key) {
+                $key = $lookup[$server.Split('.')[0]]
+            }
+            $item = $null
+            if ($null -ne $key) {
+                $item = $items[$key + '|' + ([string]$row.PackageID).ToUpperInvariant()]
+            }
+            if ($null -eq $item) {
+                continue
+            }
+            $time = ConvertTo-FieldkitUtcString -Value $row.LastUpdateDate
+            if ($null -ne $item.message_time -and $null -ne $time -and [string]::CompareOrdinal([string]$time, [string]$item.message_time) -lt 0) {
+                continue
+            }
+            $item.message_id = [int64]$row.MessageID
+            $item.message_state = [int64]$row.MessageState
+            $item.message_severity = [int64]$row.MessageSeverity
+            $item.message_time = $time
+            $strings = [System.Collections.Generic.List[string]]::new()
+            foreach ($text in @($row.InsString1, $row.InsString2, $row.InsString3)) {
+                $value = [string]$text
+                if ($value.Length -gt 256) {
+                    $value = $value.Substring(0, 256)
+                }
+                $strings.Add($value)
+            }
+            $item.insertion_strings = $strings.ToArray()
+        }
+        if ($null -ne $result.error -or $result.timed_out) {
+            break
+        }
+        $query = 'SELECT PackageID, Name FROM SMS_PackageBaseclass WHERE ' + $filter
+        $answer = Invoke-FieldkitDistributionQuery @common -Query $query -MaxRows ($MaxRows - $result.rows_read) -Target ($provider.namespace + ':SMS_PackageBaseclass')
+        if ($null -ne $answer.error) {
+            $result.error = $answer.error
+        }
+        $result.timed_out = $answer.timed_out
+        $result.rows_truncated = $result.rows_truncated -or $answer.truncated
+        $result.rows_read = $result.rows_read + $answer.rows.Count
+        $names = @{}
+        foreach ($row in $answer.rows) {
+            $names[([string]$row.PackageID).ToUpperInvariant()] = [string]$row.Name
+        }
+        foreach ($item in $items.Values) {
+            if ($names.ContainsKey([string]$item.package_id)) {
+                $item.name = $names[[string]$item.package_id]
+            }
+        }
+    }
+
+    $result.dps = @($order | ForEach-Object {
+            $entry = $entries[$_]
+            $entry.packages = $entry.packages.ToArray()
+            $entry
+        })
+    $result.elapsed_ms = [int]$watch.ElapsedMilliseconds
+    return $result
+}
+
 Export-ModuleMember -Function @(
     'Get-FieldkitDpRole',
     'Get-FieldkitShare',
@@ -3029,5 +3492,6 @@ Export-ModuleMember -Function @(
     'Get-FieldkitIdentity',
     'Test-FieldkitNetworkTarget',
     'Get-FieldkitSmsSiteSystem',
-    'Get-FieldkitSmsPackageSource'
+    'Get-FieldkitSmsPackageSource',
+    'Get-FieldkitSmsDistributionStatus'
 )

@@ -71,8 +71,8 @@ options:
     type: int
     default: 10
 extends_documentation_fragment:
-  - action_common_attributes
-  - action_common_attributes.flow
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
   action:
     support: full
@@ -147,11 +147,18 @@ diagnosis:
       sample: {as_system: true, user: NT AUTHORITY\SYSTEM, trusted: true, warning: null}
     dps:
       description:
-        - One entry per DP - C(dp), C(overall) (the worst finding, FAIL > WARN > UNKNOWN > PASS) and exactly nine
-          C(findings) in the seed's order. A finding has C(check), C(status), C(title), C(heading) (the seed's
-          Japanese checklist heading, verbatim), C(explanation), C(remediation), C(summary) (one line),
-          C(evidence) (label, value, source site/dp/log, ok) and C(log_evidence) (log, line_number, time_utc,
-          time_local, bias_minutes, component, severity, message, error_codes, cause).
+        - One entry per DP - C(dp), C(overall) (the worst finding, FAIL > WARN > UNKNOWN > PASS > N/A) and exactly nine
+          C(findings) in the seed's order. A finding has C(check), C(status) (C(N/A) only for the push-only items of
+          a pull DP), C(title), C(heading) (the seed's Japanese checklist heading, verbatim), C(explanation),
+          C(remediation), C(summary) (one line), C(evidence) (label, value, source site/dp/log, ok) and
+          C(log_evidence) (log, line_number, time_utc, time_local, bias_minutes, component, severity, message,
+          error_codes, cause).
+        - C(content) (total, installed, stuck, truncated; the counts are null when the site's distribution state
+          is unknown) and C(stuck_packages) (package_id, name, state, state_text, message_id, message_time,
+          source_version, check (null when the last status message points to no checklist item), cause, fix,
+          message), read from the SMS Provider by M(mecm.fieldkit.win_sccm_site_facts).
+        - C(role) (pull_dp, pxe, source, source_dps with name, rank and reachable) from the site's
+          C(SMS_DistributionPointInfo), the DP's registry only as a fallback.
       returned: always
       type: list
       elements: dict
@@ -180,8 +187,17 @@ diagnosis:
                   error_codes: [{hresult: "0x80070035", win32: 53, raw: "0x80070035", name: ERROR_BAD_NETPATH, meaning: The network path was not found.}]
                   cause: The DP name does not resolve or resolves to a wrong address, SMB (TCP 445) is blocked ...
     summary:
-      description: Number of DPs by overall status.
+      description:
+        - Number of DPs by overall status, C(na_cells) the number of findings that do not apply (pull DPs) and
+          C(stuck_packages) the number of packages not installed on their DP, over all DPs.
       returned: always
       type: dict
-      sample: {dps: 13, pass: 1, warn: 0, fail: 12, unknown: 0}
+      sample: {dps: 16, pass: 2, warn: 0, fail: 14, unknown: 0, na_cells: 2, stuck_packages: 9}
+    thresholds:
+      description:
+        - The thresholds in force (the defaults merged with O(free_space_warn_percent), O(free_space_fail_percent),
+          O(free_space_warn_gb), O(free_space_fail_gb) and O(max_log_lines_per_finding)); the reports draw their lines from them.
+      returned: always
+      type: dict
+      sample: {free_space_warn_percent: 15.0, free_space_fail_percent: 5.0}
 """

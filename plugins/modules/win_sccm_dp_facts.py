@@ -21,6 +21,12 @@ description:
     of C(root\SCCMDP); the security of the WMI C(Root) namespace as SDDL and entries with named rights; the NTFS
     ACL of the content library folders; the members of the local Administrators group (found by SID
     C(S-1-5-32-544)); recent DistributedCOM 10036 events; and error lines of C(smsdpprov.log), filtered on the host.
+  - For a pull DP (O(source_dps) given), the same execution also probes, from the DP, each source DP it downloads
+    content from (name resolution, TCP 80 and 443; no RPC) and reads the error and warning lines of its own
+    C(PullDP.log) and C(DataTransferService.log), filtered on the host; see RV(ansible_facts.sccm_dp.pull_dp).
+  - Who ran the execution is RV(ansible_facts.sccm_dp.probe_identity). The checklist runs the local
+    C(root\SCCMDP) test as SYSTEM (C(PsExec -s)); run the module with C(become) (C(runas), user C(SYSTEM)) to do the
+    same.
   - Read-only; runs the same in check mode. A reading that fails does not stop the others; it is listed in
     RV(ansible_facts.sccm_dp.errors) and its fact is null.
   - This is an action plugin; the work on the host is done by the internal module
@@ -50,6 +56,22 @@ options:
     description: List installed updates (needed to decide the patch level of Windows Server 2012 and 2012 R2).
     type: bool
     default: true
+  source_dps:
+    description:
+      - The source DPs of this DP when it is a pull DP, by FQDN, best rank first (the role takes them from the site,
+        C(ansible_facts.sccm_site.dps[<dp>].site_role.source_dps) of M(mecm.fieldkit.win_sccm_site_facts)).
+      - At most 16 host names, each once. Empty (the default) for a standard DP; nothing pull-specific is read then.
+    type: list
+    elements: raw
+    default: []
+  source_probe_timeout:
+    description: Seconds for the probe of all source DPs together (1 to 600).
+    type: int
+    default: 15
+  source_connect_timeout_ms:
+    description: Milliseconds per TCP connection to a source DP (100 to 60000).
+    type: int
+    default: 3000
 notes:
   - Needs local administrator rights on the DP (WMI namespace security, ACLs, event log).
   - Services, groups and accounts are read by service name and SID, never by display names, so the module behaves
@@ -57,9 +79,9 @@ notes:
   - Log lines are decoded on the host (BOM, UTF-16, UTF-8 or the ANSI code page) and returned as text; the
     controller parses them (M(mecm.fieldkit.sccm_dp_diagnose)).
 extends_documentation_fragment:
-  - action_common_attributes
-  - action_common_attributes.flow
-  - action_common_attributes.facts
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - ansible.builtin.action_common_attributes.facts
 attributes:
   action:
     support: full
@@ -93,6 +115,13 @@ EXAMPLES = r"""
       {{ inventory_hostname }}: {{ ansible_facts.sccm_dp.role.content_library_drives }}
       {{ ansible_facts.sccm_dp.disks | selectattr('drive', 'in', ansible_facts.sccm_dp.role.content_library_drives)
          | map(attribute='free_percent') | list }}
+
+- name: Gather the facts of a pull DP as SYSTEM, with the source DPs it pulls content from
+  mecm.fieldkit.win_sccm_dp_facts:
+    source_dps: [dp01.contoso.local, dp02.contoso.local]
+  become: true
+  become_method: ansible.builtin.runas
+  become_user: SYSTEM
 
 - name: Warn about shares that are missing
   ansible.builtin.debug:
@@ -299,6 +328,29 @@ ansible_facts:
                      partial: false, records_scanned: 2, records_matched: 1, records_returned: 1, truncated: false}]
             lines: [{log: smsdpprov.log, path: D:\SMS_DP$\sms\logs\smsdpprov.log, line_number: 2,
                      text: '<![LOG[CFileLibrary::AddFile failed; 0x80070070]LOG]!><time="11:48:19.074-540" date="11-21-2026" ...>'}]
+        probe_identity:
+          description:
+            - Who ran the execution. C(trusted) is true only as SYSTEM, which is how the checklist runs the local
+              C(root\SCCMDP) test (C(PsExec -s)); null values when the identity could not be read.
+          returned: always
+          type: dict
+          sample: {user: NT AUTHORITY\SYSTEM, sid: S-1-5-18, as_system: true, trusted: true}
+        pull_dp:
+          description:
+            - Null unless O(source_dps) was given. C(source_dps) in the order given (C(order) 1 = best rank), each as
+              the pull DP sees it; C(reachable) is true with a resolved name and TCP 80 or 443 open, false when the name
+              does not resolve or both ports are refused or time out, null when the probe did not finish.
+            - C(logs) are the error and warning records of C(PullDP.log) and C(DataTransferService.log) in the client
+              log folder (C(%windir%\CCM\Logs)) or C(<drive>:\SMS_CCM\Logs), filtered and bounded on the host.
+          returned: always
+          type: dict
+          sample:
+            probed: true
+            source_dps:
+              - {name: dp01.contoso.local, order: 1, resolved: true, addresses: [10.20.103.213], dns_error: null,
+                 tcp: {"80": {open: false, error: {hresult: "0x8007274D"}}, "443": {open: false, error: {hresult: "0x8007274D"}}},
+                 reachable: false, timed_out: false, error: null}
+            logs: {found: true, error_count: 1, truncated: false, files: [], lines: []}
         errors:
           description: Readings that failed, with the Windows error code; empty when everything was read.
           returned: always

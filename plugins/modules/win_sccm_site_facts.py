@@ -26,6 +26,10 @@ description:
   - Excerpts of C(distmgr.log), C(PkgXferMgr.log), C(PatchDownloader.log) and their C(.lo_) files, filtered ON THE
     HOST to errors, warnings and lines naming a requested DP, bounded by lines, characters and a time window; never
     the whole log (a WinRM file transfer costs about 25 s per MB).
+  - The content distribution state per DP from the SMS Provider (C(root\SMS\site_<code>)) - counts from
+    C(SMS_DPStatusInfo) and, for content that is not installed, C(SMS_PackageStatusDistPointsSummarizer) (state, source
+    version) with the last status message of C(SMS_DistributionDPStatus) (ID, time, insertion strings). Installed
+    content is counted, not listed.
   - Read-only; runs the same in check mode. A reading that fails does not stop the others; it is listed in
     RV(ansible_facts.sccm_site.errors).
   - This is an action plugin; the work on the host is done by the internal module
@@ -78,7 +82,7 @@ options:
     description:
       - Log files in the site log folder (C(<Installation Directory>\Logs)) to excerpt; C(.lo_) files are added.
       - Only ConfigMgr log file names - letters, digits, C(_), C(-) and C(.), ending in C(.log) or C(.lo_), no folder
-        (C(\A[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\.(?:log|lo_)\z), case-insensitive). Anything else (C(SAM), C(..),
+        (V(\\A[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\\.(?:log|lo_\)\\z), case-insensitive). Anything else (C(SAM), C(..),
         a path) is refused before the module runs, and the host refuses it again.
     type: list
     elements: str
@@ -117,6 +121,14 @@ options:
     description: List installed updates of the site server.
     type: bool
     default: true
+  max_stuck_packages:
+    description:
+      - Per DP, content that is not installed listed at most (the rest is counted), read from the SMS Provider in the
+        same module execution (RV(ansible_facts.sccm_site.distribution)). C(0) counts only.
+      - The SMS Provider queries share a deadline of 60 seconds and read at most 20000 rows per class; what is not read
+        then is flagged (C(timed_out), C(rows_truncated)) and warned about, never reported as installed.
+    type: int
+    default: 50
 notes:
   - B(Run it as SYSTEM) (C(become=true), C(become_method=runas), C(become_user=SYSTEM)), as the checklist does
     with PsExec. SYSTEM uses the site server's computer account on the network, which is the account ConfigMgr uses
@@ -124,11 +136,11 @@ notes:
     without credentials for the second hop; C(ansible_facts.sccm_site.probe_identity.trusted) is then false, the
     module warns, and M(mecm.fieldkit.sccm_dp_diagnose) marks the remote tests as wrong identity (UNKNOWN).
   - Needs local administrator rights on the site server and read access to the SMS Provider for the installation
-    accounts and, when O(source_shares) is empty, the package source paths.
+    accounts, the content distribution state and, when O(source_shares) is empty, the package source paths.
 extends_documentation_fragment:
-  - action_common_attributes
-  - action_common_attributes.flow
-  - action_common_attributes.facts
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - ansible.builtin.action_common_attributes.facts
 attributes:
   action:
     support: full
@@ -306,10 +318,14 @@ ansible_facts:
           sample: {available: true, namespace: root\SMS\site_PS1, packages_read: 5, packages_truncated: false, local_paths: 1,
                    shares: [{path: \\cm01.contoso.local\Sources, packages: 3}], shares_truncated: false, error: null}
         sms_provider:
-          description: Whether the SMS Provider could be read (for the site system installation accounts).
+          description:
+            - Whether the SMS Provider could be read (for the site system installation accounts and the DPs' roles).
+            - C(distribution_points) is the number of DPs read from C(SMS_DistributionPointInfo) (null when they could
+              not be read, C(dp_info_error) then says why), C(distribution_points_truncated) that the bound was reached.
           returned: always
           type: dict
-          sample: {available: true, machine: cm01.contoso.local, namespace: root\SMS\site_PS1, site_code: PS1, site_systems: 14, error: null}
+          sample: {available: true, machine: cm01.contoso.local, namespace: root\SMS\site_PS1, site_code: PS1, site_systems: 14,
+                   distribution_points: 16, distribution_points_truncated: false, dp_info_error: null, error: null}
         dps:
           description:
             - One entry per requested DP, keyed by its name. C(tcp) is keyed by port (C(open) null = not measured).
@@ -331,6 +347,9 @@ ansible_facts:
               They are services registered with the endpoint mapper, a sample that shows whether the dynamic RPC
               range gets through the firewalls; they are NOT the port of the WMI/DCOM server (DCOM hands that out
               per activation and the map does not list it). Only C(wmi) proves the WMI/DCOM path."
+            - "C(site_role) is the DP's role as the site knows it: C(known_to_site), C(pull_dp), C(pxe), C(source_dps)
+              (a pull DP's source DPs in rank order, each C(name), C(rank), C(nal_path)) and C(source)
+              (C(sms_provider), or null when the site could not be asked or does not know the DP)."
           returned: always
           type: dict
           sample:
@@ -359,6 +378,43 @@ ansible_facts:
                       error: null}
               installation_account: {value: computer_account, use_machine_account: true, user_name: null, known_to_site: true}
               error: null
+        distribution:
+          description:
+            - The content distribution state per requested DP, read from the SMS Provider; null when no DP was requested
+              or the reading failed (see RV(ansible_facts.sccm_site.errors)).
+            - "C(dps) is keyed by DP name. C(found) false: the site reported nothing for that DP (counts null). C(total),
+              C(installed), C(in_progress), C(errors), C(unknown) are the counts of C(SMS_DPStatusInfo). C(packages) lists
+              at most O(max_stuck_packages) items that are not installed - C(state) is the C(State) of
+              C(SMS_PackageStatusDistPointsSummarizer) (0 installed, 1 install pending, 2 install retrying, 3 install
+              failed, 4 removal pending, 5 removal retrying, 6 removal failed, 7 content updating, 8 content monitoring)
+              with C(state_name); C(message_id), C(message_time) and C(insertion_strings) are the last status message the
+              DP reported for it (C(SMS_DistributionDPStatus))."
+            - C(available) false with C(error) when the SMS Provider could not be read; C(timed_out) and
+              C(rows_truncated) tell that the deadline or the row bound cut the reading short.
+          returned: always
+          type: dict
+          sample:
+            available: true
+            namespace: root\SMS\site_PS1
+            max_packages: 50
+            rows_read: 29
+            rows_truncated: false
+            timed_out: false
+            elapsed_ms: 412
+            error: null
+            dps:
+              dp14.contoso.local:
+                found: true
+                total: 13
+                installed: 4
+                in_progress: 2
+                errors: 7
+                unknown: 0
+                packages_truncated: false
+                packages:
+                  - {package_id: PS100020, name: Contoso LOB 2.1, state: 3, state_name: install_failed, source_version: 1,
+                     summary_time: "2026-12-01T23:58:32Z", message_id: 2306, message_state: 4, message_severity: 3221225472,
+                     message_time: "2026-12-01T23:58:32Z", insertion_strings: ['\\cm01.contoso.local\Sources\Apps\LOB', PS100020, ""]}
         probe_elapsed_ms:
           description: Milliseconds the parallel probe of all DPs took on the site server.
           returned: always

@@ -12,7 +12,8 @@ Rules of the engine:
 
 * Missing evidence is UNKNOWN, never PASS. A check made of several parts is PASS only when every
   part is proven.
-* Status order (worst first): FAIL > WARN > UNKNOWN > PASS; a DP's ``overall`` is its worst finding.
+* Status order (worst first): FAIL > WARN > UNKNOWN > PASS > N/A; a DP's ``overall`` is its worst finding (PASS
+  when every finding is PASS or N/A). N/A is only given to the push-only items of a pull DP (``_dp_pull``).
 * Remote tests that fail because of another failing check (a name that does not resolve, a blocked
   port, clock skew, missing rights) make the dependent check UNKNOWN ("blocked by ..."), so the
   diagnosis names the failing check, and only it.
@@ -23,6 +24,9 @@ Rules of the engine:
   (no RPC: endpoint mapper, remote WMI) is evidence of the port problem, never a PASS.
 * A log line is attached to the first checklist item its error codes point to that fails (else
   warns, else the first item pointed to); a line pointing to a passing item turns it into WARN.
+* Content that is not installed on a DP (site facts ``distribution``) is listed per DP in ``stuck_packages``
+  with ``content`` counts; a failure status message makes the item it points to FAIL (failed state) or WARN
+  (still retrying), other messages point to no item (``_dp_content``, ``_dp_status_messages``).
 """
 from __future__ import annotations
 
@@ -31,12 +35,16 @@ import ipaddress
 import re
 import typing as t
 
-from . import _cmlog, _dp_knowledge
+from . import _cmlog, _dp_content, _dp_knowledge, _dp_pull
+from ._dp_evidence_text import service_state, start_mode, value_word
+from ._gc_pause import paused
 from ._dp_facts import DP_SHARES, drive_of, parse_utc, short_name, wmi_rights
 
 CHECK_IDS = _dp_knowledge.CHECK_IDS
-STATUSES = ("PASS", "WARN", "FAIL", "UNKNOWN")
-_RANK = {"PASS": 0, "UNKNOWN": 1, "WARN": 2, "FAIL": 3}
+# N/A: the item does not apply to this DP (the push-only items of a pull DP, _dp_pull); it ranks below PASS, so a
+# DP's overall is never N/A, and it is never a FAIL or UNKNOWN in disguise.
+STATUSES = ("PASS", "WARN", "FAIL", "UNKNOWN", "N/A")
+_RANK = {"N/A": -1, "PASS": 0, "UNKNOWN": 1, "WARN": 2, "FAIL": 3}
 
 EVERYONE = "S-1-1-0"
 AUTHENTICATED_USERS = "S-1-5-11"
@@ -121,10 +129,10 @@ _MSG: dict[str, tuple[str, str]] = {
     "fs.low": ("{where} has {free} free ({percent}%)", "{where} の空き容量は {free} ({percent}%) です"),
     "fs.part_missing": ("Free space not known for: {parts}", "空き容量を確認できなかった場所: {parts}"),
     # smb
-    "smb.pass": ("All DP shares exist and the source share(s) are shared", "配布ポイントの共有フォルダとソース共有フォルダがすべて存在します"),
-    "smb.missing": ("Missing share(s) on the DP: {shares}", "配布ポイントに共有フォルダがありません: {shares}"),
+    "smb.pass": ("All DP shares exist and the source share(s) are shared", "配布ポイントの共有フォルダーとソース共有フォルダーがすべて存在します"),
+    "smb.missing": ("Missing share(s) on the DP: {shares}", "配布ポイントに共有フォルダーがありません: {shares}"),
     "smb.server": ("The Server service (LanmanServer) on the DP is not running", "配布ポイントの Server サービス (LanmanServer) が実行されていません"),
-    "smb.source": ("Source share {path} is not available ({code})", "ソース共有フォルダ {path} を利用できません ({code})"),
+    "smb.source": ("Source share {path} is not available ({code})", "ソース共有フォルダー {path} を利用できません ({code})"),
     # rpc
     "rpc.pass": ("DCOM is enabled and DcomLaunch, RpcSs, RpcEptMapper are running on the DP and the site server",
                  "配布ポイントとサイト サーバーで DCOM が有効で、DcomLaunch、RpcSs、RpcEptMapper が実行中です"),
@@ -144,7 +152,7 @@ _MSG: dict[str, tuple[str, str]] = {
     "acc.share": ("Share {share} does not give {account} change or full access", "共有 {share} で {account} に変更またはフル コントロールのアクセス許可がありません"),
     "acc.wmi": ("WMI Root namespace security does not give {account} Enable Account, Execute Methods and Remote Enable",
                 "WMI の Root 名前空間のセキュリティで {account} に [アカウントの有効化]、[メソッドの実行]、[リモートの有効化] が許可されていません"),
-    "acc.source": ("{account} cannot read source share {path} ({code})", "{account} でソース共有フォルダ {path} を読み取れません ({code})"),
+    "acc.source": ("{account} cannot read source share {path} ({code})", "{account} でソース共有フォルダー {path} を読み取れません ({code})"),
     "acc.site_library": ("{account} has no read/write NTFS right on the site server's content library {path}",
                          "{account} にはサイト サーバーの SCCMContentLib ({path}) の NTFS 読み書き権限がありません"),
     "acc.install_account": ("The site system installation account is {user}, not the site server's computer account",
@@ -193,7 +201,7 @@ _MSG: dict[str, tuple[str, str]] = {
     "ev.dynamic": ("Dynamic RPC port {port} (sampled from the endpoint map)", "動的 RPC ポート {port} (エンドポイント マップからのサンプル)"),
     "ev.space": ("Free space, {where}", "空き容量: {where}"),
     "ev.share": ("Share {share} on the DP", "配布ポイントの共有 {share}"),
-    "ev.source": ("Source share {path}", "ソース共有フォルダ {path}"),
+    "ev.source": ("Source share {path}", "ソース共有フォルダー {path}"),
     "ev.server_service": ("Server service (LanmanServer) on the DP", "配布ポイントの Server サービス (LanmanServer)"),
     "ev.enable_dcom": ("EnableDCOM on {host}", "{host} の EnableDCOM"),
     "ev.service": ("Service {service} on {host}", "{host} のサービス {service}"),
@@ -204,7 +212,7 @@ _MSG: dict[str, tuple[str, str]] = {
     "ev.ntfs": ("NTFS read/write for {account} on {path}", "{path} の {account} の NTFS 読み書き権限"),
     "ev.share_acl": ("Share permission of {share} for {account}", "共有 {share} の {account} のアクセス許可"),
     "ev.wmi_acl": ("WMI Root security for {account} (rights granted)", "WMI の Root 名前空間での {account} の権限"),
-    "ev.source_access": ("{account} reads source share {path}", "{account} によるソース共有フォルダ {path} の読み取り"),
+    "ev.source_access": ("{account} reads source share {path}", "{account} によるソース共有フォルダー {path} の読み取り"),
     "ev.site_library_acl": ("NTFS read/write on the site server's content library {path}", "サイト サーバーの SCCMContentLib ({path}) の NTFS 読み書き権限"),
     "ev.probe_identity": ("Identity of the site probe", "サイト サーバーの調査を実行した ID"),
     "ev.skew": ("Clock difference DP - site server (seconds, {method})", "時刻差 (配布ポイント - サイト サーバー、秒、{method})"),
@@ -218,16 +226,39 @@ _MSG: dict[str, tuple[str, str]] = {
     "w.dp_library": ("DP content library drive {drive}", "配布ポイントの SCCMContentLib ドライブ {drive}"),
     "w.site_library": ("site server content library drive {drive}", "サイト サーバーの SCCMContentLib ドライブ {drive}"),
     "w.site_temp": ("site server OS drive / TEMP {drive}", "サイト サーバーの OS ドライブ / TEMP {drive}"),
-    "w.source": ("source share {path}", "ソース共有フォルダ {path}"),
+    "w.source": ("source share {path}", "ソース共有フォルダー {path}"),
     "w.not_given": ("source shares not given (option source_shares of win_sccm_site_facts, role variable "
                     "dp_diagnose_source_shares) and not read from the SMS Provider",
-                    "ソース共有フォルダが指定されておらず (win_sccm_site_facts の source_shares、ロール変数 "
+                    "ソース共有フォルダーが指定されておらず (win_sccm_site_facts の source_shares、ロール変数 "
                     "dp_diagnose_source_shares)、SMS プロバイダーからも読み取っていません"),
     "w.sources_unread": ("source shares not given, and the package sources could not be read from the SMS Provider "
-                         "({code})", "ソース共有フォルダが指定されておらず、SMS プロバイダーからパッケージのソースを読み取れませんでした ({code})"),
+                         "({code})", "ソース共有フォルダーが指定されておらず、SMS プロバイダーからパッケージのソースを読み取れませんでした ({code})"),
     "w.sources_none": ("no package of the site has a UNC source path ({count} package(s) read from the SMS Provider)",
                        "サイトのパッケージに UNC のソース パスがありません (SMS プロバイダーから {count} 個のパッケージを読み取り)"),
 }
+
+
+def _word(value: t.Any, lang: str) -> t.Any:
+    """A machine word (skip reason, clock method) in Japanese; English keeps the word itself."""
+    return value_word(str(value), lang) if lang == "ja" and value is not None else value
+
+
+def _state(value: t.Any, lang: str) -> t.Any:
+    return service_state(value, lang) if lang == "ja" else value
+
+
+def _mode(value: t.Any, lang: str) -> t.Any:
+    return start_mode(value, lang) if lang == "ja" else value
+
+
+_JA_COMMA = re.compile(r"(?<=[^\x00-\x7f]), ")
+
+
+def _punctuate(summary: str, lang: str) -> str:
+    """Japanese punctuation between the parts of a summary: 。 for "; " and 、 after Japanese text."""
+    if lang != "ja" or not summary:
+        return summary
+    return _JA_COMMA.sub("、", re.sub(r"。?; ", "。", summary))
 
 
 def _m(key: str, lang: str, **values: t.Any) -> str:
@@ -236,7 +267,7 @@ def _m(key: str, lang: str, **values: t.Any) -> str:
 
 
 def worst(statuses: t.Iterable[str]) -> str:
-    """The worst status (FAIL > WARN > UNKNOWN > PASS); PASS for none."""
+    """The worst status (FAIL > WARN > UNKNOWN > PASS > N/A); PASS for none (and for N/A only)."""
     result = "PASS"
     for status in statuses:
         if _RANK[status] > _RANK[result]:
@@ -294,7 +325,7 @@ def _same_addresses(left: t.Iterable[str], right: t.Iterable[str]) -> bool:
 def _fmt_bytes(value: int | None) -> str:
     if value is None:
         return "?"
-    for unit, size in (("TB", 1024 ** 4), ("GB", GIB), ("MB", 1024 ** 2)):
+    for unit, size in (("TiB", 1024 ** 4), ("GiB", GIB), ("MiB", 1024 ** 2)):  # binary units, labelled as such
         if value >= size:
             return f"{value / size:.1f} {unit}"
     return f"{value} B"
@@ -505,7 +536,7 @@ def check_ports(ctx: Context, name_status: str) -> dict[str, t.Any]:
         summary = ctx.m("ports.closed", ports=", ".join(map(str, closed)), site=ctx.site_name)
         lanman = ((ctx.facts or {}).get("services") or {}).get("LanmanServer") or {}
         if 445 in closed and lanman and lanman.get("state") not in (None, "running"):
-            summary += "; " + ctx.m("ports.service", state=lanman.get("state"))
+            summary += "; " + ctx.m("ports.service", state=_state(lanman.get("state"), ctx.lang))
         return _finding("FAIL", summary, ev)
     if unmeasured:
         if stage_state(ctx.probe, "tcp") != "done":
@@ -561,7 +592,7 @@ def _space_part(ctx: Context, where: str, free: int | None, size: int | None, so
 
 
 def check_free_space(ctx: Context) -> dict[str, t.Any]:
-    """格納フォルダの容量: OS drive/TEMP, source share, site content library and DP content library drives."""
+    """格納フォルダーの容量: OS drive/TEMP, source share, site content library and DP content library drives."""
     ev: list[dict[str, t.Any]] = []
     parts: list[_Part] = []
     site = ctx.site or {}
@@ -619,7 +650,7 @@ def check_smb_shares(ctx: Context) -> dict[str, t.Any]:
                 regex = re.compile("^" + re.escape(pattern.upper()).replace("\\*", ".*") + "$")
                 names = sorted(n for n in present if regex.match(n))
                 ok = bool(names)
-                ev.append(_ev(ctx.m("ev.share", share=pattern.replace("*", "<drive>")), names or None, "dp", ok))
+                ev.append(_ev(ctx.m("ev.share", share=pattern.replace("*", _word("<drive>", ctx.lang))), names or None, "dp", ok))
             else:
                 ok = pattern.upper() in present
                 ev.append(_ev(ctx.m("ev.share", share=pattern), "present" if ok else "missing", "dp", ok))
@@ -692,10 +723,11 @@ def _rpc_host_parts(ctx: Context, host: str, dcom: dict[str, t.Any] | None, serv
         ev.append(_ev(ctx.m("ev.service", service=name, host=host), {"state": state, "start_mode": mode}, source,
                       bool(running and auto)))
         if not running:
-            parts.append(_Part("FAIL", ctx.m("rpc.service", service=name, host=host, state=state or "missing",
-                                             mode=mode or "-")))
+            parts.append(_Part("FAIL", ctx.m("rpc.service", service=name, host=host, state=_state(state or "missing", ctx.lang),
+                                             mode=_mode(mode or "-", ctx.lang))))
         elif not auto:
-            parts.append(_Part("WARN", ctx.m("rpc.service", service=name, host=host, state=state, mode=mode)))
+            parts.append(_Part("WARN", ctx.m("rpc.service", service=name, host=host, state=_state(state, ctx.lang),
+                                             mode=_mode(mode, ctx.lang))))
     return parts
 
 
@@ -715,7 +747,7 @@ def check_rpc_dcom(ctx: Context) -> dict[str, t.Any]:
         if remote:
             value = _code(remote.get("error"))
             if remote.get("skipped"):
-                value = ctx.m("not_attempted", reason=remote.get("skip_reason"))
+                value = ctx.m("not_attempted", reason=_word(remote.get("skip_reason"), ctx.lang))
             ev.append(_ev(ctx.m("ev.remote_wmi"), value, "site", None))
         return _finding("UNKNOWN", ctx.m("no_dp_facts"), ev)
     parts = _rpc_host_parts(ctx, ctx.m("w.dp"), facts.get("dcom"), facts.get("services"), "dp", ev)
@@ -726,7 +758,7 @@ def check_rpc_dcom(ctx: Context) -> dict[str, t.Any]:
     if remote:
         value = "connected" if remote.get("connected") else _code(remote.get("error"))
         if remote.get("skipped"):
-            value = ctx.m("not_attempted", reason=remote.get("skip_reason"))
+            value = ctx.m("not_attempted", reason=_word(remote.get("skip_reason"), ctx.lang))
         ev.append(_ev(ctx.m("ev.remote_wmi"), value, "site", True if remote.get("connected") else None))
     return _combine(parts, ev, ctx.m("rpc.pass"))
 
@@ -893,7 +925,7 @@ def check_time_sync(ctx: Context) -> dict[str, t.Any]:
                 estimated = " " + ctx.m("time.estimated", uncertainty=round(uncertainty, 1))
     skew = _dp_knowledge.classify_skew(seconds)
     if seconds is not None:
-        ev.append(_ev(ctx.m("ev.skew", method=method), seconds, "site" if method != "controller" else "dp",
+        ev.append(_ev(ctx.m("ev.skew", method=_word(method, ctx.lang)), seconds, "site" if method != "controller" else "dp",
                       skew["status"] == "PASS"))
     else:
         ev.append(_ev(ctx.m("ev.skew", method="-"), _code(clock.get("error")) if clock else None, "site", None))
@@ -914,7 +946,7 @@ def check_time_sync(ctx: Context) -> dict[str, t.Any]:
                    "last_sync_utc": time_facts.get("last_sync_utc")}
         ev.append(_ev(ctx.m("ev.w32time", host=host), w32time, source, ok))
         if not ok:
-            detail = f"W32Time {(svc or {}).get('state') or 'missing'}" if not running else src
+            detail = f"W32Time {_state((svc or {}).get('state') or 'missing', ctx.lang)}" if not running else src
             parts.append(_Part("WARN", ctx.m("time.ntp", host=host, detail=detail)))
     status = worst(p.status for p in parts)
     summary = "; ".join(p.summary for p in parts if p.status == status and p.summary) or parts[0].summary
@@ -1003,7 +1035,7 @@ def check_wmi(ctx: Context, statuses: dict[str, str]) -> dict[str, t.Any]:
     if remote.get("skipped"):
         # Not tested: no RPC without TCP 135, or no address. The failing check is named, never PASS.
         error = remote.get("error") or {}
-        ev.append(_ev(ctx.m("ev.remote_wmi"), ctx.m("not_attempted", reason=remote.get("skip_reason")) + " "
+        ev.append(_ev(ctx.m("ev.remote_wmi"), ctx.m("not_attempted", reason=_word(remote.get("skip_reason"), ctx.lang)) + " "
                       + _code(error), "site", None))
         for blocker in ("name_resolution", "ports"):
             if statuses.get(blocker) == "FAIL":
@@ -1170,6 +1202,8 @@ def attach_log_evidence(findings: dict[str, dict[str, t.Any]], entries: list[tup
         categories = [c for c in _dp_knowledge.categories_for_error_codes(entry.error_codes) if c in findings]
         if not categories:
             continue
+        # An item that does not apply (N/A) takes a line only when no applicable item is pointed to; it stays N/A.
+        categories = [c for c in categories if findings[c]["status"] != "N/A"] or categories
         target = next((c for c in categories if findings[c]["status"] == "FAIL"), None) \
             or next((c for c in categories if findings[c]["status"] == "WARN"), None) \
             or next((c for c in categories if findings[c]["status"] == "UNKNOWN"), None) \
@@ -1215,8 +1249,15 @@ def diagnose_dp(dp: str, site: dict[str, t.Any] | None, facts: dict[str, t.Any] 
     findings["time_sync"] = check_time_sync(ctx)
     findings["patch_level"] = check_patch_level(ctx)
     findings["wmi"] = check_wmi(ctx, {k: v["status"] for k, v in findings.items()})
+    _dp_pull.note_local_identity(findings["wmi"], facts, lang)
+    role = _dp_pull.dp_role((probe or {}).get("site_role"), facts)
+    _dp_pull.apply_pull_dp(findings, dp, role, facts, lang)
     dp_log = parse_log_records(((facts or {}).get("smsdpprov_log") or {}).get("lines") or [])
+    dp_log += parse_log_records(_dp_pull.pull_log_records(facts))
     attach_log_evidence(findings, log_entries + dp_log, lang, int(th["max_log_lines_per_finding"]))
+    # Content not installed on this DP, from the site's distribution state (_dp_content: which item, FAIL or WARN).
+    content, stuck = _dp_content.diagnose_content(site, lang, dp, (facts or {}).get("fqdn"))
+    _dp_content.attach_stuck_evidence(findings, stuck, lang)
     ordered = []
     for check in CHECK_IDS:
         finding = findings[check]
@@ -1228,11 +1269,12 @@ def diagnose_dp(dp: str, site: dict[str, t.Any] | None, facts: dict[str, t.Any] 
             "heading": texts["heading"],
             "explanation": texts["explanation"],
             "remediation": texts["remediation"],
-            "summary": finding["summary"],
+            "summary": _punctuate(finding["summary"], lang),
             "evidence": finding["evidence"],
             "log_evidence": finding["log_evidence"],
         })
-    return {"dp": dp, "overall": worst(f["status"] for f in ordered), "findings": ordered}
+    return {"dp": dp, "overall": worst(f["status"] for f in ordered), "role": role, "findings": ordered, "content": content,
+            "stuck_packages": stuck}
 
 
 def probe_identity_block(site: dict[str, t.Any] | None, lang: str) -> dict[str, t.Any]:
@@ -1248,6 +1290,7 @@ def probe_identity_block(site: dict[str, t.Any] | None, lang: str) -> dict[str, 
             "warning": warning}
 
 
+@paused  # no reference cycles here; the cyclic collector cost half the CPU at 2,000 DPs (docs/performance.md)
 def diagnose(site_facts: dict[str, t.Any] | None, dp_facts: dict[str, dict[str, t.Any] | None], *,
              language: str = "en", dps: t.Sequence[str] | None = None,
              thresholds: dict[str, float] | None = None, generated_at: str | None = None) -> dict[str, t.Any]:
@@ -1289,9 +1332,12 @@ def diagnose(site_facts: dict[str, t.Any] | None, dp_facts: dict[str, dict[str, 
         probe_name = _match_probe(name, facts, probe_index)
         results.append(diagnose_dp(name, site_facts, facts, per_dp.get(name, []), lang=language, thresholds=th,
                                    probe=probes.get(probe_name) if probe_name else None))
-    counts = {"dps": len(results), "pass": 0, "warn": 0, "fail": 0, "unknown": 0}
+    counts = {"dps": len(results), "pass": 0, "warn": 0, "fail": 0, "unknown": 0, "na_cells": 0}
     for result in results:
         counts[result["overall"].lower()] += 1
+        # "na_cells" counts findings (cells), the others count DPs by their overall status.
+        counts["na_cells"] += sum(1 for f in result["findings"] if f["status"] == "N/A")
+    counts["stuck_packages"] = sum(result["content"]["stuck"] for result in results)
     site = site_facts or {}
     return {
         "generated_at": generated_at or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -1301,4 +1347,5 @@ def diagnose(site_facts: dict[str, t.Any] | None, dp_facts: dict[str, dict[str, 
         "probe_identity": probe_identity_block(site_facts, language),
         "dps": results,
         "summary": counts,
+        "thresholds": th,
     }

@@ -38,6 +38,10 @@ APPCOMPAT_KEY = "SOFTWARE\\Microsoft\\Ole\\AppCompat"
 IDENTIFICATION_KEY = "SOFTWARE\\Microsoft\\SMS\\Identification"
 DP_KEY = "SOFTWARE\\Microsoft\\SMS\\DP"
 DCOM_VALUES = ("RequireIntegrityActivationAuthenticationLevel", "RaiseActivationAuthenticationLevel")
+# A pull DP downloads from its source DPs over HTTP or HTTPS (BITS), as the source DP's clients do.
+PULL_PORTS = (80, 443)
+PULL_DP_LOGS = ("PullDP.log", "DataTransferService.log")
+MAX_SOURCE_DPS = 16
 # Use with fullmatch ("$" alone would accept a trailing newline). Every name HOST_NAME_RE accepts, the host's
 # _host_contract.HOST_NAME_PATTERN accepts too (tests/unit/contract/test_host_contract.py).
 HOST_NAME_RE = re.compile(r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?")
@@ -82,10 +86,41 @@ def short_name(name: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # win_sccm_dp_facts
 # ---------------------------------------------------------------------------------------------
+def pull_log_refs() -> list[dict[str, t.Any]]:
+    """Where a pull DP writes PullDP.log and DataTransferService.log.
+
+    Microsoft lists them among the client logs ("Advanced troubleshooting tips for content distribution": client logs
+    include the pull DP logs), so they are read from the client log folder (%windir%\\CCM\\Logs) and, for a DP
+    without the client, from SMS_CCM\\Logs at the root of each fixed drive (only existing files are read)."""
+    refs: list[dict[str, t.Any]] = [{"kind": "site_log", "name": name, "folder": "client"} for name in PULL_DP_LOGS]
+    refs += [{"kind": "fixed_drives", "append": f"SMS_CCM\\Logs\\{name}"} for name in PULL_DP_LOGS]
+    return refs
+
+
+def plan_pull_path(params: dict[str, t.Any], since: str) -> list[PlannedOp]:
+    """A pull DP's own path, in the same batch: from the DP to each source DP (DNS, TCP 80/443; no RPC), and the
+    errors and warnings of its PullDP.log and DataTransferService.log."""
+    sources = list(params.get("source_dps") or [])
+    if not sources:
+        return []
+    return [
+        PlannedOp("pull_probe", "net.probe_targets", {
+            "targets": sources, "tcp_ports": list(PULL_PORTS), "check_epm": False, "check_wmi": False,
+            "check_clock": False, "connect_timeout_ms": params.get("source_connect_timeout_ms", 3000),
+            "timeout_seconds": params.get("source_probe_timeout", 15),
+            "max_parallel": min(len(sources), MAX_SOURCE_DPS)}, always=True),
+        PlannedOp("pull_logs", "log.read_filtered", {
+            "path_refs": pull_log_refs(), "severities": ["error", "warning"], "since_utc": since,
+            "max_lines": params["log_max_lines"], "max_bytes": params["log_max_bytes"]}, always=True),
+    ]
+
+
 def plan_dp_facts(params: dict[str, t.Any], now_utc: str | None = None) -> list[PlannedOp]:
     """The read-only ops behind ``ansible_facts.sccm_dp``: one batch, one module execution."""
     since = window_start_utc(now_utc, params["log_window_hours"])
     plan = [
+        # Who runs the batch: the seed's local root\SCCMDP test runs as SYSTEM (PsExec -s); become does the same.
+        PlannedOp("identity", "identity.read", {"include_computer_groups": False}, always=True),
         PlannedOp("role", "dp.read_role", always=True),
         PlannedOp("shares", "share.list", {"names": list(DP_SHARES), "include_access": True}, always=True),
         PlannedOp("disks", "disk.list", {"marker_file": NO_SMS_MARKER}, always=True),
@@ -114,7 +149,7 @@ def plan_dp_facts(params: dict[str, t.Any], now_utc: str | None = None) -> list[
             "severities": ["error"], "since_utc": since,
             "max_lines": params["log_max_lines"], "max_bytes": params["log_max_bytes"]}, always=True),
     ]
-    return plan
+    return plan + plan_pull_path(params, since)
 
 
 def window_start_utc(now_utc: str | None, hours: int) -> str:
@@ -264,8 +299,66 @@ def _events(data: dict[str, t.Any] | None, event_id: int) -> dict[str, t.Any] | 
     return {"count": count, "count_capped": data["count_capped"], "recent": events}
 
 
-def shape_dp_facts(outcome: BatchOutcome, *, started: str | None = None, finished: str | None = None
-                   ) -> dict[str, t.Any]:
+def dp_identity(identity: dict[str, t.Any] | None) -> dict[str, t.Any]:
+    """Who ran the DP batch: the seed runs the local root\\SCCMDP test as SYSTEM (PsExec -s), so only a batch run
+    as SYSTEM (become) is the seed's test (``trusted``)."""
+    if identity is None:
+        return {"user": None, "sid": None, "as_system": None, "trusted": False}
+    as_system = bool(identity.get("is_system"))
+    return {"user": identity.get("user"), "sid": identity.get("user_sid"), "as_system": as_system,
+            "trusted": as_system}
+
+
+def source_reachable(entry: dict[str, t.Any]) -> bool | None:
+    """Whether a pull DP reached a source DP: True with a name that resolves and TCP 80 or 443 open; False when the
+    name does not resolve or every port was refused or timed out; None when the probe did not finish."""
+    dns = entry.get("dns") or {}
+    if dns.get("resolved") is False:
+        return False
+    ports = [p for p in entry.get("tcp") or [] if p.get("port") in PULL_PORTS]
+    if any(p.get("open") for p in ports):
+        return True
+    if entry.get("timed_out") or not ports or any(p.get("open") is None for p in ports):
+        return None
+    return False
+
+
+def _pull_path(outcome: BatchOutcome, source_dps: t.Sequence[str]) -> dict[str, t.Any] | None:
+    """``pull_dp`` of the DP facts: each source DP as the pull DP sees it, and its own PullDP / DTS log lines."""
+    if not source_dps:
+        return None
+    probe = outcome.data("pull_probe")
+    by_name = {str(e.get("target")).lower(): e for e in (probe or {}).get("targets") or []}
+    sources = []
+    for rank, name in enumerate(source_dps, start=1):
+        entry = by_name.get(name.lower())
+        if entry is None:
+            sources.append({"name": name, "order": rank, "resolved": None, "addresses": [], "tcp": {},
+                            "reachable": None, "timed_out": None, "error": None})
+            continue
+        dns = entry.get("dns") or {}
+        sources.append({
+            "name": name, "order": rank, "resolved": dns.get("resolved"), "addresses": dns.get("addresses") or [],
+            "dns_error": dns.get("error"),
+            "tcp": {str(p["port"]): {"open": p.get("open"), "error": p.get("error")} for p in entry.get("tcp") or []},
+            "reachable": source_reachable(entry), "timed_out": bool(entry.get("timed_out")), "error": entry.get("error")})
+    logs = outcome.data("pull_logs")
+    return {
+        "source_dps": sources,
+        "probed": probe is not None,
+        "logs": None if logs is None else {
+            "files": logs["files"],
+            "found": any(f["exists"] for f in logs["files"]),
+            "error_count": sum(f.get("records_matched", 0) for f in logs["files"]),
+            "lines": [{"log": r["file"], "path": r["path"], "line_number": r["line_number"], "text": r["text"]}
+                      for r in logs["records"]],
+            "truncated": logs["truncated"],
+        },
+    }
+
+
+def shape_dp_facts(outcome: BatchOutcome, *, started: str | None = None, finished: str | None = None,
+                   source_dps: t.Sequence[str] = ()) -> dict[str, t.Any]:
     """Build ``ansible_facts.sccm_dp`` from the batch outcome (missing readings are null)."""
     role = outcome.data("role")
     shares = outcome.data("shares")
@@ -333,6 +426,8 @@ def shape_dp_facts(outcome: BatchOutcome, *, started: str | None = None, finishe
                       for r in smsdpprov["records"]],
             "truncated": smsdpprov["truncated"],
         },
+        "probe_identity": dp_identity(outcome.data("identity")),
+        "pull_dp": _pull_path(outcome, source_dps),
         "errors": op_errors(outcome),
     }
 
@@ -481,6 +576,48 @@ def installation_account(sms: dict[str, t.Any] | None, dp: str) -> dict[str, t.A
             "user_name": match.get("user_name"), "known_to_site": True}
 
 
+# The server of a NAL path as the SMS Provider writes it (SMS_DistributionPointInfo.NALPath), e.g.
+# ["Display=\\dp01.contoso.local\"]MSWNET:["SMS_SITE=PS1"]\\dp01.contoso.local\
+_NAL_SERVER_RE = re.compile(r"\\\\([A-Za-z0-9][A-Za-z0-9.-]*)\\?\s*\Z")
+_NAL_DISPLAY_RE = re.compile(r"Display=\\\\([A-Za-z0-9][A-Za-z0-9.-]*)")
+
+
+def nal_server(nal_path: str | None) -> str | None:
+    """The server name of a ConfigMgr NAL path (its trailing \\\\server\\, else its Display=); None when absent."""
+    text = str(nal_path or "").strip()
+    match = _NAL_SERVER_RE.search(text) or _NAL_DISPLAY_RE.search(text)
+    return match.group(1) if match else None
+
+
+def _site_dps(sms: dict[str, t.Any] | None) -> dict[str, dict[str, t.Any]] | None:
+    """The site's DPs by lower-case server name; None when the SMS Provider did not answer the DP query."""
+    if not sms or not sms.get("provider_available") or sms.get("dp_info_error") or "distribution_points" not in sms:
+        return None
+    return {str(d.get("server") or "").lower(): d for d in sms.get("distribution_points") or [] if d.get("server")}
+
+
+def site_role(sms: dict[str, t.Any] | None, dp: str) -> dict[str, t.Any]:
+    """Pull DP / PXE flags and source DPs (rank order) of one DP as the site knows them (SMS_DistributionPointInfo,
+    SysResUse property lists); every value None when the site could not be asked or does not know the DP."""
+    dps = _site_dps(sms)
+    unknown = {"known_to_site": None if dps is None else False, "pull_dp": None, "pxe": None, "source_dps": [],
+               "source": None}
+    if dps is None:
+        return unknown
+    match = dps.get(dp.lower().rstrip(".")) or next((d for k, d in dps.items() if short_name(k) == short_name(dp)), None)
+    if match is None:
+        return unknown
+    paths = list(match.get("source_nal_paths") or [])
+    ranks = list(match.get("source_ranks") or [])
+    sources = []
+    for number, path in enumerate(paths):
+        rank = ranks[number] if number < len(ranks) else None
+        sources.append({"name": nal_server(path) or path, "rank": rank, "nal_path": path})
+    sources.sort(key=lambda src: (src["rank"] is None, src["rank"] or 0))
+    return {"known_to_site": True, "pull_dp": bool(match.get("is_pull_dp")), "pxe": bool(match.get("is_pxe")),
+            "source_dps": sources if match.get("is_pull_dp") else [], "source": "sms_provider"}
+
+
 def _probe_entry(entry: dict[str, t.Any], sms: dict[str, t.Any] | None) -> dict[str, t.Any]:
     tcp = {str(p["port"]): {"open": p.get("open"), "error": p.get("error")} for p in entry.get("tcp") or []}
     return {
@@ -494,6 +631,7 @@ def _probe_entry(entry: dict[str, t.Any], sms: dict[str, t.Any] | None) -> dict[
         "clock": entry.get("clock"),
         "stages": entry.get("stages"),
         "installation_account": installation_account(sms, entry["target"]),
+        "site_role": site_role(sms, entry["target"]),
         "error": entry.get("error"),
     }
 
@@ -627,7 +765,10 @@ def shape_site_facts(outcome: BatchOutcome, params: dict[str, t.Any], *, started
         "sms_provider": None if sms is None else {
             "available": sms["provider_available"], "machine": sms.get("provider_machine"),
             "namespace": sms.get("namespace"), "site_code": sms.get("site_code"),
-            "site_systems": len(sms.get("systems", [])), "error": sms.get("error")},
+            "site_systems": len(sms.get("systems", [])),
+            "distribution_points": None if _site_dps(sms) is None else len(sms.get("distribution_points") or []),
+            "distribution_points_truncated": bool(sms.get("distribution_points_truncated")),
+            "dp_info_error": sms.get("dp_info_error"), "error": sms.get("error")},
         "dps": _dps(probe, sms, params["distribution_points"]),
         "probe_elapsed_ms": (probe or {}).get("elapsed_ms"),
         "events": {"dcom_10037": _events(events, 10037), "dcom_10038": _events(events, 10038)},

@@ -3,7 +3,7 @@
 """DP fleet inventory rows from ``ansible_facts.sccm_dp``. FOR INTERNAL COLLECTION USE ONLY.
 
 One row per DP: ``{dp, site_code, os_product, os_build, patched, content_library_drives,
-shares_ok, wmi_ok, wmi_local_ok, wmi_remote_ok, pull_dp, pxe, last_seen_utc}``. A value that the facts cannot
+shares_ok, wmi_ok, wmi_local_ok, wmi_remote_ok, pull_dp, pxe, role_source, last_seen_utc}``. A value that the facts cannot
 prove is None, never a guess: a DP that gave no facts has a row of Nones (and its name), so it still shows up in
 the fleet table.
 
@@ -15,8 +15,11 @@ Every column means the same in every table, whichever entry point wrote it and w
 * ``wmi_ok``: both are proven (True), either failed (False), else None - never the local test alone;
 * ``site_code``: the DP's own registry, else the site of the site server that probed it or that the DP names
   (``HKLM\\SOFTWARE\\Microsoft\\SMS\\DP\\SiteServer``);
-* ``pull_dp`` / ``pxe``: ``IsPullDP`` / ``IsPXE`` under ``HKLM\\SOFTWARE\\Microsoft\\SMS\\DP`` on the DP, None
-  when the value is absent.
+* ``pull_dp`` / ``pxe``: what the site says (``SMS_DistributionPointInfo.IsPullDP`` / ``IsPXE``, read by the site
+  probe), ``role_source`` ``site``; only when the site could not say (no site probe, SMS Provider not answering, a
+  DP the site does not list), the DP's own ``IsPullDP`` / ``IsPXE`` under ``HKLM\\SOFTWARE\\Microsoft\\SMS\\DP``
+  (values whose existence is unconfirmed), ``role_source`` ``dp_registry``; None (and ``role_source`` None) when
+  neither says.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ import typing as t
 
 from . import _dp_knowledge
 from ._dp_diagnose import NameIndex
+from ._dp_pull import dp_role
 from ._dp_facts import DP_SHARES
 
 
@@ -115,11 +119,13 @@ def inventory_row(dp: str, facts: dict[str, t.Any] | None, *, site_facts: dict[s
     probed = probe is not None and set(((probe.get("stages") or {}).values())) != {"failed"}
     trusted = bool((site.get("probe_identity") or {}).get("trusted"))
     remote = _wmi_remote_ok(probe, trusted)
+    role_flags = dp_role((probe or {}).get("site_role"), facts)
     if not facts:
         return {"dp": dp, "site_code": site.get("site_code") if probed else None, "os_product": None,
                 "os_build": None, "patched": None, "content_library_drives": [], "shares_ok": None,
                 "wmi_ok": False if remote is False else None, "wmi_local_ok": None, "wmi_remote_ok": remote,
-                "pull_dp": None, "pxe": None, "last_seen_utc": None}
+                "pull_dp": role_flags["pull_dp"], "pxe": role_flags["pxe"], "role_source": role_flags["source"],
+                "last_seen_utc": None}
     os_info = facts.get("os") or {}
     role = facts.get("role") or {}
     local = _wmi_local_ok(facts)
@@ -134,8 +140,9 @@ def inventory_row(dp: str, facts: dict[str, t.Any] | None, *, site_facts: dict[s
         "wmi_ok": _both(local, remote),
         "wmi_local_ok": local,
         "wmi_remote_ok": remote,
-        "pull_dp": role.get("is_pull_dp"),
-        "pxe": role.get("is_pxe"),
+        "pull_dp": role_flags["pull_dp"],
+        "pxe": role_flags["pxe"],
+        "role_source": role_flags["source"],
         "last_seen_utc": facts.get("collected_at"),
     }
 

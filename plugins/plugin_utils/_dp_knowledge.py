@@ -92,7 +92,7 @@ ERROR_CODES: dict[str, dict] = {
         "content library, is not a local administrator on the DP, or lacks rights on the DP's WMI "
         "Root namespace. If the DP logs DistributedCOM event 10036, the cause is the DCOM hardening "
         "(CVE-2021-26414): the site server's authentication level is below what the DP requires.",
-        "サイト サーバーのコンピューター アカウントに、ソース共有フォルダや SCCMContentLib フォルダへの"
+        "サイト サーバーのコンピューター アカウントに、ソース共有フォルダーや SCCMContentLib フォルダーへの"
         "共有または NTFS のアクセス権限がない、リモート配布ポイントのローカル Administrators グループに"
         "所属していない、またはリモート配布ポイントの WMI (Root 名前空間) へのアクセス権限がない可能性が"
         "あります。リモート配布ポイントで DistributedCOM のイベント ID 10036 が記録されている場合は、"
@@ -116,8 +116,8 @@ ERROR_CODES: dict[str, dict] = {
         ["smb_shares"],
         "The share does not exist: ADMIN$, SCCMContentLib$, SMS_DP$, SMSPKG<drive>$ or SMSSIG$ on "
         "the DP, or the package source share.",
-        "接続先の共有フォルダが存在しません。リモート配布ポイントの ADMIN$、SCCMContentLib$、SMS_DP$、"
-        "SMSPKG<ドライブ名>$、SMSSIG$、またはソース共有フォルダが共有されているかご確認ください。",
+        "接続先の共有フォルダーが存在しません。リモート配布ポイントの ADMIN$、SCCMContentLib$、SMS_DP$、"
+        "SMSPKG<ドライブ名>$、SMSSIG$、またはソース共有フォルダーが共有されているかご確認ください。",
     ),
     "0x80070040": _code(
         "ERROR_NETNAME_DELETED", 64, "ERROR_NETNAME_DELETED",
@@ -137,8 +137,8 @@ ERROR_CODES: dict[str, dict] = {
         ["smb_shares"],
         "A file of the package source is missing (source moved or deleted), or the site server's "
         "content library is missing files.",
-        "ソース共有フォルダのファイルが存在しない (移動または削除された)、またはサイト サーバーの "
-        "SCCMContentLib フォルダのファイルが欠落している可能性があります。",
+        "ソース共有フォルダーのファイルが存在しない (移動または削除された)、またはサイト サーバーの "
+        "SCCMContentLib フォルダーのファイルが欠落している可能性があります。",
     ),
     "0x80070003": _code(
         "ERROR_PATH_NOT_FOUND", 3, "ERROR_PATH_NOT_FOUND",
@@ -147,8 +147,8 @@ ERROR_CODES: dict[str, dict] = {
         ["smb_shares"],
         "The package source path does not exist or is not shared, or a folder of the site server's "
         "content library is missing.",
-        "ソース共有フォルダのパスが存在しない、または共有されていない、もしくはサイト サーバーの "
-        "SCCMContentLib フォルダ内のフォルダが欠落している可能性があります。",
+        "ソース共有フォルダーのパスが存在しない、または共有されていない、もしくはサイト サーバーの "
+        "SCCMContentLib フォルダー内のフォルダーが欠落している可能性があります。",
     ),
     "0x80070020": _code(
         "ERROR_SHARING_VIOLATION", 32, "ERROR_SHARING_VIOLATION",
@@ -158,7 +158,7 @@ ERROR_CODES: dict[str, dict] = {
         "A file in the source share or content library is locked: antivirus scanning without the "
         "ConfigMgr exclusions, or several sending threads on the same job (seen when the site "
         "server and SQL Server time zones differ).",
-        "ソース共有フォルダや SCCMContentLib フォルダのファイルが他のプロセスにロックされています。"
+        "ソース共有フォルダーや SCCMContentLib フォルダーのファイルが他のプロセスにロックされています。"
         "ConfigMgr の除外設定がされていないウイルス対策ソフトによるスキャンや、同じジョブを複数の送信"
         "スレッドが処理している (サイト サーバーと SQL Server のタイム ゾーンが異なる場合に発生します) "
         "ことが考えられます。",
@@ -171,8 +171,8 @@ ERROR_CODES: dict[str, dict] = {
         "A drive on the content path is full: the DP content library drive, the site server's "
         "content library or source share drive, or the OS drive / TEMP for software updates.",
         "コンテンツの経路上のドライブの空き容量が不足しています。リモート配布ポイントの SCCMContentLib "
-        "フォルダのドライブ、サイト サーバーの SCCMContentLib フォルダやソース共有フォルダのドライブ、"
-        "更新プログラムの場合は OS ドライブ (TEMP フォルダ) をご確認ください。",
+        "フォルダーのドライブ、サイト サーバーの SCCMContentLib フォルダーやソース共有フォルダーのドライブ、"
+        "更新プログラムの場合は OS ドライブ (TEMP フォルダー) をご確認ください。",
     ),
     "0x8007052E": _code(
         "ERROR_LOGON_FAILURE", 1326, "ERROR_LOGON_FAILURE",
@@ -247,6 +247,36 @@ ERROR_CODES: dict[str, dict] = {
         "サイト サーバーとリモート配布ポイント間で動的 RPC ポートがブロックされている、または接続先の"
         "サービスがエンドポイント マッパーに登録されていない可能性があります。",
     ),
+    # WinHTTP errors (BITS downloads of a pull DP, DataTransferService.log / PullDP.log): "Error Messages
+    # (Winhttp.h)", Win32 docs; HRESULT = 0x80070000 | code.
+    "0x80072EE7": _code(
+        "ERROR_WINHTTP_NAME_NOT_RESOLVED", 12007, "ERROR_WINHTTP_NAME_NOT_RESOLVED",
+        "The server name could not be resolved.",
+        "サーバー名を解決できませんでした。",
+        ["name_resolution"],
+        "The pull DP cannot resolve the name of its source DP: check DNS from the pull DP.",
+        "プル配布ポイントからソース配布ポイントの名前を解決できません。プル配布ポイントの DNS 設定をご確認ください。",
+    ),
+    "0x80072EFD": _code(
+        "ERROR_WINHTTP_CANNOT_CONNECT", 12029, "ERROR_WINHTTP_CANNOT_CONNECT",
+        "A connection to the server could not be established.",
+        "サーバーへの接続を確立できませんでした。",
+        ["ports"],
+        "The pull DP cannot connect to its source DP over HTTP/HTTPS: IIS on the source DP is not running, or a "
+        "firewall blocks TCP 80/443 between them.",
+        "プル配布ポイントからソース配布ポイントに HTTP/HTTPS で接続できません。ソース配布ポイントの IIS が停止している、"
+        "または両者の間で TCP 80/443 がファイアウォールにより遮断されている可能性があります。",
+    ),
+    "0x80072EE2": _code(
+        "ERROR_WINHTTP_TIMEOUT", 12002, "ERROR_WINHTTP_TIMEOUT",
+        "The request has timed out.",
+        "要求がタイムアウトしました。",
+        ["ports"],
+        "The source DP did not answer the pull DP's HTTP/HTTPS request in time: a firewall drops the traffic, or the "
+        "source DP or the path is overloaded.",
+        "ソース配布ポイントがプル配布ポイントの HTTP/HTTPS 要求に時間内に応答しませんでした。ファイアウォールによる破棄、"
+        "またはソース配布ポイントや経路の過負荷が考えられます。",
+    ),
     "0x80004005": _code(
         "E_FAIL", None, None,
         "Unspecified error.",
@@ -275,7 +305,7 @@ ERROR_CODES: dict[str, dict] = {
         "The DP WMI provider or its class is not registered: re-run mofcomp on smsdpprov.mof in "
         "SMS_DP$\\sms\\bin.",
         "リモート配布ポイントの WMI プロバイダーまたはそのクラスが登録されていません。SMS_DP$\\sms\\bin "
-        "フォルダの smsdpprov.mof に対して mofcomp を再実行してください。",
+        "フォルダーの smsdpprov.mof に対して mofcomp を再実行してください。",
     ),
     "0x80041003": _code(
         "WBEM_E_ACCESS_DENIED", None, None,
@@ -962,14 +992,14 @@ CHECKS: dict[str, dict] = {
     "free_space": _check(
         "格納 フォルダ の容量",
         "Free space of the content folders",
-        "格納 フォルダ の容量",
+        "格納フォルダーの容量",
         "Content passes through several folders: applications, packages and images go from the source "
         "share to the site server's SCCMContentLib and then to the DP's SCCMContentLib; software updates "
         "are downloaded to the OS TEMP folder and the source share first. Every drive on that path needs "
         "enough free space for the content; a full drive shows up as 0x80070070.",
-        "コンテンツは複数のフォルダを経由して配布されます。アプリケーション、パッケージ、イメージは ソース"
-        "共有フォルダ -> サイト サーバーの SCCMContentLib フォルダ -> リモート配布ポイントの SCCMContentLib "
-        "フォルダ の順に、更新プログラムはその前に OS の TEMP フォルダを経由します。経路上のすべての"
+        "コンテンツは複数のフォルダーを経由して配布されます。アプリケーション、パッケージ、イメージは ソース"
+        "共有フォルダー -> サイト サーバーの SCCMContentLib フォルダー -> リモート配布ポイントの SCCMContentLib "
+        "フォルダー の順に、更新プログラムはその前に OS の TEMP フォルダーを経由します。経路上のすべての"
         "ドライブにコンテンツを格納できる十分な空き容量が必要で、不足すると 0x80070070 が出力されます。",
         "Check free space (`Get-CimInstance Win32_LogicalDisk -Filter \"DriveType=3\"`) on: the site "
         "server's OS drive / TEMP (software updates), the source share drive, the drive of the site "
@@ -978,8 +1008,8 @@ CHECKS: dict[str, dict] = {
         "share). Remove content that is no longer needed, extend the volume, or add a drive for the DP "
         "content library. A drive with NO_SMS_ON_DRIVE.SMS in its root is never used for content.",
         "次のドライブの空き容量をご確認ください (`Get-CimInstance Win32_LogicalDisk -Filter \"DriveType=3\"`): "
-        "サイト サーバーの OS ドライブ (TEMP フォルダ、更新プログラムの場合)、ソース共有フォルダのドライブ、"
-        "サイト サーバーの SCCMContentLib フォルダのドライブ、リモート配布ポイントの SCCMContentLib フォルダの"
+        "サイト サーバーの OS ドライブ (TEMP フォルダー、更新プログラムの場合)、ソース共有フォルダーのドライブ、"
+        "サイト サーバーの SCCMContentLib フォルダーのドライブ、リモート配布ポイントの SCCMContentLib フォルダーの"
         "ドライブ (レジストリ `HKLM\\SOFTWARE\\Microsoft\\SMS\\DP\\ContentLibraryPath`、または SCCMContentLib$ "
         "共有のパスで確認できます)。不要なコンテンツの削除、ボリュームの拡張、またはコンテンツ ライブラリ用の"
         "ドライブの追加をご検討ください。なお、ルートに NO_SMS_ON_DRIVE.SMS ファイルがあるドライブは"
@@ -994,8 +1024,8 @@ CHECKS: dict[str, dict] = {
         "SMSPKG<drive>$ and SMSSIG$. A missing share gives 0x80070043; a missing source path gives "
         "0x80070002 or 0x80070003.",
         "ファイルのコピーには、サイト サーバーのコンピューター アカウントで SMB が使われます。サイト サーバー"
-        "ではソース共有フォルダが共有されている必要があり、リモート配布ポイントには ADMIN$、SCCMContentLib$、"
-        "SMS_DP$、SMSPKG<ドライブ名>$、SMSSIG$ の共有フォルダが必要です。共有フォルダがない場合は "
+        "ではソース共有フォルダーが共有されている必要があり、リモート配布ポイントには ADMIN$、SCCMContentLib$、"
+        "SMS_DP$、SMSPKG<ドライブ名>$、SMSSIG$ の共有フォルダーが必要です。共有フォルダーがない場合は "
         "0x80070043、ソースのパスが存在しない場合は 0x80070002 や 0x80070003 が出力されます。",
         "Run `Get-SmbShare` on the site server and on the DP (or `Get-SmbShare -CimSession <DP>`): the "
         "package source share must exist, and the DP must have ADMIN$, SCCMContentLib$, SMS_DP$, "
@@ -1005,13 +1035,13 @@ CHECKS: dict[str, dict] = {
         "reinstall the distribution point role and follow distmgr.log and smsdpprov.log. For sharing "
         "violations (0x80070020), exclude the content library and source folders from antivirus scanning.",
         "サイト サーバーとリモート配布ポイントで `Get-SmbShare` (または `Get-SmbShare -CimSession <配布ポイント>`) "
-        "を実行し、ソース共有フォルダが共有されていること、リモート配布ポイントに ADMIN$、SCCMContentLib$、"
+        "を実行し、ソース共有フォルダーが共有されていること、リモート配布ポイントに ADMIN$、SCCMContentLib$、"
         "SMS_DP$、SMSPKG<ドライブ名>$、SMSSIG$ が設定されていることをご確認ください。Server サービス "
         "(LanmanServer) が実行中であることも併せてご確認ください。ADMIN$ がない場合は、管理共有が無効化されて"
         "いないか (`HKLM\\SYSTEM\\CurrentControlSet\\Services\\LanmanServer\\Parameters` の `AutoShareServer` "
-        "が 0 になっていないか) をご確認ください。配布ポイントの共有フォルダがない場合は、配布ポイントの役割を"
+        "が 0 になっていないか) をご確認ください。配布ポイントの共有フォルダーがない場合は、配布ポイントの役割を"
         "再インストールし、distmgr.log と smsdpprov.log をご確認ください。共有違反 (0x80070020) の場合は、"
-        "SCCMContentLib フォルダとソース フォルダをウイルス対策ソフトのスキャン対象から除外してください。",
+        "SCCMContentLib フォルダーとソース フォルダーをウイルス対策ソフトのスキャン対象から除外してください。",
     ),
     "rpc_dcom": _check(
         "RPC の利用可否",
@@ -1044,8 +1074,8 @@ CHECKS: dict[str, dict] = {
         "DP's SCCMContentLib (share and NTFS), local administrator rights on the DP, and permissions on the "
         "DP's WMI Root namespace. Missing rights show up as 0x80070005 or 0x80041003.",
         "既定では、リモート配布ポイントへの接続にはサイト サーバーのコンピューター アカウント "
-        "(ドメイン\\サイトサーバー名$) が使われます。このアカウントには、ソース共有フォルダの読み取り権限、"
-        "サイト サーバーとリモート配布ポイントの SCCMContentLib フォルダの読み書き権限 (共有と NTFS)、"
+        "(ドメイン\\サイトサーバー名$) が使われます。このアカウントには、ソース共有フォルダーの読み取り権限、"
+        "サイト サーバーとリモート配布ポイントの SCCMContentLib フォルダーの読み書き権限 (共有と NTFS)、"
         "リモート配布ポイントのローカル管理者権限、リモート配布ポイントの WMI (Root 名前空間) の"
         "アクセス権限が必要です。権限が不足していると 0x80070005 や 0x80041003 が出力されます。",
         "In the console (Administration > Site Configuration > Servers and Site System Roles > the DP's "
@@ -1059,8 +1089,8 @@ CHECKS: dict[str, dict] = {
         "ConfigMgr コンソールの [管理] - [概要] - [サイトの構成] - [サーバーとサイト システムの役割] で"
         "リモート配布ポイントのサイト システムのプロパティを開き、[全般] タブで [サイト サーバーのコンピューター"
         " アカウントを使用してこのサイト システムをインストールする] にチェックが入っていることをご確認ください。"
-        "サイト サーバーのコンピューター アカウント (または所属するグループ) に、ソース共有フォルダの読み取り"
-        "権限 (共有と NTFS)、サイト サーバーとリモート配布ポイントの SCCMContentLib フォルダの読み書き権限を"
+        "サイト サーバーのコンピューター アカウント (または所属するグループ) に、ソース共有フォルダーの読み取り"
+        "権限 (共有と NTFS)、サイト サーバーとリモート配布ポイントの SCCMContentLib フォルダーの読み書き権限を"
         "付与し、リモート配布ポイントのローカル Administrators グループに追加してください。リモート配布"
         "ポイントで wmimgmt.msc を開き、[WMI コントロール (ローカル)] のプロパティの [セキュリティ] タブで "
         "[Root] を選択して [セキュリティ] を開き、少なくとも [アカウントの有効化]、[メソッドの実行]、"
@@ -1163,8 +1193,8 @@ _EXTRA_TEXTS: dict[str, dict] = {
         "before they enter the content library. Errors in PatchDownloader.log such as 0x80070194 (HTTP "
         "404) or 0x800B0004 (signature verification failed) happen before any DP is involved. This is "
         "not one of the seed's checklist items.",
-        "更新プログラムは OS の TEMP フォルダにダウンロードされ、ソース共有フォルダにコピーされてから "
-        "SCCMContentLib フォルダに格納されます。PatchDownloader.log に出力される 0x80070194 (HTTP 404) や "
+        "更新プログラムは OS の TEMP フォルダーにダウンロードされ、ソース共有フォルダーにコピーされてから "
+        "SCCMContentLib フォルダーに格納されます。PatchDownloader.log に出力される 0x80070194 (HTTP 404) や "
         "0x800B0004 (署名の検証に失敗) などのエラーは、配布ポイントへの配布より前の段階で発生しています。"
         "チェック リストの項目ではありません。",
         "Read PatchDownloader.log (manual downloads: %temp% of the console user on the console computer; "

@@ -81,6 +81,15 @@ HOST_NAME_PATTERN = "\\A[A-Za-z0-9][A-Za-z0-9.-]{0,252}\\z"
 HOST_NAME_RE = _python_regex(HOST_NAME_PATTERN)
 CLASS_NAME_PATTERN = "\\A[A-Za-z_][A-Za-z0-9_]{0,255}\\z"
 CLASS_NAME_RE = _python_regex(CLASS_NAME_PATTERN)
+# sms.read_distribution_status: a package ID the host puts into a WQL filter (SMS_PackageBaseclass.PackageID: the
+# site code and five hex digits, e.g. PS100004), and the upper bounds of its max_packages (listed per DP) and
+# max_rows (rows of SMS_PackageStatusDistPointsSummarizer / SMS_DistributionDPStatus read at most).
+PACKAGE_ID_PATTERN = "\\A[A-Za-z0-9]{3}[0-9A-Fa-f]{5}\\z"
+PACKAGE_ID_RE = _python_regex(PACKAGE_ID_PATTERN)
+DISTRIBUTION_MAX_PACKAGES_LIMIT = 1000
+DISTRIBUTION_MAX_ROWS_LIMIT = 200000
+# Package IDs per SMS_DistributionDPStatus / SMS_PackageBaseclass query (PackageID = 'A' OR PackageID = 'B' ...).
+DISTRIBUTION_QUERY_CHUNK = 20
 
 # Site log files win_sccm_site_facts may read (path reference kind site_log): a ConfigMgr log file name, or its
 # rotated .lo_ copy, with no folder, in the site log folder (folder "site": Installation Directory\Logs) or the
@@ -227,6 +236,10 @@ PS_SCRIPT_CONSTANTS: dict[str, dict[str, object]] = {
         "UnsignedMask": 0xFFFFFFFF,
         "HostNamePattern": HOST_NAME_PATTERN,
         "ClassNamePattern": CLASS_NAME_PATTERN,
+        "PackageIdPattern": PACKAGE_ID_PATTERN,
+        "DistributionMaxPackagesLimit": DISTRIBUTION_MAX_PACKAGES_LIMIT,
+        "DistributionMaxRowsLimit": DISTRIBUTION_MAX_ROWS_LIMIT,
+        "DistributionQueryChunk": DISTRIBUTION_QUERY_CHUNK,
         "LogFileNamePattern": LOG_FILE_NAME_PATTERN,
         "ClientLogSubfolder": CLIENT_LOG_SUBFOLDER,
         "LogMaxRecordLines": LOG_MAX_RECORD_LINES,

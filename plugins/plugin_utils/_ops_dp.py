@@ -339,17 +339,32 @@ register(OpSpec(
     name="sms.read_site_systems",
     ps_function="Get-FieldkitSmsSiteSystem",
     mutating=False,
-    args=(Arg("timeout_seconds", "int", default=30),),
+    args=(
+        Arg("timeout_seconds", "int", default=30),
+        Arg("max_distribution_points", "int", default=5000,
+            description="SMS_DistributionPointInfo instances read at most (distribution_points_truncated tells)."),
+    ),
     result={
         "provider_available": "bool",
         "provider_machine": "str?",
         "namespace": "str?",
         "site_code": "str?",
         "systems": "list",
+        "distribution_points": "list",
+        "distribution_points_truncated": "bool",
+        "dp_info_error": "dict?",
         "error": "dict?",
     },
+    # SMS_DistributionPointInfo (ConfigMgr SDK, "SMS_DistributionPointInfo server WMI class"): ServerName, NALPath,
+    # IsPullDP, IsPXE. The source DPs of a pull DP are the property lists SourceDistributionPoints (NAL paths) and
+    # SourceDPRanks of the DP's SMS_SCI_SysResUse (the -SourceDistributionPoints / -SourceDPRanks parameters of
+    # Set-CMDistributionPoint write them; the SDK pages do not list the property-list names).
     description="Site systems known to the SMS Provider (SMS_SCI_SysResUse): server, roles, and the site system "
-                "installation account (UseMachineAccount / UserName); provider errors are returned, not thrown.",
+                "installation account (UseMachineAccount / UserName); and the site's DPs (SMS_DistributionPointInfo: "
+                "server, nal_path, is_pull_dp, is_pxe) with, for a pull DP, source_nal_paths and source_ranks (the "
+                "SourceDistributionPoints / SourceDPRanks property lists of its SMS Distribution Point SysResUse, in "
+                "the same order). A failing SMS_DistributionPointInfo query is dp_info_error, the systems are still "
+                "returned; provider errors are returned, not thrown.",
 ))
 
 register(OpSpec(
@@ -382,4 +397,49 @@ register(OpSpec(
                 "most used first); then each root is tested as path.test_access does (access: exists, readable, "
                 "free_bytes, total_bytes, error, elapsed_ms) as the identity running the op. Package sources that are "
                 "not UNC paths are only counted (local_paths). Provider errors are returned, not thrown.",
+))
+
+# sms.read_distribution_status: State of SMS_PackageStatusDistPointsSummarizer ("SMS_PackageStatusDistPointsSummarizer
+# Server WMI Class", ConfigMgr SDK: INSTALLED 0, INSTALL_PENDING 1, INSTALL_RETRYING 2, INSTALL_FAILED 3,
+# REMOVAL_PENDING 4, REMOVAL_RETRYING 5, REMOVAL_FAILED 6, CONTENT_UPDATING 7, CONTENT_MONITORING 8).
+DISTRIBUTION_STATES = ("installed", "install_pending", "install_retrying", "install_failed", "removal_pending",
+                       "removal_retrying", "removal_failed", "content_updating", "content_monitoring")
+DEFAULT_MAX_STUCK_PACKAGES = 50
+DEFAULT_MAX_DISTRIBUTION_ROWS = 20000
+
+register(OpSpec(
+    name="sms.read_distribution_status",
+    ps_function="Get-FieldkitSmsDistributionStatus",
+    mutating=False,
+    args=(
+        Arg("distribution_points", "list", required=True, elements="str",
+            description="DP names (FQDN or short name) whose content state to return; others are skipped."),
+        Arg("max_packages", "int", default=DEFAULT_MAX_STUCK_PACKAGES,
+            description="Per DP: content that is not installed listed at most (packages_truncated tells)."),
+        Arg("max_rows", "int", default=DEFAULT_MAX_DISTRIBUTION_ROWS,
+            description="Rows of each SMS Provider class read at most, for all DPs together (rows_truncated tells)."),
+        Arg("timeout_seconds", "int", default=60,
+            description="Deadline for all the SMS Provider queries together; what is not read by then is left out "
+                        "(timed_out tells)."),
+    ),
+    result={
+        "provider_available": "bool",
+        "namespace": "str?",
+        "site_code": "str?",
+        "dps": "list",
+        "rows_read": "int",
+        "rows_truncated": "bool",
+        "timed_out": "bool",
+        "elapsed_ms": "int",
+        "error": "dict?",
+    },
+    description="Content distribution state per DP from the SMS Provider (root\\SMS\\site_<code>): counts from "
+                "SMS_DPStatusInfo (NumberInstalled, NumberInProgress, NumberErrors, NumberUnknown) and, for content that "
+                "is not installed, SMS_PackageStatusDistPointsSummarizer (PackageID, State, SourceVersion, SummaryDate) "
+                "joined with the last status message of SMS_DistributionDPStatus (MessageID, MessageState, "
+                "MessageSeverity, LastUpdateDate, InsString1-3) and the name from SMS_PackageBaseclass. Installed "
+                "content is counted, never listed. Per DP: name, found, total, installed, in_progress, errors, unknown, "
+                "packages [{package_id, name, state, source_version, summary_time, message_id, message_state, "
+                "message_severity, message_time, insertion_strings}], packages_truncated. Bounded by max_packages, "
+                "max_rows and the timeout_seconds deadline; provider errors are returned, not thrown.",
 ))

@@ -18,21 +18,28 @@ pytestmark = pytest.mark.e2e
 
 SITE = "cm01.contoso.local"
 EXPECTED = {
-    # DP -> (the one failing check, checks the failure may leave UNKNOWN)
-    "dp01.contoso.local": (None, set()),
-    "dp02.contoso.local": ("name_resolution", {"ports", "wmi"}),
-    "dp03.contoso.local": ("ports", set()),
-    "dp04.contoso.local": ("ports", {"wmi"}),
-    "dp05.contoso.local": ("rpc_dcom", {"wmi"}),
-    "dp06.contoso.local": ("rpc_dcom", {"wmi"}),
-    "dp07.contoso.local": ("smb_shares", set()),
-    "dp08.contoso.local": ("access_rights", set()),
-    "dp09.contoso.local": ("access_rights", {"wmi"}),
-    "dp10.contoso.local": ("time_sync", {"wmi"}),
-    "dp11.contoso.local": ("patch_level", set()),
-    "dp12.contoso.local": ("wmi", set()),
-    "dp13.contoso.local": ("free_space", set()),
+    # DP -> (the failing checks, in checklist order; checks the failure may leave UNKNOWN)
+    "dp01.contoso.local": ([], set()),
+    "dp02.contoso.local": (["name_resolution"], {"ports", "wmi"}),
+    "dp03.contoso.local": (["ports"], set()),
+    "dp04.contoso.local": (["ports"], {"wmi"}),
+    "dp05.contoso.local": (["rpc_dcom"], {"wmi"}),
+    "dp06.contoso.local": (["rpc_dcom"], {"wmi"}),
+    "dp07.contoso.local": (["smb_shares"], set()),
+    "dp08.contoso.local": (["access_rights"], set()),
+    "dp09.contoso.local": (["access_rights"], {"wmi"}),
+    "dp10.contoso.local": (["time_sync"], {"wmi"}),
+    "dp11.contoso.local": (["patch_level"], set()),
+    "dp12.contoso.local": (["wmi"], set()),
+    "dp13.contoso.local": (["free_space"], set()),
+    # Stuck packages, one per cause class (tests/e2e/test_dp_stuck_packages.py looks at them one by one).
+    "dp14.contoso.local": (["ports", "free_space", "smb_shares", "rpc_dcom", "access_rights", "wmi"], set()),
+    # A pull DP whose source DP does not answer on 80/443 (tests/e2e/test_dp_pull.py).
+    "dp15.contoso.local": (["ports"], set()),
+    "dp16.contoso.local": ([], set()),  # PXE DP
 }
+# Push-only checks that do not apply to a pull DP: N/A, never FAIL or UNKNOWN.
+NOT_APPLICABLE = {"dp15.contoso.local": {"smb_shares", "access_rights"}}
 DIAGNOSE = "mecm.fieldkit.sccm_dp_diagnose"
 SITE_FACTS = "mecm.fieldkit.win_sccm_site_facts"
 
@@ -53,22 +60,25 @@ def test_dp_lab_names_exactly_the_failing_check(lab_factory, tmp_path: pathlib.P
     assert diagnosis["probe_identity"] == {"as_system": True, "user": "NT AUTHORITY\\SYSTEM", "trusted": True,
                                            "warning": None}
     assert (diagnosis["site_server"], diagnosis["site_code"], diagnosis["language"]) == (SITE, "PS1", "ja")
-    assert diagnosis["summary"] == {"dps": 13, "pass": 1, "warn": 0, "fail": 12, "unknown": 0}
+    assert diagnosis["summary"] == {"dps": 16, "pass": 2, "warn": 0, "fail": 14, "unknown": 0, "na_cells": 2,
+                                    "stuck_packages": 9}
     for dp in diagnosis["dps"]:
         expected, may_be_unknown = EXPECTED[dp["dp"]]
         statuses = {f["check"]: f["status"] for f in dp["findings"]}
         failing = [c for c, s in statuses.items() if s == "FAIL"]
-        assert failing == ([expected] if expected else []), (dp["dp"], statuses)
-        assert {c for c, s in statuses.items() if s not in ("PASS", "FAIL")} <= may_be_unknown, (dp["dp"], statuses)
-        if expected:
-            finding = next(f for f in dp["findings"] if f["check"] == expected)
+        assert failing == expected, (dp["dp"], statuses)
+        not_applicable = NOT_APPLICABLE.get(dp["dp"], set())
+        assert {c for c, s in statuses.items() if s == "N/A"} == not_applicable, (dp["dp"], statuses)
+        assert {c for c, s in statuses.items() if s not in ("PASS", "FAIL", "N/A")} <= may_be_unknown, (dp["dp"], statuses)
+        for check in expected:
+            finding = next(f for f in dp["findings"] if f["check"] == check)
             assert finding["heading"] and finding["title"] and finding["remediation"]
-            # Every failure class has realistic site server log lines; the unpatched DP has none (it works).
-            if dp["dp"] != "dp11.contoso.local":
+            # Every single-failure class has realistic site server log lines; the unpatched DP has none (it works).
+            if len(expected) == 1 and dp["dp"] not in ("dp11.contoso.local", "dp15.contoso.local"):
                 assert finding["log_evidence"], dp["dp"]
                 assert all(item["time_utc"].endswith("Z") and item["bias_minutes"] == -540
                            for item in finding["log_evidence"])
-    # One module execution per DP, one on the site server for all thirteen DPs, as SYSTEM.
+    # One module execution per DP, one on the site server for all sixteen DPs, as SYSTEM.
     for host in EXPECTED:
         assert lab.stats(host)["module_executions"] == 1, host
     site_stats = lab.stats(SITE)
@@ -82,9 +92,9 @@ def test_dp_lab_names_exactly_the_failing_check(lab_factory, tmp_path: pathlib.P
     html = (reports / "dp_diagnosis.html").read_text(encoding="utf-8")
     assert all(name in html for name in EXPECTED) and "名前解決可否" in html
     junit = ET.parse(reports / "dp_diagnosis.junit.xml").getroot()
-    assert len(junit.findall(".//testcase")) == 13 * 9
+    assert len(junit.findall(".//testcase")) == len(EXPECTED) * 9
     rows = list(csv.DictReader(io.StringIO((reports / "dp_diagnosis_fleet.csv").read_text(encoding="utf-8-sig"))))
-    assert len(rows) == 13
+    assert len(rows) == len(EXPECTED)
 
 
 def test_probe_without_become_is_flagged_and_missing_facts_are_unknown(lab_factory, tmp_path: pathlib.Path) -> None:

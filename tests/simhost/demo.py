@@ -12,6 +12,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import time
 import typing as t
 
 from .demo_image_prep import image_prep_demo
@@ -63,12 +64,48 @@ def _dp_summary(dp_dir: pathlib.Path) -> None:
         print(f"{BANNER} no DP diagnosis written (see the playbook output above)")
         return
     diagnosis = json.loads(path.read_text(encoding="utf-8"))
-    print(f"\n{BANNER} DP diagnosis from site server {diagnosis.get('site_server')} (site {diagnosis.get('site_code')})")
+    print(f"\n{BANNER} DP diagnosis ({diagnosis.get('language')}) from site server {diagnosis.get('site_server')} "
+          f"(site {diagnosis.get('site_code')})")
     for dp in diagnosis["dps"]:
         failing = [f"{f['check']}={f['status']}" for f in dp["findings"] if f["status"] != "PASS"]
         print(f"  {dp['dp']:<30} {dp['overall']:<8} {', '.join(failing) or 'all checks PASS'}")
+    _stuck_content(diagnosis)
     print(f"{BANNER} HTML dashboard: {dp_dir / 'dp_diagnosis.html'}")
-    print(f"{BANNER} also: dp_diagnosis.md, dp_diagnosis.json, dp_diagnosis.junit.xml and the fleet table in {dp_dir}")
+
+
+def _stuck_content(diagnosis: dict[str, t.Any]) -> None:
+    """Which content is stuck on which DP, and why (content counts and stuck_packages of the diagnosis)."""
+    summary = diagnosis.get("summary", {})
+    print(f"\n{BANNER} content not installed, per DP ({summary.get('stuck_packages', 0)} package(s) in all)")
+    for dp in diagnosis["dps"]:
+        content = dp.get("content") or {}
+        if content.get("total") is None:
+            counts = "content state unknown (not read from the SMS Provider)"
+        else:
+            counts = f"{content['installed']}/{content['total']} installed, {content['stuck']} not installed"
+        if content.get("truncated"):
+            counts += " (list cut short)"
+        if not dp.get("stuck_packages") and content.get("stuck", 0) == 0 and content.get("total") is not None:
+            continue
+        print(f"  {dp['dp']}: {counts}")
+        for package in dp.get("stuck_packages") or []:
+            print(f"    {package['package_id']} {package.get('name') or '?'} - {package['state_text']}, "
+                  f"message {package.get('message_id')} at {package.get('message_time')} -> "
+                  f"{package.get('check') or 'no checklist item'}")
+            print(f"      message: {package.get('message')}")
+            print(f"      cause:   {package['cause']}")
+            print(f"      fix:     {package['fix']}")
+
+
+def _report_files(report_dir: pathlib.Path, since: float) -> None:
+    """Every file this run wrote under report_dir (older files of earlier runs are only counted)."""
+    files = sorted(p for p in report_dir.rglob("*") if p.is_file())
+    written = [p for p in files if p.stat().st_mtime >= since]
+    print(f"\n{BANNER} {len(written)} report file(s) written under {report_dir} by this run")
+    for path in written:
+        print(f"  {path.relative_to(report_dir)}  ({path.stat().st_size:,} bytes)")
+    if len(files) > len(written):
+        print(f"{BANNER} ({len(files) - len(written)} older file(s) from earlier runs left there, not listed)")
 
 
 def _accounting(lab: Lab) -> None:
@@ -85,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     report_dir = pathlib.Path(args.report_dir).resolve()
     report_dir.mkdir(parents=True, exist_ok=True)
+    started = time.time() - 1
     failures = 0
 
     print(f"{BANNER} Everything below runs against SIMULATED Windows hosts on 127.0.0.1 (WinRM, NTLM + encryption).")
@@ -104,10 +142,17 @@ def main(argv: list[str] | None = None) -> int:
         inventory = lab.write_inventory(report_dir / "inventory-dp.yml")
         for name, host in lab.hosts.items():
             print(f"{BANNER} {name:<28} {host.model.state.get('description', '')[:100]}")
-        failures += _run_playbook(inventory, "mecm.fieldkit.dp_diagnose", "-f", "20",
-                                  "-e", f"fieldkit_report_dir={report_dir}") != 0
-        _dp_summary(report_dir / "dp_diagnose")
-        _accounting(lab)
+        # The same diagnosis in both report languages; each run is one site probe for every DP.
+        for language in ("en", "ja"):
+            print(f"\n{BANNER} --- DP diagnosis, language {language} ---")
+            dp_dir = report_dir / f"dp_diagnose_{language}"
+            failures += _run_playbook(inventory, "mecm.fieldkit.dp_diagnose", "-f", "20",
+                                      "-e", f"fieldkit_report_dir={report_dir}", "-e", f"dp_diagnose_language={language}",
+                                      "-e", f"dp_diagnose_report_dir={dp_dir}") != 0
+            _dp_summary(dp_dir)
+            _accounting(lab)
+            lab.reset_stats()
+    _report_files(report_dir, started)
     print(f"\n{BANNER} lab stopped. Reports: {report_dir}")
     return 1 if failures else 0
 

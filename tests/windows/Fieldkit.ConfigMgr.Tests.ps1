@@ -140,6 +140,29 @@ Describe 'On a ConfigMgr primary site server (needs FIELDKIT_TEST_CONFIGMGR_SITE
         @($systems.systems).Count | Should -BeGreaterThan 0
     }
 
+    It 'sms.read_site_systems reads the DPs of the site (SMS_DistributionPointInfo) with their pull DP and PXE flags' {
+        $systems = Get-FieldkitSmsSiteSystem -TimeoutSeconds 60 -MaxDistributionPoints 1000
+        $systems.dp_info_error | Should -BeNullOrEmpty
+        @($systems.distribution_points).Count | Should -BeGreaterThan 0
+        foreach ($dp in @($systems.distribution_points)) {
+            $dp.server | Should -Not -BeNullOrEmpty
+            $dp.nal_path | Should -Match 'MSWNET'
+            $dp.is_pull_dp | Should -BeOfType [bool]
+            $dp.is_pxe | Should -BeOfType [bool]
+            @($dp.source_ranks).Count | Should -Be @($dp.source_nal_paths).Count
+            if (-not $dp.is_pull_dp) {
+                @($dp.source_nal_paths).Count | Should -Be 0
+            }
+        }
+    }
+
+    It 'sms.read_site_systems stops at MaxDistributionPoints and says so' {
+        $systems = Get-FieldkitSmsSiteSystem -TimeoutSeconds 60 -MaxDistributionPoints 1
+        @($systems.distribution_points).Count | Should -BeLessOrEqual 1
+        $all = Get-FieldkitSmsSiteSystem -TimeoutSeconds 60 -MaxDistributionPoints 5000
+        $systems.distribution_points_truncated | Should -Be (@($all.distribution_points).Count -gt 1)
+    }
+
     It 'sms.read_package_sources reads package source shares from the SMS Provider and tests each one' {
         $sources = Get-FieldkitSmsPackageSource -MaxPackages 500 -MaxShares 5 -AccessTimeoutSeconds 15 -TimeoutSeconds 60
         $sources.provider_available | Should -BeTrue

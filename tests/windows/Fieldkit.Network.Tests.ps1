@@ -90,6 +90,19 @@ Describe 'net.probe_targets (Test-FieldkitNetworkTarget) against localhost' {
         }
     }
 
+    It 'probes only DNS and TCP 80/443, as a pull DP probes its source DPs (win_sccm_dp_facts source_dps)' {
+        $pull = Test-FieldkitNetworkTarget -Targets @('localhost') -TcpPorts @(80, 443) -CheckEpm $false -CheckWmi $false -CheckClock $false -ConnectTimeoutMs 5000 -TimeoutSeconds 60 -MaxParallel 1
+        $entry = @($pull.targets)[0]
+        $entry.dns.resolved | Should -BeTrue
+        @($entry.tcp | ForEach-Object { $_.port }) | Should -Be @(80, 443)
+        foreach ($port in @($entry.tcp)) {
+            $port.open | Should -BeOfType [bool]
+        }
+        foreach ($stage in @('epm', 'wmi', 'clock')) {
+            $entry.stages[$stage] | Should -Be 'not_requested'
+        }
+    }
+
     It 'connects to WMI over DCOM as the identity running the probe' {
         $local.wmi.connected | Should -BeTrue
         $local.wmi.class_present | Should -BeTrue

@@ -128,6 +128,9 @@ Describe 'Client read ops on a host without the ConfigMgr client' -Skip:$configM
         $systems.error | Should -Not -BeNullOrEmpty
         $systems.error.target | Should -Be 'root\SMS'
         $systems.error.code | Should -Be 2147749902
+        @($systems.distribution_points).Count | Should -Be 0
+        $systems.distribution_points_truncated | Should -BeFalse
+        $systems.dp_info_error | Should -BeNullOrEmpty
     }
 
     It 'sms.read_package_sources (Get-FieldkitSmsPackageSource) returns the missing SMS Provider as data, tests no share' {

@@ -27,6 +27,7 @@ from ..network import (
     Network,
     addresses_of,
     error,
+    fqdn_of,
     host_now,
     is_ipv6,
     service_running,
@@ -877,18 +878,54 @@ def net_probe_targets(host: HostModel, ctx: OpContext, *, targets: list[str], tc
 
 
 @sim_op("sms.read_site_systems")
-def sms_read_site_systems(host: HostModel, ctx: OpContext, *, timeout_seconds: int = 30) -> dict[str, t.Any]:
+def sms_read_site_systems(host: HostModel, ctx: OpContext, *, timeout_seconds: int = 30,
+                          max_distribution_points: int = 5000) -> dict[str, t.Any]:
+    """Mirrors Get-FieldkitSmsSiteSystem. The site's DPs (SMS_DistributionPointInfo and the SourceDistributionPoints /
+    SourceDPRanks property lists; NAL paths built here) are ``sms_provider.distribution_points`` ([{server,
+    is_pull_dp, is_pxe, sources: [{server, rank}]}]) when given, else every lab host with the DP role key, with the
+    flags of its ``site_dp`` ({is_pull_dp, is_pxe, sources}: the site's view, not the DP's registry);
+    ``sms_provider.dp_info_error`` fails that query."""
     provider = host.state.get("sms_provider")
+    empty = {"distribution_points": [], "distribution_points_truncated": False, "dp_info_error": None}
     if not provider:
         return {"provider_available": False, "provider_machine": None, "namespace": None, "site_code": None,
-                "systems": [], "error": error(WBEM_E_INVALID_NAMESPACE, "root\\SMS")}
+                "systems": [], **empty, "error": error(WBEM_E_INVALID_NAMESPACE, "root\\SMS")}
     if not ctx.as_system and provider.get("requires_system", False):
         return {"provider_available": False, "provider_machine": provider.get("machine"), "namespace": None,
-                "site_code": None, "systems": [], "error": error(0x80041003, "root\\SMS", "Access denied")}
+                "site_code": None, "systems": [], **empty, "error": error(0x80041003, "root\\SMS", "Access denied")}
     site = provider.get("site_code")
-    return {"provider_available": True, "provider_machine": provider.get("machine"),
-            "namespace": f"root\\SMS\\site_{site}", "site_code": site,
-            "systems": [dict(s) for s in provider.get("systems", [])], "error": None}
+    result = {"provider_available": True, "provider_machine": provider.get("machine"),
+              "namespace": f"root\\SMS\\site_{site}", "site_code": site,
+              "systems": [dict(s) for s in provider.get("systems", [])], **empty, "error": None}
+    fault = provider.get("dp_info_error")
+    if fault:
+        result["dp_info_error"] = error(int(fault["code"]), f"{result['namespace']}:SMS_DistributionPointInfo",
+                                        fault.get("message"))
+        return result
+    dps = list(provider.get("distribution_points") or _lab_dps(host))
+    result["distribution_points_truncated"] = len(dps) > max_distribution_points
+    result["distribution_points"] = [{
+        "server": dp["server"], "nal_path": _nal_path(dp["server"], site), "is_pull_dp": bool(dp.get("is_pull_dp")),
+        "is_pxe": bool(dp.get("is_pxe")),
+        "source_nal_paths": [_nal_path(src["server"], site) for src in dp.get("sources", [])],
+        "source_ranks": [int(src.get("rank", 1)) for src in dp.get("sources", [])],
+    } for dp in dps[:max_distribution_points]]
+    return result
+
+
+def _lab_dps(host: HostModel) -> list[dict[str, t.Any]]:
+    """Every lab host with HKLM\\SOFTWARE\\Microsoft\\SMS\\DP, as the site knows it (its ``site_dp``), in lab order."""
+    found = []
+    for model in _network(host).models:
+        if model is host or model.reg_key(DP_KEY) is None:
+            continue
+        found.append({"server": fqdn_of(model), **(model.state.get("site_dp") or {})})
+    return found
+
+
+def _nal_path(server: str, site: str | None) -> str:
+    """A DP's NAL path as the SMS Provider writes it (e.g. SMS_DistributionPointInfo.NALPath)."""
+    return f'["Display=\\\\{server}\\"]MSWNET:["SMS_SITE={site}"]\\\\{server}\\'
 
 
 _UNC_ROOT = re.compile(r"\A(\\\\[^\\/:*?\"<>|]+\\[^\\/:*?\"<>|]+)")
@@ -935,4 +972,168 @@ def sms_read_package_sources(host: HostModel, ctx: OpContext, *, max_packages: i
         access = path_test_access(host, ctx, paths=[r["path"] for r in result["shares"]],
                                   timeout_seconds=access_timeout_seconds)
         result["identity"], result["access"] = access["identity"], access["paths"]
+    return result
+
+
+# sms.read_distribution_status (Get-FieldkitSmsDistributionStatus). The site database's view of each DP lives in
+# that DP's fixture (``site_distribution.packages``: package ID -> {name, state, source_version, message_id,
+# message_state, message_severity, message_minutes_ago, insertion_strings}), so that a DP fixture carries its own
+# failure class; the site server's fixture may add ``sms_provider.distribution_error`` ({code, message}: the first
+# query fails) and ``sms_provider.distribution_query_seconds`` (simulated seconds each query takes, against the
+# deadline). Rows, bounds and the deadline follow the PowerShell query by query.
+_FAILED_STATES = (3, 6)
+
+
+def _distribution_sites(host: HostModel) -> list[tuple[str, dict[str, t.Any]]]:
+    """(server name, site_distribution) of every lab host the site knows as a DP, in lab order."""
+    found = []
+    for model in _network(host).models:
+        data = model.state.get("site_distribution")
+        if isinstance(data, dict):
+            found.append((fqdn_of(model), data))
+    return found
+
+
+@sim_op("sms.read_distribution_status")
+def sms_read_distribution_status(host: HostModel, ctx: OpContext, *, distribution_points: list[str],
+                                 max_packages: int = 50, max_rows: int = 20000,
+                                 timeout_seconds: int = 60) -> dict[str, t.Any]:
+    for dp in distribution_points:
+        if not contract.HOST_NAME_RE.match(dp):
+            raise SimWindowsError(0x80070057, f"distribution point '{dp}' is not a host name", "distribution_points")
+    if not 0 <= max_packages <= contract.DISTRIBUTION_MAX_PACKAGES_LIMIT:
+        raise SimWindowsError(0x80070057, f"max_packages {max_packages} is not allowed; allowed: 0 to "
+                              f"{contract.DISTRIBUTION_MAX_PACKAGES_LIMIT}", "max_packages")
+    if not 1 <= max_rows <= contract.DISTRIBUTION_MAX_ROWS_LIMIT:
+        raise SimWindowsError(0x80070057, f"max_rows {max_rows} is not allowed; allowed: 1 to "
+                              f"{contract.DISTRIBUTION_MAX_ROWS_LIMIT}", "max_rows")
+    if timeout_seconds < 1:
+        raise SimWindowsError(0x80070057, f"timeout_seconds {timeout_seconds} is not allowed; allowed: 1 or more",
+                              "timeout_seconds")
+    entries: dict[str, dict[str, t.Any]] = {}
+    lookup: dict[str, str] = {}
+    for dp in distribution_points:
+        key = dp.rstrip(".").lower()
+        if key in entries:
+            continue
+        entries[key] = {"name": dp, "found": False, "total": None, "installed": None, "in_progress": None,
+                        "errors": None, "unknown": None, "packages": [], "packages_truncated": False}
+        lookup[key] = key
+    shorts = [k.split(".")[0] for k in entries]
+    for key in entries:
+        short = key.split(".")[0]
+        if shorts.count(short) == 1 and short not in lookup:
+            lookup[short] = key
+
+    def find(server: str) -> str | None:
+        server = server.rstrip(".").lower()
+        return lookup.get(server) or lookup.get(server.split(".")[0])
+
+    result: dict[str, t.Any] = {"provider_available": False, "namespace": None, "site_code": None, "dps": [],
+                                "rows_read": 0, "rows_truncated": False, "timed_out": False, "elapsed_ms": 0,
+                                "error": None}
+    base = sms_read_site_systems(host, ctx, timeout_seconds=timeout_seconds)
+    result["namespace"], result["site_code"] = base["namespace"], base["site_code"]
+    if not base["provider_available"]:
+        result["error"] = base["error"]
+        result["dps"] = list(entries.values())
+        return result
+    provider = host.state.get("sms_provider") or {}
+    per_query = float(provider.get("distribution_query_seconds", 0.0))
+    clock = {"elapsed": 0.0}
+
+    def query(rows: list[t.Any], bound: int, cls: str) -> tuple[list[t.Any], bool, bool, dict[str, t.Any] | None]:
+        """(rows, truncated, timed_out, error) of one query, as Invoke-FieldkitDistributionQuery."""
+        remaining = timeout_seconds - int(-(-clock["elapsed"] // 1))
+        if remaining < 1 or bound < 1:
+            return [], bound < 1, remaining < 1, None
+        if clock["elapsed"] + per_query > timeout_seconds:
+            clock["elapsed"] = float(timeout_seconds)
+            return [], False, True, None
+        clock["elapsed"] += per_query
+        fault = provider.get("distribution_error")
+        if fault and cls == "SMS_DPStatusInfo":
+            return [], False, False, error(int(fault["code"]), f"{base['namespace']}:{cls}", fault.get("message"))
+        return rows[:bound], len(rows) > bound, False, None
+
+    sites = _distribution_sites(host)
+    now = host_now(host)
+    # 1. SMS_DPStatusInfo: one row per DP of the site.
+    rows, truncated, timed_out, fault = query(sites, max_rows, "SMS_DPStatusInfo")
+    result["error"], result["timed_out"], result["rows_truncated"] = fault, timed_out, truncated
+    result["provider_available"] = fault is None and not timed_out
+    result["rows_read"] = len(rows)
+    for server, data in rows:
+        key = find(server)
+        if key is None:
+            continue
+        states = [int(p.get("state", 0)) for p in (data.get("packages") or {}).values()]
+        entry = entries[key]
+        entry.update(found=True, installed=states.count(0), errors=sum(states.count(s) for s in _FAILED_STATES),
+                     unknown=0)
+        entry["in_progress"] = len(states) - entry["installed"] - entry["errors"]
+        entry["total"] = len(states)
+    # 2. SMS_PackageStatusDistPointsSummarizer WHERE State <> 0.
+    items: dict[str, dict[str, t.Any]] = {}
+    messages: dict[str, dict[str, t.Any]] = {}
+    if result["error"] is None and not result["timed_out"]:
+        stuck = [(server, pid, p) for server, data in sites for pid, p in (data.get("packages") or {}).items()
+                 if int(p.get("state", 0)) != 0]
+        rows, truncated, timed_out, fault = query(stuck, max_rows, "SMS_PackageStatusDistPointsSummarizer")
+        result["error"], result["timed_out"] = fault, timed_out
+        result["rows_truncated"] = result["rows_truncated"] or truncated
+        result["rows_read"] += len(rows)
+        for server, pid, package in rows:
+            key = find(server)
+            if key is None or not contract.PACKAGE_ID_RE.match(pid):
+                continue
+            entry = entries[key]
+            entry["found"] = True
+            if len(entry["packages"]) >= max_packages:
+                entry["packages_truncated"] = True
+                continue
+            minutes = float(package.get("message_minutes_ago", 60))
+            item = {"package_id": pid.upper(), "name": None, "state": int(package["state"]),
+                    "source_version": package.get("source_version"),
+                    "summary_time": _utc(now - dt.timedelta(minutes=minutes)),
+                    "message_id": None, "message_state": None, "message_severity": None, "message_time": None,
+                    "insertion_strings": []}
+            entry["packages"].append(item)
+            items[f"{key}|{item['package_id']}"] = item
+            messages[f"{key}|{item['package_id']}"] = package
+    # 3. SMS_DistributionDPStatus and 4. SMS_PackageBaseclass, by chunks of package IDs.
+    ids = sorted({i["package_id"] for i in items.values()})
+    names = {pid.upper(): p.get("name") for _server, data in sites for pid, p in (data.get("packages") or {}).items()}
+    for start in range(0, len(ids), contract.DISTRIBUTION_QUERY_CHUNK):
+        if result["error"] is not None or result["timed_out"]:
+            break
+        chunk = set(ids[start:start + contract.DISTRIBUTION_QUERY_CHUNK])
+        status_rows = [(server, pid.upper(), p) for server, data in sites
+                       for pid, p in (data.get("packages") or {}).items() if pid.upper() in chunk]
+        rows, truncated, timed_out, fault = query(status_rows, max_rows - result["rows_read"], "SMS_DistributionDPStatus")
+        result["error"], result["timed_out"] = fault, timed_out
+        result["rows_truncated"] = result["rows_truncated"] or truncated
+        result["rows_read"] += len(rows)
+        for server, pid, package in rows:
+            key = find(server)
+            item = items.get(f"{key}|{pid}") if key else None
+            if item is None or package.get("message_id") is None:
+                continue
+            minutes = float(package.get("message_minutes_ago", 60))
+            item.update(message_id=int(package["message_id"]), message_state=int(package.get("message_state", 4)),
+                        message_severity=int(package.get("message_severity", 0xC0000000)),
+                        message_time=_utc(now - dt.timedelta(minutes=minutes)),
+                        insertion_strings=[str(s)[:256] for s in (package.get("insertion_strings") or ["", "", ""])][:3])
+        if result["error"] is not None or result["timed_out"]:
+            break
+        known = [pid for pid in sorted(chunk) if names.get(pid) is not None]
+        rows, truncated, timed_out, fault = query(known, max_rows - result["rows_read"], "SMS_PackageBaseclass")
+        result["error"], result["timed_out"] = fault, timed_out
+        result["rows_truncated"] = result["rows_truncated"] or truncated
+        result["rows_read"] += len(rows)
+        for item in items.values():
+            if item["package_id"] in rows:
+                item["name"] = names[item["package_id"]]
+    result["dps"] = list(entries.values())
+    result["elapsed_ms"] = int(clock["elapsed"] * 1000)
     return result

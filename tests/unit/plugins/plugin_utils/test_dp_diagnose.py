@@ -65,7 +65,12 @@ def test_healthy_dp_is_all_pass(healthy) -> None:
     diagnosis = dx.diagnose(site, {DP: facts})
     assert diagnosis["dps"][0]["overall"] == "PASS"
     assert set(_statuses(diagnosis["dps"][0]).values()) == {"PASS"}
-    assert diagnosis["summary"] == {"dps": 1, "pass": 1, "warn": 0, "fail": 0, "unknown": 0}
+    assert diagnosis["summary"] == {"dps": 1, "pass": 1, "warn": 0, "fail": 0, "unknown": 0, "na_cells": 0,
+                                    "stuck_packages": 0}
+    # The thresholds in force travel with the diagnosis, so the reports draw the same lines.
+    assert diagnosis["thresholds"] == dx.DEFAULT_THRESHOLDS
+    tighter = dx.diagnose(site, {DP: facts}, thresholds={"free_space_warn_percent": 40.0})
+    assert tighter["thresholds"]["free_space_warn_percent"] == 40.0
 
 
 @pytest.mark.parametrize("fixture", sorted(FAILURE_FIXTURES))
@@ -178,7 +183,7 @@ def test_findings_follow_the_schema_and_the_seed(healthy) -> None:
     for lang in ("en", "ja"):
         diagnosis = dx.diagnose(site, {DP: facts}, language=lang, generated_at="2026-11-21T12:00:00Z")
         assert set(diagnosis) == {"generated_at", "language", "site_server", "site_code", "probe_identity", "dps",
-                                  "summary"}
+                                  "summary", "thresholds"}
         assert diagnosis["generated_at"] == "2026-11-21T12:00:00Z" and diagnosis["language"] == lang
         assert diagnosis["site_server"] == "cm01.contoso.local" and diagnosis["site_code"] == "PS1"
         findings = diagnosis["dps"][0]["findings"]

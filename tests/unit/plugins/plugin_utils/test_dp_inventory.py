@@ -12,7 +12,7 @@ from ansible_collections.mecm.fieldkit.plugins.plugin_utils._dp_inventory import
 from . import dp_lab
 
 ROW_KEYS = {"dp", "site_code", "os_product", "os_build", "patched", "content_library_drives", "shares_ok", "wmi_ok",
-            "wmi_local_ok", "wmi_remote_ok", "pull_dp", "pxe", "last_seen_utc"}
+            "wmi_local_ok", "wmi_remote_ok", "pull_dp", "pxe", "role_source", "last_seen_utc"}
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def test_rows(fleet) -> None:
         "content_library_drives": [{"drive": "D:", "free_percent": 62.5, "free_bytes": 640 * 1024 ** 3,
                                     "size_bytes": 1024 * 1024 ** 3}],
         "shares_ok": True, "wmi_ok": True, "wmi_local_ok": True, "wmi_remote_ok": True, "pull_dp": False,
-        "pxe": False, "last_seen_utc": healthy["last_seen_utc"]}
+        "pxe": False, "role_source": "site", "last_seen_utc": healthy["last_seen_utc"]}
     assert healthy["last_seen_utc"].endswith("Z")
     assert rows["dp11.contoso.local"]["patched"] is False
     assert rows["dp12.contoso.local"]["wmi_ok"] is False

@@ -61,6 +61,10 @@ REFERENCE_CODES = [
     ("0x80041013", "WBEM_E_PROVIDER_LOAD_FAILURE", None),
     ("0x80070194", "HTTP_STATUS_NOT_FOUND", 404),
     ("0x800B0004", "TRUST_E_SUBJECT_NOT_TRUSTED", None),
+    # WinHTTP (Winhttp.h): the BITS downloads of a pull DP from its source DPs.
+    ("0x80072EE7", "ERROR_WINHTTP_NAME_NOT_RESOLVED", 12007),
+    ("0x80072EFD", "ERROR_WINHTTP_CANNOT_CONNECT", 12029),
+    ("0x80072EE2", "ERROR_WINHTTP_TIMEOUT", 12002),
 ]
 
 # Mapping required by the specification: code -> checks that must be listed (primary first).
