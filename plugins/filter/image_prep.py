@@ -37,11 +37,19 @@ def image_prep_summary(records: t.Any) -> dict[str, t.Any]:
     return report.summary(records)
 
 
-def image_prep_report_files(records: t.Any) -> dict[str, t.Any]:
-    """The files of the image-prep report: ``<host>.json`` per host, ``summary.json`` and the JUnit XML."""
+def image_prep_report_files(records: t.Any, language: t.Any = "en", template_dir: t.Any = None,
+                            identity_audit: t.Any = None) -> dict[str, t.Any]:
+    """The files of the image-prep report: ``<host>.json`` per host, ``summary.json``, the JUnit XML and the
+    HTML dashboard ``client_image_prep.html``."""
     if not isinstance(records, t.Mapping):
         raise AnsibleFilterError("image_prep_report_files: expects the dict returned by image_prep_records")
-    return report.report_files(records)
+    if identity_audit is not None and not (isinstance(identity_audit, t.Mapping) and "duplicates" in identity_audit):
+        raise AnsibleFilterError(f"image_prep_report_files: identity_audit={identity_audit!r} must be the dict returned by "
+                                 f"mecm.fieldkit.sccm_identity_audit or the clone check's summary (a dict with duplicates), or none")
+    try:
+        return report.report_files(records, "en" if language is None else language, template_dir, identity_audit)
+    except ValueError as exc:
+        raise AnsibleFilterError(f"image_prep_report_files: {exc}") from exc
 
 
 def sccm_identity_audit(hostvars: t.Any, hosts: t.Any) -> dict[str, t.Any]:

@@ -11,14 +11,19 @@ short_description: Write DP diagnosis reports and the DP fleet table on the cont
 version_added: 0.1.0
 description:
   - Writes the result of M(mecm.fieldkit.sccm_dp_diagnose) as a self-contained HTML dashboard (DPs x checks, each
-    cell opening its evidence and fix), Markdown for tickets, JSON and JUnit XML (one test case per DP and check).
+    cell opening its evidence and fix beside the grid; charts of free space, clock difference and stuck packages
+    per DP), Markdown for tickets, JSON and JUnit XML (one test case per DP and check).
+  - The JSON file stores the texts that are the same for every DP (title, heading, explanation, remediation) once
+    per check in a top-level C(checks) table, every distinct summary, evidence label and evidence value once
+    (C(texts), C(values); C(format) 2) and writes one line per DP; the dashboard and the Markdown render it like
+    the in-memory diagnosis.
   - Writes the DP fleet table (DP, site, OS build, patched or not, content library drives and free space, shares OK,
     WMI OK on the DP and from the site server, pull DP, PXE, last seen) as CSV (UTF-8 with BOM, for Excel on Japanese
     Windows), JSON and HTML from C(ansible_facts.sccm_dp) and, when given, C(ansible_facts.sccm_site). Every column
     means the same whether or not site facts are given; what they alone prove is null without them.
   - Runs on the controller only. A file is rewritten only when its content changes.
   - In check mode nothing is written, C(changed) tells what would change, RV(written) is false and RV(msg) says so.
-    The reports change nothing on any host, so the role M(mecm.fieldkit.dp_diagnose) runs this module with
+    The reports change nothing on any host, so the role P(mecm.fieldkit.dp_diagnose#role) runs this module with
     C(check_mode=false) and writes them in a C(--check) run too.
 options:
   dest:
@@ -68,9 +73,21 @@ options:
     description: Language of the fleet table HTML; default the language of O(diagnosis), else C(en).
     type: str
     choices: [en, ja]
+  template_dir:
+    description:
+      - Directory on the controller with your own templates for the HTML dashboard and the HTML fleet table. A file
+        in it replaces the collection's file of the same name; every other file comes from the collection, so one
+        file (for example C(base.css)) is enough.
+      - "File names: C(dashboard.html.j2), C(dashboard.css), C(dashboard.js), C(inventory.html.j2), C(inventory.css),
+        C(inventory.js), C(charts.j2) (SVG chart macros), C(base.css) (colours shared by both pages); the originals
+        are in the collection under C(plugins/plugin_utils/report_templates/)."
+      - Templates are Jinja2 with autoescaping on; CSS and JS files are inlined as they are (no C(</) allowed), so
+        the HTML stays one self-contained file. Markdown, JSON, JUnit and CSV are not templated.
+      - Must be an existing directory; checked before anything is written.
+    type: path
 extends_documentation_fragment:
-  - action_common_attributes
-  - action_common_attributes.flow
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
   action:
     support: full
@@ -99,6 +116,13 @@ EXAMPLES = r"""
     dp_hosts: "{{ ansible_play_hosts }}"
   run_once: true
   register: report
+
+- name: The dashboard with your own colours (a directory holding only base.css)
+  mecm.fieldkit.sccm_dp_report:
+    dest: reports/dp_diagnose
+    diagnosis: "{{ diagnosis_result.diagnosis }}"
+    template_dir: "{{ playbook_dir }}/report_templates"
+  run_once: true
 
 - name: Only the fleet table, in Japanese
   mecm.fieldkit.sccm_dp_report:
@@ -146,8 +170,9 @@ inventory_rows:
     - The fleet table rows; values the facts cannot prove are null.
     - C(wmi_local_ok) is the DP's own C(root\SCCMDP) test, C(wmi_remote_ok) the site server's remote test as SYSTEM
       (null without a trusted site probe), C(wmi_ok) true only when both are proven, false when either failed.
-    - C(pull_dp) and C(pxe) are the DP's C(IsPullDP) and C(IsPXE) values under C(HKLM\SOFTWARE\Microsoft\SMS\DP), null
-      when absent.
+    - C(pull_dp) and C(pxe) come from the site (C(SMS_DistributionPointInfo) C(IsPullDP) and C(IsPXE), read by
+      M(mecm.fieldkit.win_sccm_site_facts)); without site facts from the DP's C(IsPullDP) and C(IsPXE) values under
+      C(HKLM\SOFTWARE\Microsoft\SMS\DP), null when absent. C(role_source) says which (C(site), C(dp_registry) or null).
   returned: when O(dp_facts) or O(dp_hosts) is given
   type: list
   elements: dict

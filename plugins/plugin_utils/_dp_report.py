@@ -1,28 +1,37 @@
 # Copyright (c) 2026 mecm.fieldkit contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Render DP diagnosis reports (HTML, Markdown, JUnit XML, JSON) and DP inventories (CSV, HTML,
-JSON) from plain data. FOR INTERNAL COLLECTION USE ONLY."""
+JSON) from plain data. FOR INTERNAL COLLECTION USE ONLY.
+
+The two HTML pages come from Jinja2 templates (_dp_report_html, report_templates/dp); the JSON file
+form stores repeated texts once (_dp_report_json); Markdown, JUnit and CSV are built here."""
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 import os
 import re
-import xml.etree.ElementTree as ET
 
+from . import _dp_report_json
+from ._gc_pause import paused
+from ._dp_evidence_text import evidence_text
 from ._dp_knowledge import CHECK_IDS, check_text, lookup_error_code
 from ._files import write_text_if_changed
+from . import _junit
 
 # Standard library only; no Ansible imports. Every renderer is a pure function of its input and
 # never mutates it. Texts inside findings are already in the report language; UI_TEXT holds the
 # report's own chrome.
 
 __all__ = [
+    "SEVERITY_ORDER",
     "STATUSES",
     "STATUS_SYMBOLS",
     "UI_TEXT",
+    "compact_diagnosis",
+    "count_key",
+    "expand_diagnosis",
     "render_html",
     "render_inventory_csv",
     "render_inventory_html",
@@ -34,10 +43,18 @@ __all__ = [
     "write_reports",
 ]
 
-STATUSES = ("PASS", "WARN", "FAIL", "UNKNOWN")
+# N/A: the check does not apply to this DP (e.g. a pull DP); it ranks below PASS.
+STATUSES = ("PASS", "WARN", "FAIL", "UNKNOWN", "N/A")
 # A symbol next to every status word, so that no status is told by colour alone.
-STATUS_SYMBOLS = {"PASS": "\u2714", "WARN": "\u25b2", "FAIL": "\u2716", "UNKNOWN": "?"}
-_SEVERITY_ORDER = ("FAIL", "WARN", "UNKNOWN", "PASS")
+STATUS_SYMBOLS = {"PASS": "\u2714", "WARN": "\u25b2", "FAIL": "\u2716", "UNKNOWN": "?", "N/A": "\u2205"}
+SEVERITY_ORDER = ("FAIL", "WARN", "UNKNOWN", "PASS", "N/A")
+_SEVERITY_ORDER = SEVERITY_ORDER
+
+
+def count_key(status: str) -> str:
+    """Key of a status in the diagnosis summary: ``fail`` ... ``unknown``, ``na`` for N/A."""
+    return status.lower().replace("/", "")
+
 
 UI_TEXT: dict[str, dict[str, str]] = {
     "en": {
@@ -129,7 +146,44 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "ok": "OK",
         "ng": "problem",
         "unknown": "unknown",
-        "drive_free": "{pct}% free ({free} of {size})",
+        "drive_free": "{pct} free ({free} of {size})",
+        "status_N/A": "N/A",
+        "legend_N/A": "does not apply to this distribution point",
+        "chip_counts": "{dps} DPs \u00b7 {cells} cells",
+        "cells": "Cells",
+        "charts": "Charts",
+        "chart_free": "Free space per DP content library drive",
+        "chart_skew": "Clock difference per DP against the site server",
+        "chart_stuck": "Stuck packages per DP",
+        "chart_threshold": "threshold {value}",
+        "chart_kerberos": "Kerberos limit {value}",
+        "chart_lowest": "The {shown} lowest of {total}.",
+        "chart_highest": "The {shown} highest of {total}.",
+        "chart_none": "No data.",
+        "chart_low_dps": "Distribution points low on free space",
+        "raw_value": "Raw value",
+        "this_dp": "This distribution point",
+        "col_content": "Content",
+        "stuck_packages": "Stuck packages",
+        "stuck_total": "Stuck packages",
+        "no_stuck": "No stuck package.",
+        "pkg_id": "Package ID",
+        "pkg_name": "Name",
+        "pkg_state": "State",
+        "pkg_message": "Last status message",
+        "pkg_version": "Source version",
+        "pkg_cause": "Possible cause",
+        "pkg_fix": "Remediation",
+        "content_counts": "{installed} of {total} packages installed, {stuck} stuck",
+        "truncated": "(list shortened)",
+        "role_pull": "pull DP",
+        "role_pxe": "PXE",
+        "role_standard": "standard DP",
+        "list_sep": ", ",
+        "source_dps": "Source distribution points",
+        "rank": "rank",
+        "reachable": "reachable",
+        "unreachable": "not reachable",
     },
     "ja": {
         "title": "配布ポイントへのコンテンツ配布 診断レポート",
@@ -143,7 +197,7 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "identity_banner_title": "診断はサイト サーバーのコンピューター アカウントで実行されていません。",
         "identity_banner_body": (
             "既定では、Configuration Manager はサイト サーバーのコンピューター アカウントで配布ポイントに"
-            "接続します。そのため、アクセス権限、SMB の共有フォルダ、WMI の結果は、Configuration Manager "
+            "接続します。そのため、アクセス権限、SMB の共有フォルダー、WMI の結果は、Configuration Manager "
             "の実際の動作と異なる場合があります。"
         ),
         "identity_ran_as": "実行アカウント",
@@ -206,7 +260,7 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "inv_build": "OS ビルド",
         "inv_patched": "2023 年 3 月の更新プログラム",
         "inv_drives": "コンテンツ ライブラリのドライブ",
-        "inv_shares": "配布ポイントの共有フォルダ",
+        "inv_shares": "配布ポイントの共有フォルダー",
         "inv_wmi": "WMI (配布ポイント上とサイト サーバーから)",
         "inv_pull_dp": "プル配布ポイント",
         "inv_pxe": "PXE 対応",
@@ -220,7 +274,44 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "ok": "正常",
         "ng": "問題あり",
         "unknown": "不明",
-        "drive_free": "空き {pct}% ({size} 中 {free})",
+        "drive_free": "空き {pct} ({size} 中 {free})",
+        "status_N/A": "対象外",
+        "legend_N/A": "この配布ポイントには該当しません",
+        "chip_counts": "配布ポイント {dps} 台 \u00b7 セル {cells} 個",
+        "cells": "セル",
+        "charts": "グラフ",
+        "chart_free": "配布ポイントのコンテンツ ライブラリ ドライブごとの空き容量",
+        "chart_skew": "配布ポイントごとのサイト サーバーとの時刻のずれ",
+        "chart_stuck": "配布ポイントごとの配布が完了しないパッケージ数",
+        "chart_threshold": "しきい値 {value}",
+        "chart_kerberos": "Kerberos の上限 {value}",
+        "chart_lowest": "{total} 件中、少ない順に {shown} 件を表示しています。",
+        "chart_highest": "{total} 件中、多い順に {shown} 件を表示しています。",
+        "chart_none": "データがありません。",
+        "chart_low_dps": "空き容量が少ない配布ポイント",
+        "raw_value": "元の値",
+        "this_dp": "この配布ポイント",
+        "col_content": "コンテンツ",
+        "stuck_packages": "配布が完了しないパッケージ",
+        "stuck_total": "配布が完了しないパッケージ",
+        "no_stuck": "配布が完了しないパッケージはありません。",
+        "pkg_id": "パッケージ ID",
+        "pkg_name": "名前",
+        "pkg_state": "状態",
+        "pkg_message": "最後のステータス メッセージ",
+        "pkg_version": "ソースのバージョン",
+        "pkg_cause": "考えられる原因",
+        "pkg_fix": "対処方法",
+        "content_counts": "パッケージ {total} 個中 {installed} 個がインストール済み、{stuck} 個が未完了",
+        "truncated": "(一覧は一部のみ)",
+        "role_pull": "プル配布ポイント",
+        "role_pxe": "PXE 対応",
+        "role_standard": "標準の配布ポイント",
+        "list_sep": "、",
+        "source_dps": "ソース配布ポイント",
+        "rank": "優先順位",
+        "reachable": "接続可",
+        "unreachable": "接続不可",
     },
 }
 
@@ -256,15 +347,24 @@ def _columns(lang: str) -> list[tuple[str, str, str]]:
     return result
 
 
-def _findings(dp: dict, lang: str) -> list[dict]:
+CHECK_TEXT_KEYS = ("title", "heading", "explanation", "remediation")
+
+
+def _findings(dp: dict, lang: str, checks: dict | None = None) -> list[dict]:
     """The DP's findings in CHECK_IDS order, one per check.
 
     The engine promises nine findings in order; a missing one (or one with an unknown ``check``)
     is replaced by an UNKNOWN placeholder so one bad record cannot hide the rest of the report.
+    A finding without its check texts (the JSON file's form) gets them from ``checks`` (the
+    document's table), else from _dp_knowledge, as a copy.
     """
     by_check: dict[str, dict] = {}
     for finding in dp.get("findings") or []:
         if isinstance(finding, dict) and finding.get("check") in CHECK_IDS and finding["check"] not in by_check:
+            if any(key not in finding for key in CHECK_TEXT_KEYS):
+                table = (checks or {}).get(finding["check"])
+                texts = table if isinstance(table, dict) else check_text(finding["check"], lang)
+                finding = dict({key: texts.get(key) for key in CHECK_TEXT_KEYS}, **finding)
             by_check[finding["check"]] = finding
     result = []
     for check in CHECK_IDS:
@@ -299,9 +399,9 @@ def _overall(dp: dict, findings: list[dict]) -> str:
 def _summary_counts(diagnosis: dict, dps: list[tuple[str, str, list[dict]]]) -> dict[str, int]:
     """The engine's summary, filled in from the DPs where a count is missing."""
     given = diagnosis.get("summary") or {}
-    computed = {"dps": len(dps), "pass": 0, "warn": 0, "fail": 0, "unknown": 0}
-    for _name, overall, _findings_ in dps:
-        computed[overall.lower()] += 1
+    computed = {"dps": len(dps), "pass": 0, "warn": 0, "fail": 0, "unknown": 0, "na": 0}
+    for _name, overall, _findings in dps:
+        computed[count_key(overall)] += 1
     result = {}
     for key, value in computed.items():
         given_value = given.get(key)
@@ -404,513 +504,36 @@ def _status_label(status: str, ui: dict) -> str:
 
 
 # ============================================================================================
-# HTML dashboard
+# HTML dashboard (Jinja2 templates: _dp_report_html and report_templates/dp)
 # ============================================================================================
-
-# Design: the grid (2,000 DPs x 9 cells) is static HTML so that it shows at once and survives
-# without JavaScript. The details of each cell (evidence, log lines, remediation) are NOT static:
-# they live once in an embedded JSON blob (<script type="application/json">) and a small script
-# builds the panel of the selected cell with DOM calls (textContent only, never innerHTML). Static
-# <details> for every cell would repeat each check's explanation and remediation 2,000 times; the
-# blob interns repeated strings instead (see tests/benchmarks/render_report_scale.py for sizes).
-
-_CSS = """
-*{box-sizing:border-box}
-body{margin:0;font:14px/1.45 "Segoe UI","Yu Gothic UI","Meiryo",system-ui,"Noto Sans CJK JP",sans-serif;color:#202124;background:#f6f7f9}
-:lang(ja) body,body:lang(ja){font-family:"Yu Gothic UI","Meiryo","Segoe UI",system-ui,"Noto Sans CJK JP",sans-serif}
-header,main{padding:0 20px}
-header{background:#fff;border-bottom:1px solid #dadce0;padding-top:12px;padding-bottom:10px}
-h1{font-size:20px;margin:0 0 4px}
-.meta{margin:0;color:#5f6368;font-size:13px}
-.meta span{margin-right:18px;white-space:nowrap}
-.meta b{color:#202124;font-weight:600}
-.banner{margin:12px 0 0;padding:10px 14px;background:#fff4e5;border:1px solid #f29900;border-left:6px solid #e37400;border-radius:4px}
-.banner strong{display:block}
-.banner p{margin:4px 0 0}
-.sumbar{display:flex;flex-wrap:wrap;align-items:center;gap:8px;margin:14px 0 6px}
-.chip{display:inline-block;padding:3px 10px;border-radius:14px;font-weight:600;font-size:13px}
-.chip b{font-size:15px;margin-left:4px}
-.chip.total{background:#fff;border:1px solid #dadce0}
-.bar{display:flex;height:8px;border-radius:4px;overflow:hidden;background:#eee;margin:0 0 10px}
-.bar span{display:block;height:100%}
-.legend{font-size:12px;color:#3c4043;margin:0 0 8px}
-.legend span.k{display:inline-block;padding:0 6px;border-radius:3px;margin:0 4px 0 12px;font-weight:600}
-.legend span.k:first-child{margin-left:0}
-.tools{display:flex;flex-wrap:wrap;gap:14px;align-items:center;margin:8px 0;font-size:13px}
-.tools input[type=search]{padding:4px 8px;border:1px solid #bdc1c6;border-radius:4px;min-width:260px;font:inherit}
-.hint{color:#5f6368}
-.wrap{overflow:auto;max-height:calc(100vh - 40px);background:#fff;border:1px solid #dadce0;border-radius:4px}
-table.grid{border-collapse:separate;border-spacing:2px;font-size:12px;min-width:100%}
-.grid thead th{position:sticky;top:0;z-index:2;background:#fff;vertical-align:bottom;text-align:left}
-.grid thead th{padding:6px 3px;min-width:88px;max-width:132px;font-weight:600;border-bottom:2px solid #dadce0}
-.grid thead th.dpcol{left:0;z-index:3;min-width:170px}
-.grid th .n{color:#80868b;margin-right:3px}
-.grid th .hd{display:block;font-weight:400;color:#5f6368;font-size:11px;margin-top:2px}
-.grid th .cnt{display:block;font-weight:600;font-size:11px;margin-top:3px;white-space:nowrap}
-.grid tbody th{position:sticky;left:0;z-index:1;background:#fff;text-align:left;font-weight:500;padding:2px 8px 2px 4px;white-space:nowrap}
-.grid tbody th .ov{display:inline-block;width:18px;text-align:center;border-radius:3px;margin-right:6px}
-.grid td{padding:0;text-align:center}
-.grid td button{all:unset;box-sizing:border-box;display:block;width:100%;padding:3px 2px;cursor:pointer;white-space:nowrap;border-radius:2px}
-.grid td button:hover{filter:brightness(.93)}
-.grid td button:focus-visible{outline:2px solid #1a73e8;outline-offset:1px}
-.grid td.sel{outline:3px solid #1a73e8;outline-offset:0}
-table.grid.only tr.r-PASS{display:none}
-.s-PASS{background:#e6f4ea;color:#0d652d}
-.s-WARN{background:#fbd25e;color:#4a2c00}
-.s-FAIL{background:#c5221f;color:#fff}
-.s-UNKNOWN{background:#d5d8dc;color:#303336}
-.k-PASS{color:#0d652d}.k-WARN{color:#8a5a00}.k-FAIL{color:#b3261e}.k-UNKNOWN{color:#5f6368}
-.empty{color:#5f6368;font-style:italic;padding:8px}
-#panel{position:fixed;top:0;right:0;bottom:0;width:min(780px,58vw);overflow:auto;z-index:10;padding:14px 20px 30px}
-#panel{background:#fff;border-left:1px solid #dadce0;box-shadow:-6px 0 18px rgba(0,0,0,.18)}
-#panel:focus{outline:none}
-#panel .x{position:sticky;top:0;float:right;font:inherit;font-size:13px;padding:4px 12px}
-#panel .x{border:1px solid #bdc1c6;border-radius:4px;background:#fff;cursor:pointer}
-#panel .pdp{color:#5f6368;font-size:13px}
-#panel h2{font-size:18px;margin:2px 0 4px}
-#panel .phd{color:#5f6368;font-size:12px;margin:0 0 8px}
-#panel .badge{display:inline-block;padding:2px 10px;border-radius:12px;font-weight:700;font-size:13px}
-#panel .psum{font-size:15px;margin:8px 0 4px}
-#panel h3{font-size:14px;margin:16px 0 6px;padding-bottom:2px;border-bottom:1px solid #e8eaed}
-table.ev{border-collapse:collapse;width:100%;font-size:13px}
-table.ev th,table.ev td{border:1px solid #e0e3e7;padding:4px 6px;text-align:left;vertical-align:top}
-table.ev th{background:#f1f3f4;font-weight:600}
-table.ev td.ok{text-align:center;font-weight:700;width:3.5em}
-table.ev td.src{white-space:nowrap;color:#5f6368}
-table.ev pre{margin:0;font-size:12px}
-.ok-t{color:#0d652d}.ok-f{color:#b3261e}.ok-n{color:#80868b}
-.log{border-left:4px solid #9aa0a6;background:#f8f9fa;margin:8px 0;padding:6px 10px;border-radius:0 4px 4px 0}
-.log.sev-error{border-left-color:#c5221f}.log.sev-warning{border-left-color:#f29900}
-.log .lm{font:12px/1.5 Consolas,"BIZ UDGothic","MS Gothic","Noto Sans Mono CJK JP",monospace;color:#3c4043}
-.log .lm span{margin-right:12px;display:inline-block;white-space:nowrap}
-.log .lm .utc{font-weight:700;color:#202124}
-.log .lm .sv{font-weight:700}
-pre,code,.mono{font-family:Consolas,"BIZ UDGothic","MS Gothic","Noto Sans Mono CJK JP",monospace}
-.log pre.msg{white-space:pre-wrap;word-break:break-all;margin:4px 0;font-size:12.5px;background:#fff;border:1px solid #e8eaed;padding:4px 6px}
-mark.ec{background:#ffd54f;color:#6a1b00;font-weight:700;padding:0 2px;border-radius:2px}
-.log ul{margin:4px 0 0;padding-left:18px;font-size:12.5px}
-.log .cause{margin:4px 0 0;font-size:12.5px}
-.rem{background:#e8f0fe;border-left:4px solid #1a73e8;padding:8px 12px;border-radius:0 4px 4px 0}
-.rem p,#panel details p{margin:0}
-code{background:#f1f3f4;padding:0 3px;border-radius:3px;font-size:.95em;word-break:break-all}
-details summary{cursor:pointer;color:#1a73e8;margin:12px 0 4px}
-footer{color:#80868b;font-size:12px;padding:10px 20px 20px}
-@media print{.tools,#panel{display:none}.wrap{max-height:none;overflow:visible}}
-"""
-
-# Blob layout (positional arrays keep 18,000 findings small):
-#   s: interned strings; every *_i below is an index into s (or null)
-#   checks: the nine check ids
-#   dps: [name, overall, [finding x 9]]
-#   finding: [status, summary_i, title_i, heading_i, explanation_i, remediation_i, evidence, logs]
-#   evidence item: [label_i, value_i, source, ok, is_block]
-#   log line: [log, line_number, utc_text, local_text, component, severity, segments, hresults, cause_i]
-#             segments: message pieces; odd indexes are error-code texts to highlight
-#   codes: {hresult: [symbolic name, meaning]}
-#   ui: the UI_TEXT strings the script needs
-_JS = r"""
-(function () {
-  "use strict";
-  var D = null, current = null, lastFocus = null;
-  var grid = document.getElementById("grid");
-  var panel = document.getElementById("panel");
-  var pbody = document.getElementById("pbody");
-  function data() {
-    if (!D) { D = JSON.parse(document.getElementById("dp-data").textContent); }
-    return D;
-  }
-  function s(i) { return i === null || i === undefined ? "" : D.s[i]; }
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) { e.className = cls; }
-    if (text !== undefined && text !== null) { e.textContent = text; }
-    return e;
-  }
-  function rich(parent, text) {
-    var parts = String(text).split("`");
-    if (parts.length % 2 === 0) { parent.appendChild(document.createTextNode(text)); return parent; }
-    for (var i = 0; i < parts.length; i++) {
-      if (!parts[i]) { continue; }
-      parent.appendChild(i % 2 ? el("code", null, parts[i]) : document.createTextNode(parts[i]));
-    }
-    return parent;
-  }
-  function cellOf(i, c) {
-    var row = grid.tBodies[0].rows[i];
-    return row ? row.cells[c + 1] : null;
-  }
-  function evidence(list, U) {
-    if (!list.length) { return el("p", "empty", U.no_evidence); }
-    var t = el("table", "ev"), hr = t.createTHead().insertRow();
-    [U.item, U.value, U.source, U.result].forEach(function (h) { hr.appendChild(el("th", null, h)); });
-    var tb = t.createTBody();
-    list.forEach(function (e) {
-      var r = tb.insertRow();
-      r.appendChild(el("td", null, s(e[0])));
-      var v = el("td");
-      v.appendChild(e[4] ? el("pre", null, s(e[1])) : document.createTextNode(s(e[1])));
-      r.appendChild(v);
-      r.appendChild(el("td", "src", U.src[e[2]] || e[2] || ""));
-      var ok = e[3] === true ? ["\u2714", "ok-t"] : e[3] === false ? ["\u2716", "ok-f"] : ["\u2013", "ok-n"];
-      r.appendChild(el("td", "ok " + ok[1], ok[0]));
-    });
-    return t;
-  }
-  function logs(list, U) {
-    var box = el("div");
-    if (!list.length) { box.appendChild(el("p", "empty", U.no_logs)); return box; }
-    list.forEach(function (l) {
-      var d = el("div", "log sev-" + l[5]);
-      var m = el("div", "lm");
-      m.appendChild(el("span", "src", l[0] + (l[1] !== null ? ":" + l[1] : "")));
-      if (l[2]) { m.appendChild(el("span", "utc", l[2])); }
-      if (l[3]) { m.appendChild(el("span", "loc", l[3])); }
-      if (l[4]) { m.appendChild(el("span", "cmp", l[4])); }
-      m.appendChild(el("span", "sv", U.sev[l[5]] || l[5]));
-      d.appendChild(m);
-      var pre = el("pre", "msg");
-      l[6].forEach(function (seg, k) {
-        if (!seg) { return; }
-        pre.appendChild(k % 2 ? el("mark", "ec", seg) : document.createTextNode(seg));
-      });
-      d.appendChild(pre);
-      if (l[7].length) {
-        var ul = el("ul");
-        l[7].forEach(function (h) {
-          var info = D.codes[h[0]] || ["", ""], li = el("li");
-          li.appendChild(el("code", null, h[0]));
-          var txt = (h[1] !== null ? " (Win32 " + h[1] + ")" : "") + (info[0] ? " " + info[0] : "") + (info[1] ? " \u2014 " + info[1] : "");
-          li.appendChild(document.createTextNode(txt));
-          ul.appendChild(li);
-        });
-        d.appendChild(ul);
-      }
-      if (l[8] !== null) {
-        var c = el("p", "cause");
-        c.appendChild(el("b", null, U.cause + ": "));
-        c.appendChild(document.createTextNode(s(l[8])));
-        d.appendChild(c);
-      }
-      box.appendChild(d);
-    });
-    return box;
-  }
-  function open(i, c, fromUser) {
-    var d = data(), row = d.dps[i];
-    if (!row || !row[2][c]) { return; }
-    var f = row[2][c], U = d.ui;
-    if (current) { var old = cellOf(current[0], current[1]); if (old) { old.classList.remove("sel"); } }
-    current = [i, c];
-    var cell = cellOf(i, c);
-    if (cell) {
-      cell.classList.add("sel");
-      if (!fromUser) {  /* scroll only the grid box, never the page */
-        var wrap = grid.parentNode, cr = cell.getBoundingClientRect(), wr = wrap.getBoundingClientRect();
-        wrap.scrollTop += cr.top - wr.top - wrap.clientHeight / 2;
-      }
-    }
-    pbody.textContent = "";
-    pbody.appendChild(el("div", "pdp", row[0]));
-    pbody.appendChild(el("h2", null, (c + 1) + ". " + s(f[2])));
-    if (f[3] !== null && s(f[3]) !== s(f[2])) { pbody.appendChild(el("p", "phd", U.checklist_item + ": " + s(f[3]))); }
-    pbody.appendChild(el("span", "badge s-" + f[0], U.sym[f[0]] + " " + U.st[f[0]]));
-    pbody.appendChild(rich(el("p", "psum"), s(f[1])));
-    pbody.appendChild(el("h3", null, U.evidence));
-    pbody.appendChild(evidence(f[6], U));
-    pbody.appendChild(el("h3", null, U.log_lines));
-    pbody.appendChild(logs(f[7], U));
-    var rem = rich(el("p"), s(f[5])), box = el("div", "rem");
-    box.appendChild(rem);
-    if (f[0] === "PASS") {
-      var dr = el("details");
-      dr.appendChild(el("summary", null, U.remediation));
-      dr.appendChild(box);
-      pbody.appendChild(dr);
-    } else {
-      pbody.appendChild(el("h3", null, U.remediation));
-      pbody.appendChild(box);
-    }
-    var det = el("details");
-    det.appendChild(el("summary", null, U.explanation));
-    det.appendChild(rich(el("p"), s(f[4])));
-    pbody.appendChild(det);
-    panel.hidden = false;
-    panel.scrollTop = 0;
-    var h = "#dp=" + encodeURIComponent(row[0]) + "&check=" + encodeURIComponent(d.checks[c]);
-    if (location.hash !== h) { location.hash = h; }
-    if (fromUser) { lastFocus = document.activeElement; panel.focus(); }
-  }
-  function close() {
-    if (current) { var old = cellOf(current[0], current[1]); if (old) { old.classList.remove("sel"); } }
-    current = null;
-    panel.hidden = true;
-    if (location.hash) {
-      try { history.replaceState(null, "", location.pathname + location.search); } catch (e) { location.hash = ""; }
-    }
-    if (lastFocus && lastFocus.focus) { lastFocus.focus(); }
-  }
-  function fromHash() {
-    var q = {}, h = location.hash.replace(/^#/, "");
-    if (!h) { return; }
-    h.split("&").forEach(function (kv) {
-      var p = kv.split("=");
-      try { q[decodeURIComponent(p[0])] = decodeURIComponent(p.slice(1).join("=")); } catch (e) { }
-    });
-    if (!q.dp) { return; }
-    var d = data(), i = -1, c;
-    for (var k = 0; k < d.dps.length; k++) { if (d.dps[k][0] === q.dp) { i = k; break; } }
-    if (i < 0) { return; }
-    c = q.check ? d.checks.indexOf(q.check) : -1;
-    if (c < 0) {
-      ["FAIL", "WARN", "UNKNOWN"].some(function (st) {
-        c = d.dps[i][2].map(function (f) { return f[0]; }).indexOf(st);
-        return c >= 0;
-      });
-      if (c < 0) { c = 0; }
-    }
-    if (current && current[0] === i && current[1] === c) { return; }
-    open(i, c, false);
-  }
-  if (grid && grid.tBodies.length) {
-    grid.tBodies[0].addEventListener("click", function (ev) {
-      var td = ev.target.closest ? ev.target.closest("td") : null;
-      if (!td || !td.parentNode || td.cellIndex < 1) { return; }
-      open(td.parentNode.sectionRowIndex, td.cellIndex - 1, true);
-    });
-  }
-  document.getElementById("pclose").addEventListener("click", close);
-  document.addEventListener("keydown", function (ev) { if (ev.key === "Escape" && !panel.hidden) { close(); } });
-  window.addEventListener("hashchange", fromHash);
-  var q = document.getElementById("q"), only = document.getElementById("only"), nomatch = document.getElementById("nomatch");
-  function filter() {
-    if (!grid) { return; }
-    var text = q.value.trim().toLowerCase(), rows = grid.tBodies[0].rows, shown = 0;
-    grid.classList.toggle("only", only.checked);
-    for (var k = 0; k < rows.length; k++) {
-      var r = rows[k];
-      var hit = !text || r.cells[0].textContent.toLowerCase().indexOf(text) >= 0;
-      r.hidden = !hit;
-      if (hit && !(only.checked && r.classList.contains("r-PASS"))) { shown++; }
-    }
-    nomatch.hidden = shown > 0 || !rows.length;
-  }
-  if (q) { q.addEventListener("input", filter); only.addEventListener("change", filter); }
-  fromHash();
-})();
-"""
-
-
-class _Interner:
-    """String table for the HTML blob: each distinct string is stored once."""
-
-    def __init__(self) -> None:
-        self.strings: list[str] = []
-        self._index: dict[str, int] = {}
-
-    def __call__(self, value: object) -> int | None:
-        if value is None:
-            return None
-        text = value if isinstance(value, str) else str(value)
-        index = self._index.get(text)
-        if index is None:
-            index = self._index[text] = len(self.strings)
-            self.strings.append(text)
-        return index
-
-
-def _script_json(value: object) -> str:
-    """JSON that is safe inside <script type="application/json">: no '<', '>' or '&' at all, so
-    neither ``</script>`` nor ``<!--`` nor ``<![LOG[`` can appear in the element's text."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-    return (
-        text.replace("&", "\\u0026")
-        .replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
-
-
-def _blob(diagnosis: dict, lang: str, dps: list[tuple[str, str, list[dict]]]) -> dict:
-    ui = UI_TEXT[lang]
-    intern = _Interner()
-    codes: dict[str, list[str]] = {}
-    rows = []
-    for name, overall, findings in dps:
-        cells = []
-        for finding in findings:
-            evidence = []
-            for item in finding.get("evidence") or []:
-                if not isinstance(item, dict):
-                    continue
-                shown, block = _fmt_value(item.get("value"))
-                ok = item.get("ok")
-                evidence.append([intern(_text(item.get("label"))), intern(shown), _text(item.get("source")),
-                                 ok if isinstance(ok, bool) else None, 1 if block else 0])
-            log_lines = []
-            for entry in finding.get("log_evidence") or []:
-                if not isinstance(entry, dict):
-                    continue
-                utc, local = _log_times(entry, ui)
-                hresults = []
-                for code in entry.get("error_codes") or []:
-                    if not isinstance(code, dict) or not code.get("hresult"):
-                        continue
-                    hresult = _text(code["hresult"])
-                    if hresult not in codes:
-                        codes[hresult] = list(_code_info(hresult, lang))
-                    win32 = code.get("win32")
-                    hresults.append([hresult, win32 if isinstance(win32, int) and not isinstance(win32, bool) else None])
-                line = entry.get("line_number")
-                severity = _text(entry.get("severity")) or "info"
-                log_lines.append([
-                    _text(entry.get("log")),
-                    line if isinstance(line, int) and not isinstance(line, bool) else None,
-                    utc,
-                    local,
-                    _text(entry.get("component")),
-                    severity if severity in ("info", "warning", "error") else "info",
-                    _message_segments(_text(entry.get("message")), entry.get("error_codes") or []),
-                    hresults,
-                    intern(entry.get("cause")) if entry.get("cause") else None,
-                ])
-            heading = finding.get("heading")
-            cells.append([
-                _status(finding.get("status")),
-                intern(_text(finding.get("summary"))),
-                intern(_text(finding.get("title")) or check_text(finding["check"], lang)["title"]),
-                intern(heading) if heading else None,
-                intern(_text(finding.get("explanation"))),
-                intern(_text(finding.get("remediation"))),
-                evidence,
-                log_lines,
-            ])
-        rows.append([name, overall, cells])
-    js_ui = {
-        key: ui[key]
-        for key in ("no_evidence", "item", "value", "source", "result", "no_logs", "cause", "remediation",
-                    "explanation", "evidence", "log_lines", "checklist_item")
-    }
-    js_ui["st"] = {status: ui["status_" + status] for status in STATUSES}
-    js_ui["sym"] = dict(STATUS_SYMBOLS)
-    js_ui["src"] = {"site": ui["source_site"], "dp": ui["source_dp"], "log": ui["source_log"]}
-    js_ui["sev"] = {"info": ui["severity_info"], "warning": ui["severity_warning"], "error": ui["severity_error"]}
-    return {"v": 1, "s": intern.strings, "checks": list(CHECK_IDS), "dps": rows, "codes": codes, "ui": js_ui}
 
 
 def _prepared_dps(diagnosis: dict, lang: str) -> list[tuple[str, str, list[dict]]]:
+    """(name, overall, nine findings with their check texts) per DP (either form of the diagnosis)."""
+    checks = diagnosis.get("checks") if isinstance(diagnosis.get("checks"), dict) else None
+    if _dp_report_json.is_compact(diagnosis):
+        diagnosis, checks = _dp_report_json.expand(diagnosis), None
     result = []
     for dp in diagnosis.get("dps") or []:
         if not isinstance(dp, dict):
             continue
-        findings = _findings(dp, lang)
+        findings = _findings(dp, lang, checks)
         result.append((_text(dp.get("dp")), _overall(dp, findings), findings))
     return result
 
 
-def render_html(diagnosis: dict) -> str:
-    """Self-contained HTML dashboard: DPs (rows) x nine checks (columns).
-
-    Works offline from a file: inline CSS, a small inline script, no external resources. Every
-    text from the diagnosis is escaped (static parts with html.escape, the details blob with
-    _script_json and rendered with textContent).
+@paused
+def render_html(diagnosis: dict, template_dir: str | None = None) -> str:
+    """Self-contained HTML dashboard: DPs (rows) x nine checks (columns); see _dp_report_html.
 
     Args:
-        diagnosis: The diagnosis document (see module docs of the diagnosis engine).
-
-    Returns:
-        The HTML document as a string.
+        diagnosis: The diagnosis document (in-memory form, or the JSON file's form with ``checks``).
+        template_dir: A directory whose template, CSS and JS files replace ours by file name.
     """
-    lang = _lang(diagnosis.get("language"))
-    ui = UI_TEXT[lang]
-    esc = html.escape
-    dps = _prepared_dps(diagnosis, lang)
-    counts = _summary_counts(diagnosis, dps)
-    identity = diagnosis.get("probe_identity") or {}
+    # Jinja2 is imported only when HTML is asked for.
+    from . import _dp_report_html  # pylint: disable=import-outside-toplevel
 
-    out: list[str] = []
-    add = out.append
-    add('<!DOCTYPE html>\n<html lang="%s">\n<head>\n<meta charset="utf-8">\n' % lang)
-    add('<meta name="viewport" content="width=device-width, initial-scale=1">\n')
-    add('<meta name="generator" content="mecm.fieldkit">\n')
-    title = "%s \u2014 %s" % (ui["title"], _text(diagnosis.get("site_code")) or _text(diagnosis.get("site_server")))
-    add("<title>%s</title>\n<style>%s</style>\n</head>\n<body>\n" % (esc(title), _CSS))
-
-    # Header: title, site, time, identity.
-    add("<header>\n<h1>%s</h1>\n<p class=\"meta\">" % esc(ui["title"]))
-    add('<span>%s: <b>%s</b></span>' % (esc(ui["site_server"]), esc(_text(diagnosis.get("site_server")) or "\u2014")))
-    add('<span>%s: <b>%s</b></span>' % (esc(ui["site_code"]), esc(_text(diagnosis.get("site_code")) or "\u2014")))
-    add('<span>%s: <b><time datetime="%s">%s</time></b></span>' % (
-        esc(ui["generated_at"]), esc(_text(diagnosis.get("generated_at"))), esc(_fmt_generated(diagnosis.get("generated_at")))))
-    add('<span>%s: <b>%s</b></span>' % (esc(ui["probe_identity"]), esc(_identity_text(identity, ui))))
-    add("</p>\n")
-    if _untrusted(identity):
-        add('<div class="banner" id="identity-warning" role="alert"><strong>\u26a0 %s</strong><p>%s</p>' % (
-            esc(ui["identity_banner_title"]), esc(ui["identity_banner_body"])))
-        add("<p>%s: <b>%s</b></p>" % (esc(ui["identity_ran_as"]), esc(_identity_text(identity, ui))))
-        if identity.get("warning"):
-            add("<p>%s</p>" % esc(_text(identity.get("warning"))))
-        add("</div>\n")
-    add("</header>\n<main>\n")
-
-    # Summary bar.
-    add('<section class="sumbar" id="summary" aria-label="%s">' % esc(ui["summary"]))
-    add('<span class="chip total">%s <b>%d</b></span>' % (esc(ui["dps"]), counts["dps"]))
-    for status in _SEVERITY_ORDER:
-        add('<span class="chip s-%s" data-status="%s">%s <b>%d</b></span>' % (
-            status, status, esc(_status_word(status, ui)), counts[status.lower()]))
-    add("</section>\n")
-    total = sum(counts[s.lower()] for s in STATUSES) or 1
-    add('<div class="bar" aria-hidden="true">')
-    for status in _SEVERITY_ORDER:
-        if counts[status.lower()]:
-            add('<span class="s-%s" style="width:%.3f%%"></span>' % (status, 100.0 * counts[status.lower()] / total))
-    add("</div>\n")
-    add('<p class="legend">')
-    for status in STATUSES:
-        add('<span class="k s-%s">%s</span>%s' % (status, esc(_status_label(status, ui)), esc(ui["legend_" + status])))
-    add("</p>\n")
-
-    if not dps:
-        add('<p class="empty" id="empty">%s</p>\n' % esc(ui["no_dps"]))
-    else:
-        add('<div class="tools"><input type="search" id="q" placeholder="%s" aria-label="%s">' % (
-            esc(ui["filter_placeholder"]), esc(ui["filter_placeholder"])))
-        add('<label><input type="checkbox" id="only"> %s</label><span class="hint">%s</span></div>\n' % (
-            esc(ui["only_problems"]), esc(ui["hint"])))
-        add("<noscript><p class=\"banner\">%s</p></noscript>\n" % esc(ui["noscript"]))
-
-        # Grid header: number, title, seed heading, per-check counts.
-        per_check = [dict.fromkeys(STATUSES, 0) for _check in CHECK_IDS]
-        for _name, _overall_status, findings in dps:
-            for index, finding in enumerate(findings):
-                per_check[index][_status(finding.get("status"))] += 1
-        add('<div class="wrap"><table class="grid" id="grid">\n<thead><tr><th class="dpcol" scope="col">%s</th>' % esc(ui["col_dp"]))
-        for index, (check, title, heading) in enumerate(_columns(lang)):
-            add('<th scope="col" data-check="%s"><span class="n">%d.</span>%s' % (check, index + 1, esc(title)))
-            if heading and heading != title:
-                add('<span class="hd" lang="ja">%s</span>' % esc(heading))
-            parts = ['<span class="k-%s">%s%d</span>' % (st, STATUS_SYMBOLS[st], per_check[index][st])
-                     for st in ("FAIL", "WARN", "UNKNOWN") if per_check[index][st]]
-            if not parts:
-                parts = ['<span class="k-PASS">%s%d</span>' % (STATUS_SYMBOLS["PASS"], per_check[index]["PASS"])]
-            add('<span class="cnt">%s</span></th>' % " ".join(parts))
-        add("</tr></thead>\n<tbody>\n")
-        cell = {st: '<td class="s-%s"><button>%s</button></td>' % (st, esc(_status_word(st, ui))) for st in STATUSES}
-        for name, overall, findings in dps:
-            add('<tr class="r-%s"><th scope="row"><span class="ov s-%s" title="%s">%s</span>%s</th>%s</tr>\n' % (
-                overall, overall, esc(ui["status_" + overall]), STATUS_SYMBOLS[overall], esc(name),
-                "".join(cell[_status(f.get("status"))] for f in findings)))
-        add("</tbody></table></div>\n")
-        add('<p class="empty" id="nomatch" hidden>%s</p>\n' % esc(ui["no_match"]))
-
-    add("</main>\n")
-    add('<aside id="panel" tabindex="-1" hidden role="region" aria-label="%s"><button class="x" id="pclose">%s \u2715</button>'
-        '<div id="pbody"></div></aside>\n' % (esc(ui["details"]), esc(ui["close"])))
-    add("<footer>mecm.fieldkit</footer>\n")
-    add('<script type="application/json" id="dp-data">%s</script>\n' % _script_json(_blob(diagnosis, lang, dps)))
-    add("<script>%s</script>\n</body>\n</html>\n" % _JS)
-    return "".join(out)
+    return _dp_report_html.render_html(diagnosis, template_dir=template_dir)
 
 
 # ============================================================================================
@@ -982,6 +605,7 @@ def _heading_suffix(finding: dict) -> str:
     return heading if heading and heading != title else ""
 
 
+@paused
 def render_markdown(diagnosis: dict) -> str:
     """Markdown for tickets: summary tables, then a section per DP with findings.
 
@@ -1015,12 +639,14 @@ def render_markdown(diagnosis: dict) -> str:
     add("| %s | %s |" % (_md_cell(ui["overall"]), _md_cell(ui["count"])))
     add("|---|---:|")
     for status in _SEVERITY_ORDER:
-        add("| %s | %d |" % (_md_cell(_status_label(status, ui)), counts[status.lower()]))
+        if status == "N/A" and not counts["na"]:
+            continue
+        add("| %s | %d |" % (_md_cell(_status_label(status, ui)), counts[count_key(status)]))
     add("| %s | %d |" % (_md_cell(ui["dps"]), counts["dps"]))
     add("")
 
-    problems = [(name, overall, findings) for name, overall, findings in dps if overall != "PASS"]
-    passed = [name for name, overall, _findings_ in dps if overall == "PASS"]
+    problems = [(name, overall, findings) for name, overall, findings in dps if overall not in ("PASS", "N/A")]
+    passed = [name for name, overall, _findings_ in dps if overall in ("PASS", "N/A")]
     if not dps:
         add("_%s_\n" % _md_escape(ui["no_dps"]))
     elif not problems:
@@ -1031,15 +657,15 @@ def render_markdown(diagnosis: dict) -> str:
         add("|---|---|---|")
         for name, overall, findings in problems:
             bad = ["%s %s" % (STATUS_SYMBOLS[_status(f.get("status"))], columns[f["check"]])
-                   for f in findings if _status(f.get("status")) != "PASS"]
-            add("| %s | %s | %s |" % (_md_cell(name), _md_cell(_status_label(overall, ui)), _md_cell(", ".join(bad))))
+                   for f in findings if _status(f.get("status")) not in ("PASS", "N/A")]
+            add("| %s | %s | %s |" % (_md_cell(name), _md_cell(_status_label(overall, ui)), _md_cell(ui["list_sep"].join(bad))))
         add("")
 
     for name, overall, findings in problems:
         add("## %s \u2014 %s\n" % (_md_escape(name), _md_escape(_status_label(overall, ui))))
         for index, finding in enumerate(findings):
             status = _status(finding.get("status"))
-            if status == "PASS":
+            if status in ("PASS", "N/A"):
                 continue
             title = _text(finding.get("title")) or columns[finding["check"]]
             add("### %s %d. %s\n" % (_md_escape(_status_label(status, ui)), index + 1, _md_text(title)))
@@ -1051,10 +677,10 @@ def render_markdown(diagnosis: dict) -> str:
             add("**%s**\n" % _md_escape(ui["evidence"]))
             if evidence:
                 for item in evidence:
-                    shown, block = _fmt_value(item.get("value"))
+                    shown, block = evidence_text(finding["check"], item.get("value"), lang)
                     if block:  # one line in a bullet: compact JSON
                         shown = json.dumps(item.get("value"), ensure_ascii=False, sort_keys=True, default=str)
-                    value = "\u2014" if item.get("value") is None else _md_code(shown) or "\u2014"
+                    value = "\u2014" if item.get("value") is None else _md_text(shown) or "\u2014"
                     source = ui.get("source_" + _text(item.get("source")), _text(item.get("source")))
                     label = _md_text(item.get("label"))
                     add("- %s %s: %s (%s)" % (_ok_symbol(item.get("ok")), label, value, _md_escape(source)))
@@ -1082,11 +708,11 @@ def render_markdown(diagnosis: dict) -> str:
             add("**%s**\n" % _md_escape(ui["remediation"]))
             add("%s\n" % _md_text(finding.get("remediation")))
         ok_titles = [columns[f["check"]] for f in findings if _status(f.get("status")) == "PASS"]
-        add("%s: %s\n" % (_md_escape(ui["passed_checks"]), _md_text(", ".join(ok_titles)) if ok_titles else _md_escape(ui["none"])))
+        add("%s: %s\n" % (_md_escape(ui["passed_checks"]), _md_text(ui["list_sep"].join(ok_titles)) if ok_titles else _md_escape(ui["none"])))
 
     if passed:
         add("## %s (%d)\n" % (_md_escape(ui["passed_dps"]), len(passed)))
-        add("%s %s\n" % (STATUS_SYMBOLS["PASS"], ", ".join(_md_escape(n) for n in passed)))
+        add("%s %s\n" % (STATUS_SYMBOLS["PASS"], ui["list_sep"].join(_md_escape(n) for n in passed)))
     return "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -1103,20 +729,22 @@ def render_markdown(diagnosis: dict) -> str:
 #   that the list sorts in checklist order and Azure's title still names the DP.
 # - One suite per DP gives per-DP tests/failures/skipped counts in the file itself, which tools
 #   that do use testsuite (TestRail sections, Azure's run attachments, humans) show as groups.
-# - FAIL -> <failure>; UNKNOWN -> <skipped>; WARN passes (CI must not go red on a warning)
+# - FAIL -> <failure>; UNKNOWN -> <skipped type="UNKNOWN">; N/A (not applicable, e.g. a pull DP) ->
+#   <skipped type="N/A"> whose message is the reason; WARN passes (CI must not go red on a warning)
 #   with "[WARN] ..." as the first line of <system-out> and the check id in the suite property
 #   "warnings" (testcase-level <properties> are not in every JUnit schema).
-
-_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# - Written by the collection's one JUnit writer (_junit: valid against junit-10.xsd, no skipped count
+#   on <testsuites>, counts computed from the cases). time is 0: no check is timed on its own.
 
 
 def _xml_text(value: object) -> str:
     """Text without characters XML 1.0 forbids (shown as \\xNN instead of breaking the file)."""
-    return _XML_BAD.sub(lambda m: "\\x%02x" % ord(m.group(0)) if ord(m.group(0)) < 0x100 else "\\u%04x" % ord(m.group(0)), _text(value))
+    return _junit.xml_text(_text(value))
 
 
 def _junit_classname(site_code: str, dp: str) -> str:
-    return "%s.%s" % (site_code or "MECM", dp.replace(".", "_") or "unnamed")
+    """``<site code>.<DP with dots escaped as _>`` (``_junit.classname``: Jenkins splits at the last dot)."""
+    return _junit.classname(site_code or "MECM", dp)
 
 
 def _finding_details(finding: dict, ui: dict, lang: str, with_remediation: bool = True) -> str:
@@ -1149,6 +777,7 @@ def _finding_details(finding: dict, ui: dict, lang: str, with_remediation: bool 
     return _xml_text("\n".join(lines).strip("\n") + "\n")
 
 
+@paused
 def render_junit(diagnosis: dict) -> str:
     """JUnit XML: one testsuite per DP, one testcase per DP x check (see layout notes above)."""
     lang = _lang(diagnosis.get("language"))
@@ -1159,20 +788,10 @@ def render_junit(diagnosis: dict) -> str:
     # JUnit's timestamp is an xs:dateTime without zone (Ant schema); the full value is a property.
     timestamp = generated[:-1] if generated.endswith("Z") else generated
     identity = diagnosis.get("probe_identity") or {}
-
-    root = ET.Element("testsuites")
-    root.set("name", _xml_text("%s %s (%s)" % (ui["title"], site_code, _text(diagnosis.get("site_server")))))
-    totals = {"tests": 0, "failures": 0, "skipped": 0}
-    for index, (name, overall, findings) in enumerate(dps):
-        suite = ET.SubElement(root, "testsuite")
-        suite.set("name", _xml_text(name))
-        suite.set("id", str(index))
-        suite.set("hostname", _xml_text(name))
-        if timestamp:
-            suite.set("timestamp", _xml_text(timestamp))
-        properties = ET.SubElement(suite, "properties")
+    suites = []
+    for name, overall, findings in dps:
         warned = [f["check"] for f in findings if _status(f.get("status")) == "WARN"]
-        for key, value in (
+        suite = _junit.Suite(name=name, hostname=name, timestamp=timestamp or None, properties=[
             ("dp", name),
             ("overall", overall),
             ("site_code", site_code),
@@ -1181,44 +800,26 @@ def render_junit(diagnosis: dict) -> str:
             ("language", lang),
             ("probe_trusted", "false" if _untrusted(identity) else "true"),
             ("warnings", ",".join(warned)),
-        ):
-            ET.SubElement(properties, "property", name=key, value=_xml_text(value))
-        counts = {"tests": 0, "failures": 0, "skipped": 0}
-        classname = _xml_text(_junit_classname(site_code, name))
+        ])
+        classname = _junit_classname(site_code, name)
         for number, finding in enumerate(findings, 1):
-            status = _status(finding.get("status"))
+            raw = _text(finding.get("status")).upper()
+            status = "N/A" if raw == "N/A" else _status(finding.get("status"))
             title = _text(finding.get("title")) or check_text(finding["check"], lang)["title"]
-            case = ET.SubElement(suite, "testcase")
-            case.set("classname", classname)
-            case.set("name", _xml_text("%02d %s: %s [%s]" % (number, finding["check"], title, name)))
-            case.set("time", "0")
-            counts["tests"] += 1
-            summary = _xml_text(_text(finding.get("summary")))
+            case = suite.add(_junit.Case(name="%02d %s: %s [%s]" % (number, finding["check"], title, name),
+                                         classname=classname))
+            summary = _text(finding.get("summary"))
             if status == "FAIL":
-                counts["failures"] += 1
-                failure = ET.SubElement(case, "failure", message=summary, type="FAIL")
-                failure.text = _finding_details(finding, ui, lang)
-            elif status == "UNKNOWN":
-                counts["skipped"] += 1
-                skipped = ET.SubElement(case, "skipped", message=summary)
-                skipped.text = _finding_details(finding, ui, lang)
+                case.outcome, case.type, case.message = "failure", "FAIL", summary
+                case.text = _finding_details(finding, ui, lang)
+            elif status in ("UNKNOWN", "N/A"):
+                # N/A: not applicable (a pull DP); the summary says why, and CI shows it as skipped.
+                case.outcome, case.type, case.message = "skipped", status, summary
+                case.text = _finding_details(finding, ui, lang)
             elif status == "WARN":
-                out = ET.SubElement(case, "system-out")
-                out.text = "[WARN] " + _finding_details(finding, ui, lang)
-        suite.set("tests", str(counts["tests"]))
-        suite.set("failures", str(counts["failures"]))
-        suite.set("errors", "0")
-        suite.set("skipped", str(counts["skipped"]))
-        suite.set("time", "0")
-        for key in totals:
-            totals[key] += counts[key]
-    root.set("tests", str(totals["tests"]))
-    root.set("failures", str(totals["failures"]))
-    root.set("errors", "0")
-    root.set("skipped", str(totals["skipped"]))
-    root.set("time", "0")
-    ET.indent(root, space="  ")
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+                case.system_out = "[WARN] " + _finding_details(finding, ui, lang)
+        suites.append(suite)
+    return _junit.render(suites, "%s %s (%s)" % (ui["title"], site_code, _text(diagnosis.get("site_server"))))
 
 
 # ============================================================================================
@@ -1235,7 +836,7 @@ def _rank(keys: tuple[str, ...]) -> dict[str, int]:
 
 _DIAGNOSIS_ORDER = _rank((
     "generated_at", "language", "site_server", "site_code", "probe_identity", "as_system", "user",
-    "trusted", "warning", "dps", "dp", "overall", "findings", "check", "status", "title", "heading",
+    "trusted", "warning", "format", "checks", "texts", "values", "dps", "dp", "overall", "findings", "check", "status", "title", "heading",
     "explanation", "remediation", "summary", "evidence", "log_evidence", "label", "value", "source", "ok",
     "log", "line_number", "time_utc", "time_local", "bias_minutes", "component", "severity", "message",
     "error_codes", "raw", "hresult", "win32", "cause", "pass", "warn", "fail", "unknown",
@@ -1251,14 +852,65 @@ def _ordered(value: object, order: dict[str, int]) -> object:
     if isinstance(value, dict):
         keys = sorted(value, key=lambda k: (order.get(k, len(order)), str(k)))
         return {key: _ordered(value[key], order) for key in keys}
-    if isinstance(value, (list, tuple)):
-        return [_ordered(item, order) for item in value]
+    if isinstance(value, (list, tuple)):  # scalars are taken as they are (no call per item: 2,000 DPs)
+        return [_ordered(item, order) if isinstance(item, (dict, list, tuple)) else item for item in value]
     return value
 
 
+def compact_diagnosis(diagnosis: dict) -> dict:
+    """The file form of the diagnosis (check texts, evidence labels and values stored once; _dp_report_json)."""
+    return _dp_report_json.compact(diagnosis)
+
+
+def expand_diagnosis(diagnosis: dict) -> dict:
+    """The in-memory form of a diagnosis given in either form (every finding with its texts and evidence)."""
+    return _dp_report_json.expand(diagnosis)
+
+
+def _key_rank(key: object) -> tuple[int, str]:
+    return (_DIAGNOSIS_ORDER.get(key, len(_DIAGNOSIS_ORDER)), str(key))  # type: ignore[arg-type]
+
+
+def _ordered_dp(dp: object) -> object:
+    """_ordered for one DP of the file form, without walking the evidence arrays (scalars only)."""
+    if not isinstance(dp, dict):
+        return _ordered(dp, _DIAGNOSIS_ORDER)
+    result = {}
+    for key in sorted(dp, key=_key_rank):
+        value = dp[key]
+        if key == "findings" and isinstance(value, list):
+            value = [{k: f[k] if k == "evidence" else _ordered(f[k], _DIAGNOSIS_ORDER) for k in sorted(f, key=_key_rank)}
+                     if isinstance(f, dict) else f for f in value]
+        else:
+            value = _ordered(value, _DIAGNOSIS_ORDER)
+        result[key] = value
+    return result
+
+
+@paused
 def render_json(diagnosis: dict) -> str:
-    """The diagnosis as pretty UTF-8 JSON with a stable key order."""
-    return json.dumps(_ordered(diagnosis, _DIAGNOSIS_ORDER), ensure_ascii=False, indent=2, default=str) + "\n"
+    """The diagnosis as UTF-8 JSON with a stable key order, in its file form (check texts, evidence
+    labels and values stored once: :func:`compact_diagnosis`) and one line per DP (diff-friendly and
+    small at 2,000 DPs)."""
+    compact = compact_diagnosis(diagnosis)
+    document = _ordered({key: value for key, value in compact.items() if key != "dps"}, _DIAGNOSIS_ORDER)
+    document["dps"] = [_ordered_dp(dp) for dp in compact.get("dps") or []]
+    document = {key: document[key] for key in sorted(document, key=lambda k: (_DIAGNOSIS_ORDER.get(k, len(_DIAGNOSIS_ORDER)), k))}
+    items = list(document.items())
+    lines = ["{"]
+    for index, (key, value) in enumerate(items):
+        comma = "," if index < len(items) - 1 else ""
+        if key == "dps" and isinstance(value, list) and value:
+            lines.append("  %s: [" % json.dumps(key))
+            last = len(value) - 1
+            lines += ["    %s%s" % (json.dumps(dp, ensure_ascii=False, separators=(",", ":"), default=str), "," if i < last else "")
+                      for i, dp in enumerate(value)]
+            lines.append("  ]" + comma)
+        else:
+            body = json.dumps(value, ensure_ascii=False, indent=2, default=str).replace("\n", "\n  ")
+            lines.append("  %s: %s%s" % (json.dumps(key), body, comma))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
 
 
 # ============================================================================================
@@ -1273,10 +925,10 @@ INVENTORY_CSV_COLUMNS = (
 
 
 def _gb(value: object) -> str:
-    """Bytes as "GB" the way Windows Explorer shows them (1 GB = 1024^3 bytes)."""
+    """Bytes in GiB (1024^3 bytes; what Windows Explorer labels "GB"), labelled as binary units."""
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return "?"
-    return "%.1f GB" % (value / 1024.0 ** 3)
+    return "%.1f GiB" % (value / 1024.0 ** 3)
 
 
 def _drives(row: dict) -> list[dict]:
@@ -1315,6 +967,7 @@ def _csv_cell(value: object) -> str:
     return text
 
 
+@paused
 def render_inventory_csv(rows: list[dict]) -> str:
     """Inventory as CSV for Excel.
 
@@ -1363,129 +1016,12 @@ def render_inventory_json(rows: list[dict]) -> str:
     return json.dumps(_ordered(list(rows or []), _INVENTORY_ORDER), ensure_ascii=False, indent=2, default=str) + "\n"
 
 
-_INV_JS = r"""
-(function () {
-  "use strict";
-  var t = document.getElementById("inv");
-  if (!t || !t.tBodies.length) { return; }
-  var ths = t.tHead.rows[0].cells;
-  function key(cell, numeric) {
-    var v = cell.getAttribute("data-v");
-    if (v === null) { v = cell.textContent; }
-    if (!numeric) { return v.toLowerCase(); }
-    var n = parseFloat(v);
-    return isNaN(n) ? Infinity : n;
-  }
-  Array.prototype.forEach.call(ths, function (th, col) {
-    var b = th.querySelector("button");
-    b.addEventListener("click", function () {
-      var numeric = th.getAttribute("data-type") === "num";
-      var dir = th.getAttribute("aria-sort") === "ascending" ? -1 : 1;
-      Array.prototype.forEach.call(ths, function (h) { h.removeAttribute("aria-sort"); });
-      th.setAttribute("aria-sort", dir === 1 ? "ascending" : "descending");
-      var body = t.tBodies[0], rows = Array.prototype.slice.call(body.rows);
-      rows.sort(function (a, b) {
-        var x = key(a.cells[col], numeric), y = key(b.cells[col], numeric);
-        return x < y ? -dir : x > y ? dir : 0;
-      });
-      rows.forEach(function (r) { body.appendChild(r); });
-    });
-  });
-})();
-"""
+@paused
+def render_inventory_html(rows: list[dict], language: str = "en", template_dir: str | None = None) -> str:
+    """Fleet table as a self-contained, sortable HTML page with a free-space chart; see _dp_report_html."""
+    from . import _dp_report_html  # pylint: disable=import-outside-toplevel
 
-_INV_CSS = """
-body{margin:0;padding:12px 20px;font:14px/1.45 "Segoe UI","Yu Gothic UI","Meiryo",system-ui,"Noto Sans CJK JP",sans-serif;color:#202124;background:#f6f7f9}
-h1{font-size:20px;margin:0 0 6px}
-.hint{color:#5f6368;font-size:13px;margin:0 0 8px}
-table{border-collapse:collapse;background:#fff;font-size:13px;width:100%}
-th,td{border:1px solid #e0e3e7;padding:4px 8px;text-align:left;vertical-align:top}
-thead th{position:sticky;top:0;background:#f1f3f4;z-index:1}
-thead th button{all:unset;cursor:pointer;font-weight:600;display:block}
-thead th button:focus-visible{outline:2px solid #1a73e8}
-th[aria-sort=ascending] button::after{content:" \\25B2"}
-th[aria-sort=descending] button::after{content:" \\25BC"}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
-td.b{white-space:nowrap;font-weight:600;text-align:center}
-.s-PASS{background:#e6f4ea;color:#0d652d}.s-FAIL{background:#c5221f;color:#fff}.s-UNKNOWN{background:#d5d8dc;color:#303336}
-.drv{white-space:nowrap}
-.meter{display:inline-block;width:60px;height:8px;background:#e8eaed;border-radius:4px;overflow:hidden;vertical-align:middle;margin-right:6px}
-.meter span{display:block;height:100%;background:#5f6368}
-.empty{color:#5f6368;font-style:italic}
-.mono{font-family:Consolas,"BIZ UDGothic","MS Gothic","Noto Sans Mono CJK JP",monospace}
-"""
-
-
-def _inv_bool(value: object, ui: dict, yes: str, no: str) -> str:
-    if value is True:
-        return '<td class="b s-PASS" data-v="1">%s %s</td>' % (STATUS_SYMBOLS["PASS"], html.escape(yes))
-    if value is False:
-        return '<td class="b s-FAIL" data-v="0">%s %s</td>' % (STATUS_SYMBOLS["FAIL"], html.escape(no))
-    return '<td class="b s-UNKNOWN" data-v="2">%s %s</td>' % (STATUS_SYMBOLS["UNKNOWN"], html.escape(ui["unknown"]))
-
-
-def _inv_flag(value: object, ui: dict) -> str:
-    """A yes/no property of the DP (not a health result): plain text, "?" when not known."""
-    if value is True:
-        return '<td class="b" data-v="1">%s</td>' % html.escape(ui["inv_yes"])
-    if value is False:
-        return '<td class="b" data-v="0">%s</td>' % html.escape(ui["inv_no"])
-    return '<td class="b" data-v="2">%s</td>' % html.escape(ui["unknown"])
-
-
-def render_inventory_html(rows: list[dict], language: str = "en") -> str:
-    """Inventory as a self-contained, sortable HTML table."""
-    lang = _lang(language)
-    ui = UI_TEXT[lang]
-    esc = html.escape
-    headers = (
-        (ui["col_dp"], "text"), (ui["inv_site_code"], "text"), (ui["inv_os"], "text"), (ui["inv_build"], "num"),
-        (ui["inv_patched"], "num"), (ui["inv_drives"], "num"), (ui["inv_shares"], "num"), (ui["inv_wmi"], "num"),
-        (ui["inv_pull_dp"], "num"), (ui["inv_pxe"], "num"), (ui["inv_last_seen"], "text"),
-    )
-    out = ['<!DOCTYPE html>\n<html lang="%s">\n<head>\n<meta charset="utf-8">\n' % lang,
-           '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
-           "<title>%s</title>\n<style>%s</style>\n</head>\n<body>\n" % (esc(ui["inventory_title"]), _INV_CSS),
-           "<h1>%s</h1>\n" % esc(ui["inventory_title"])]
-    rows = [r for r in rows or [] if isinstance(r, dict)]
-    if not rows:
-        out.append('<p class="empty" id="empty">%s</p>\n</body>\n</html>\n' % esc(ui["inv_empty"]))
-        return "".join(out)
-    out.append('<p class="hint">%s</p>\n<table id="inv">\n<thead><tr>' % esc(ui["inv_sort_hint"]))
-    for label, kind in headers:
-        out.append('<th scope="col" data-type="%s"><button>%s</button></th>' % (kind, esc(label)))
-    out.append("</tr></thead>\n<tbody>\n")
-    for row in rows:
-        build, ubr = _build_parts(row.get("os_build"))
-        sort_build = "%d.%06d" % (build, ubr or 0) if build is not None else ""
-        drives = []
-        for drive in _drives(row):
-            pct = drive.get("free_percent")
-            width = max(0.0, min(100.0, float(pct))) if isinstance(pct, (int, float)) and not isinstance(pct, bool) else 0.0
-            text = ui["drive_free"].format(pct=_pct(pct), free=_gb(drive.get("free_bytes")), size=_gb(drive.get("size_bytes")))
-            drives.append('<div class="drv"><span class="meter"><span style="width:%.1f%%"></span></span><b>%s</b> %s</div>'
-                          % (width, esc(_text(drive.get("drive"))), esc(text)))
-        min_free = _min_free(row)
-        out.append(
-            "<tr><th scope=\"row\">%s</th><td>%s</td><td>%s</td><td class=\"num mono\" data-v=\"%s\">%s</td>%s"
-            "<td data-v=\"%s\">%s</td>%s%s%s%s<td class=\"mono\" style=\"white-space:nowrap\">%s</td></tr>\n" % (
-                esc(_text(row.get("dp"))),
-                esc(_text(row.get("site_code"))),
-                esc(_text(row.get("os_product")) or "\u2014"),
-                sort_build,
-                esc(_text(row.get("os_build")) or "\u2014"),
-                _inv_bool(row.get("patched"), ui, ui["yes_patched"], ui["no_patched"]),
-                "" if min_free is None else "%.3f" % min_free,
-                "".join(drives) or "\u2014",
-                _inv_bool(row.get("shares_ok"), ui, ui["ok"], ui["ng"]),
-                _inv_bool(row.get("wmi_ok"), ui, ui["ok"], ui["ng"]),
-                _inv_flag(row.get("pull_dp"), ui),
-                _inv_flag(row.get("pxe"), ui),
-                esc(_fmt_time(row.get("last_seen_utc")) or "\u2014"),
-            )
-        )
-    out.append("</tbody>\n</table>\n<script>%s</script>\n</body>\n</html>\n" % _INV_JS)
-    return "".join(out)
+    return _dp_report_html.render_inventory_html(rows, language, template_dir=template_dir)
 
 
 # ============================================================================================
@@ -1499,7 +1035,7 @@ def _write(path: str, text: str) -> str:
     return path
 
 
-def write_reports(diagnosis: dict, directory: str, basename: str = "dp_diagnosis") -> dict[str, str]:
+def write_reports(diagnosis: dict, directory: str, basename: str = "dp_diagnosis", template_dir: str | None = None) -> dict[str, str]:
     """Write ``<basename>.html``, ``.md``, ``.json`` and ``.junit.xml`` into ``directory``.
 
     Returns:
@@ -1508,14 +1044,15 @@ def write_reports(diagnosis: dict, directory: str, basename: str = "dp_diagnosis
     os.makedirs(directory, exist_ok=True)
     base = os.path.join(directory, basename)
     return {
-        "html": _write(base + ".html", render_html(diagnosis)),
+        "html": _write(base + ".html", render_html(diagnosis, template_dir=template_dir)),
         "markdown": _write(base + ".md", render_markdown(diagnosis)),
         "json": _write(base + ".json", render_json(diagnosis)),
         "junit": _write(base + ".junit.xml", render_junit(diagnosis)),
     }
 
 
-def write_inventory(rows: list[dict], directory: str, language: str = "en", basename: str = "dp_inventory") -> dict[str, str]:
+def write_inventory(rows: list[dict], directory: str, language: str = "en", basename: str = "dp_inventory",
+                    template_dir: str | None = None) -> dict[str, str]:
     """Write ``<basename>.csv`` (UTF-8 with BOM), ``.html`` and ``.json`` into ``directory``.
 
     Returns:
@@ -1525,6 +1062,6 @@ def write_inventory(rows: list[dict], directory: str, language: str = "en", base
     base = os.path.join(directory, basename)
     return {
         "csv": _write(base + ".csv", render_inventory_csv(rows)),
-        "html": _write(base + ".html", render_inventory_html(rows, language)),
+        "html": _write(base + ".html", render_inventory_html(rows, language, template_dir=template_dir)),
         "json": _write(base + ".json", render_inventory_json(rows)),
     }

@@ -7,11 +7,12 @@ file CI systems show, and the duplicate-identity audit over client facts of many
 """
 from __future__ import annotations
 
-import collections
 import html
 import re
 import typing as t
-from xml.etree import ElementTree as ET
+
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils import _image_prep_dashboard as dashboard
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils import _junit as junit
 
 STATUS_ORDER = ("failed", "unreachable", "no result", "not ready", "changed", "ok", "verified")
 # Statuses of hosts that are not done (counted in summary ``failed`` and given a reason).
@@ -114,96 +115,74 @@ def collect_records(hostvars: t.Mapping[str, t.Any], hosts: t.Iterable[str],
     return records
 
 
-def _case(suite: ET.Element, name: str, classname: str) -> ET.Element:
-    return ET.SubElement(suite, "testcase", {"name": name, "classname": classname, "time": "0"})
+def _host_suite(host: str, record: t.Mapping[str, t.Any], suite_name: str) -> junit.Suite:
+    """The test suite of one host (see ``junit_xml``)."""
+    classname = junit.classname(suite_name, host)
+    suite = junit.Suite(name=f"{suite_name}.{host}", hostname=host)
+
+    def case(name: str, outcome: str = "passed", **kwargs: t.Any) -> junit.Case:
+        return suite.add(junit.Case(name=name, classname=classname, outcome=outcome, **kwargs))
+
+    install = record.get("install")
+    if install:
+        # elapsed_seconds is measured by the install action (time.monotonic); nothing else is timed.
+        elapsed = install.get("elapsed_seconds")
+        if install.get("unreachable"):
+            case("install_client", "error", type="unreachable", message=str(record.get("msg")), time=elapsed,
+                 text=f"{record.get('msg')}\nMP block rule: {install.get('mp_block_rule')}")
+        elif install.get("failed"):
+            case("install_client", "failure", message=str(install.get("msg")), text=str(install.get("msg")), time=elapsed)
+        else:
+            case("install_client", time=elapsed,
+                 system_out=f"{install.get('msg')}; {install.get('module_executions')} module execution(s)")
+    if record.get("guard"):
+        case(f"guard.{record['guard']}", "failure", message=str(record.get("msg")), text=str(record.get("msg")))
+    ran_any = False
+    for check in record.get("checks") or []:
+        # Verify-only: one test case per readiness item.
+        ran_any = True
+        evidence = str(check.get("evidence") or "")
+        if check.get("status") == "failed":
+            case(f"verify.{check.get('name')}", "failure", message=evidence,
+                 text=f"{evidence}\nfixed by: {check.get('fixed_by') or 'see the evidence'}")
+        elif check.get("status") == "not_checked":
+            case(f"verify.{check.get('name')}", "skipped", message=evidence)
+        else:
+            case(f"verify.{check.get('name')}", system_out=f"passed: {evidence}")
+    for step in record.get("steps") or []:
+        if step.get("status") == "skipped" and not step.get("ops") and not str(step.get("detail", "")).startswith(
+                "not run"):
+            continue
+        ran_any = True
+        detail = str(step.get("detail") or "")
+        if step.get("status") == "failed":
+            case(step["name"], "failure", message=detail,
+                 text=f"{detail}\nverification: {step.get('verification')}\nreference: {step.get('reference')}")
+        elif step.get("status") == "skipped":
+            case(step["name"], "skipped", message=detail)
+        else:
+            case(step["name"], system_out=(f"{step.get('status')}: {detail}; verified: {step.get('verification')} "
+                                           f"({step.get('reference')})"))
+    reported = bool(install and install.get("unreachable"))
+    if not reported and (record.get("status") in ("unreachable", "no result") or (
+            record.get("failed") and not ran_any and not record.get("guard") and not install)):
+        kind = str(record["status"]) if record.get("status") in ("unreachable", "no result") else None
+        case("image_prep", "error", message=str(record.get("msg")), text=str(record.get("msg")), type=kind)
+    return suite
 
 
 def junit_xml(records: t.Mapping[str, t.Mapping[str, t.Any]], suite_name: str = "client_image_prep") -> str:
-    """JUnit XML: one test suite per host, one test case per verified step (plus install and guards).
+    """JUnit XML (the collection's one writer, ``_junit``): one test suite per host, one test case per verified
+    step (plus install and guards).
 
     Steps switched off are left out; steps not run after a failure are ``skipped``; a failed step or
     verification is a ``failure`` with the step detail; an unreachable host or a host without result
     is an ``error``. A verify-only record has one test case per readiness check (``verify.<check>``): a
     failed check is a ``failure`` with its evidence and what fixes it, a check not done is ``skipped``.
+    The class name is ``<suite_name>.<host with dots escaped as _>``; ``time`` is the install's measured
+    ``elapsed_seconds`` for ``install_client`` and 0 elsewhere (nothing else is timed).
     """
-    root = ET.Element("testsuites", {"name": suite_name})
-    totals = collections.Counter()
-    for host in sorted(records):
-        record = records[host]
-        classname = f"{suite_name}.{host}"
-        suite = ET.SubElement(root, "testsuite", {"name": classname})
-        counts = collections.Counter()
-        install = record.get("install")
-        if install:
-            case = _case(suite, "install_client", classname)
-            counts["tests"] += 1
-            if install.get("unreachable"):
-                counts["errors"] += 1
-                ET.SubElement(case, "error", {"type": "unreachable", "message": str(record.get("msg"))}).text = (
-                    f"{record.get('msg')}\nMP block rule: {install.get('mp_block_rule')}")
-            elif install.get("failed"):
-                counts["failures"] += 1
-                ET.SubElement(case, "failure", {"message": str(install.get("msg"))}).text = str(install.get("msg"))
-            else:
-                ET.SubElement(case, "system-out").text = (
-                    f"{install.get('msg')}; {install.get('module_executions')} module execution(s)")
-        if record.get("guard"):
-            case = _case(suite, f"guard.{record['guard']}", classname)
-            counts["tests"] += 1
-            counts["failures"] += 1
-            ET.SubElement(case, "failure", {"message": str(record.get("msg"))}).text = str(record.get("msg"))
-        ran_any = False
-        for check in record.get("checks") or []:
-            # Verify-only: one test case per readiness item.
-            ran_any = True
-            case = _case(suite, f"verify.{check.get('name')}", classname)
-            counts["tests"] += 1
-            evidence = str(check.get("evidence") or "")
-            if check.get("status") == "failed":
-                counts["failures"] += 1
-                fix = check.get("fixed_by")
-                ET.SubElement(case, "failure", {"message": evidence}).text = (
-                    f"{evidence}\nfixed by: {fix or 'see the evidence'}")
-            elif check.get("status") == "not_checked":
-                counts["skipped"] += 1
-                ET.SubElement(case, "skipped", {"message": evidence})
-            else:
-                ET.SubElement(case, "system-out").text = f"passed: {evidence}"
-        for step in record.get("steps") or []:
-            if step.get("status") == "skipped" and not step.get("ops") and not str(step.get("detail", "")).startswith(
-                    "not run"):
-                continue
-            ran_any = True
-            case = _case(suite, step["name"], classname)
-            counts["tests"] += 1
-            detail = str(step.get("detail") or "")
-            if step.get("status") == "failed":
-                counts["failures"] += 1
-                ET.SubElement(case, "failure", {"message": detail}).text = (
-                    f"{detail}\nverification: {step.get('verification')}\nreference: {step.get('reference')}")
-            elif step.get("status") == "skipped":
-                counts["skipped"] += 1
-                ET.SubElement(case, "skipped", {"message": detail})
-            else:
-                ET.SubElement(case, "system-out").text = (
-                    f"{step.get('status')}: {detail}; verified: {step.get('verification')} ({step.get('reference')})")
-        reported = bool(install and install.get("unreachable"))
-        if not reported and (record.get("status") in ("unreachable", "no result") or (
-                record.get("failed") and not ran_any and not record.get("guard") and not install)):
-            case = _case(suite, "image_prep", classname)
-            counts["tests"] += 1
-            counts["errors"] += 1
-            attrs = {"message": str(record.get("msg"))}
-            if record.get("status") in ("unreachable", "no result"):
-                attrs["type"] = str(record["status"])
-            ET.SubElement(case, "error", attrs).text = str(record.get("msg"))
-        for key in ("tests", "failures", "errors", "skipped"):
-            suite.set(key, str(counts[key]))
-            totals[key] += counts[key]
-    for key in ("tests", "failures", "errors", "skipped"):
-        root.set(key, str(totals[key]))
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return junit.render([_host_suite(host, records[host], suite_name) for host in sorted(records)], suite_name)
 
 
 def summary(records: t.Mapping[str, t.Mapping[str, t.Any]]) -> dict[str, t.Any]:
@@ -225,13 +204,18 @@ def summary(records: t.Mapping[str, t.Mapping[str, t.Any]]) -> dict[str, t.Any]:
 
 JUNIT_FILE = "client_image_prep-junit.xml"
 SUMMARY_FILE = "summary.json"
+DASHBOARD_FILE = dashboard.DASHBOARD_FILE
 
 
-def report_files(records: t.Mapping[str, t.Mapping[str, t.Any]]) -> dict[str, t.Any]:
-    """File name -> content of the image-prep report directory."""
+def report_files(records: t.Mapping[str, t.Mapping[str, t.Any]], language: str = "en", template_dir: str | None = None,
+                 identity_audit: t.Mapping[str, t.Any] | None = None) -> dict[str, t.Any]:
+    """File name -> content of the image-prep report directory: the JSON per host, the summary, the JUnit XML and
+    the HTML dashboard (``language``, ``template_dir`` and ``identity_audit`` as in ``render_dashboard``; a bad
+    language or template_dir raises ValueError naming the option)."""
     files: dict[str, t.Any] = {f"{host}.json": dict(record) for host, record in sorted(records.items())}
     files[SUMMARY_FILE] = summary(records)
     files[JUNIT_FILE] = junit_xml(records)
+    files[DASHBOARD_FILE] = dashboard.render_dashboard(records, language, template_dir, identity_audit)
     return files
 
 

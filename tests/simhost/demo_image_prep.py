@@ -9,7 +9,9 @@
    capture with the client installed unassigned and the MP blocked (ref-new, variables from
    ``tests/simhost/labs/imageprep_vars.yml``);
 
-and prints the per-host result, the JUnit file and the module executions per host; then
+and prints the per-host result, the JUnit file and the module executions per host; it renders the dashboard in
+Japanese too (``client_image_prep.ja.html``, with the duplicates of the identity audit of step 1) and lists every
+image-prep report file it wrote; then
 
 4. ``mecm.fieldkit.client_clone_check`` on the clones of lab ``clones`` with the record of ref-assigned as the
    master (the same fixture identity as that lab's master): unique clones, one at its first boot (pending), a
@@ -97,8 +99,34 @@ def image_prep_demo(lab: Lab, inventory: pathlib.Path, report_dir: pathlib.Path,
                              "-e", f"client_image_prep_report_dir={prep_dir}") != 0
     members = lab.definition["groups"][PREP_GROUP]
     _print_results(prep_dir, members, lab)
+    _write_japanese_dashboard(prep_dir, members, audit_dir / "client_identity_audit.json")
+    prep_files = ["client_image_prep.html", "client_image_prep.ja.html", "client_image_prep-junit.xml", "summary.json",
+                  *(f"{h}.json" for h in members)]
+    _list_reports("image-prep reports written", [(prep_dir, prep_files), (prep_dir / "check", prep_files[:1] + prep_files[2:]),
+                                                 (audit_dir, ["client_identity_audit.json", "client_identity_audit.md"])])
     failures += clone_check_demo(report_dir, prep_dir / f"{CLONE_MASTER}.json", run_playbook)
     return failures
+
+
+def _write_japanese_dashboard(prep_dir: pathlib.Path, hosts: t.Iterable[str], audit_file: pathlib.Path) -> None:
+    """``client_image_prep.ja.html`` beside the English dashboard the playbook wrote, with the audit's duplicates."""
+    from ansible_collections.mecm.fieldkit.plugins.plugin_utils import _image_prep_dashboard as dashboard  # pylint: disable=import-outside-toplevel
+
+    records = {h: json.loads((prep_dir / f"{h}.json").read_text(encoding="utf-8")) for h in hosts
+               if (prep_dir / f"{h}.json").exists()}
+    audit = json.loads(audit_file.read_text(encoding="utf-8")) if audit_file.exists() else None
+    (prep_dir / "client_image_prep.ja.html").write_text(dashboard.render_dashboard(records, "ja", identity_audit=audit),
+                                                        encoding="utf-8")
+
+
+def _list_reports(title: str, directories: t.Iterable[tuple[pathlib.Path, t.Iterable[str]]]) -> None:
+    """Print the path of each report file of this run (directory, names) that exists; a missing one is said so."""
+    print(f"\n{BANNER} {title}:")
+    for directory, names in directories:
+        for name in names:
+            path = directory / name
+            kind = {"html": "dashboard", "xml": "JUnit", "md": "Markdown"}.get(path.suffix.lstrip("."), "JSON")
+            print(f"  {kind:<9} {path}" if path.is_file() else f"  {kind:<9} {path} (not written, see above)")
 
 
 def _print_clone_check(check_dir: pathlib.Path, clones_lab: Lab) -> None:
@@ -135,6 +163,9 @@ def clone_check_demo(report_dir: pathlib.Path, master_record: pathlib.Path, run_
             print(f"{BANNER} no clone-check report written (see the playbook output above)")
             return 1
         _print_clone_check(check_dir, clones_lab)
+        clones = clones_lab.definition["groups"][CLONES_GROUP]
+    _list_reports("clone-check reports written", [(check_dir, ["client_clone_check.md", "client_clone_check-junit.xml",
+                                                               "summary.json", *(f"{h}.json" for h in clones)])])
     # Exit code 2 is the gate working: the lab has clones that are not unique.
     print(f"{BANNER} ansible-playbook exited {rc}: {'as expected, ' if rc == 2 else ''}a clone that is not unique "
           f"fails the run")

@@ -230,3 +230,24 @@ def test_report_names_a_file_where_the_folder_is_expected(tmp_path) -> None:
     args = {"dest": str(tmp_path / "f" / "out"), "dp_facts": {}, "inventory_formats": ["csv"]}
     with pytest.raises(AnsibleActionFail, match=r"option dest='.*/f/out': .*/f is a file, not a directory"):
         _plugin("sccm_dp_report", args).run(task_vars={})
+
+
+def test_report_template_dir_overrides_and_is_validated(tmp_path) -> None:
+    site, hosts = dp_lab.lab({DP: "dp_healthy"})
+    dp_facts = {n: dp_lab.dp_facts(h) for n, h in hosts.items()}
+    site_facts = dp_lab.site_facts(site, sorted(hosts))
+    from ansible_collections.mecm.fieldkit.plugins.plugin_utils._dp_diagnose import diagnose  # pylint: disable=import-outside-toplevel
+
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "base.css").write_text("body{background:#abcdef}\n", encoding="utf-8")
+    args = {"dest": str(tmp_path / "out"), "diagnosis": diagnose(site_facts, dp_facts), "dp_facts": dp_facts,
+            "formats": ["html"], "inventory_formats": ["html"], "template_dir": str(templates)}
+    result = _plugin("sccm_dp_report", args).run(task_vars={})
+    for path in (result["files"]["html"], result["inventory_files"]["html"]):
+        text = (tmp_path / "out" / path.rsplit("/", 1)[1]).read_text(encoding="utf-8")
+        assert "body{background:#abcdef}" in text and "<table" in text  # the user's file, the collection's others
+    for bad, reason in ((tmp_path / "missing", "does not exist"), (templates / "base.css", "is not a directory")):
+        with pytest.raises(AnsibleActionFail, match=r"option template_dir='%s' %s" % (bad, reason)):
+            _plugin("sccm_dp_report", dict(args, dest=str(tmp_path / "out2"), template_dir=str(bad))).run(task_vars={})
+        assert not (tmp_path / "out2").exists()  # refused before anything is written

@@ -22,8 +22,23 @@ def test_records_to_report_files() -> None:
                                                                                         "msg": "ok", "steps": []})}}
     records = FILTERS["image_prep_records"](hostvars, ["a", "b"])
     files = FILTERS["image_prep_report_files"](records)
-    assert sorted(files) == ["a.json", "b.json", "client_image_prep-junit.xml", "summary.json"]
+    assert sorted(files) == ["a.json", "b.json", "client_image_prep-junit.xml", "client_image_prep.html", "summary.json"]
     assert files["summary.json"]["failed"] == 1
+    assert files["client_image_prep.html"].startswith("<!DOCTYPE html>") and '<html lang="en">' in files["client_image_prep.html"]
+    ja = FILTERS["image_prep_report_files"](records, "ja")["client_image_prep.html"]
+    assert '<html lang="ja">' in ja and "イメージ準備" in ja
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"language": "de"}, "language='de' is not a report language; use one of en, ja"),
+    ({"template_dir": "/nonexistent/templates"}, "template_dir='/nonexistent/templates' must be a directory"),
+    ({"template_dir": 3}, "template_dir=3 must be the path of a directory"),
+    ({"identity_audit": {"hosts": 1}}, "identity_audit={'hosts': 1} must be the dict returned by"),
+])
+def test_report_files_options_are_validated(kwargs, message: str) -> None:
+    with pytest.raises(AnsibleFilterError, match="image_prep_report_files: ") as err:
+        FILTERS["image_prep_report_files"]({}, **kwargs)
+    assert message in str(err.value)
 
 
 def test_identity_audit_reads_ansible_facts() -> None:

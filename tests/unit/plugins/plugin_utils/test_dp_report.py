@@ -20,6 +20,7 @@ from ansible_collections.mecm.fieldkit.plugins.plugin_utils._dp_report import (
     INVENTORY_CSV_COLUMNS,
     STATUS_SYMBOLS,
     UI_TEXT,
+    expand_diagnosis,
     render_html,
     render_inventory_csv,
     render_inventory_html,
@@ -185,7 +186,8 @@ def _hostile() -> dict:
 
 def test_ui_text_tables_match_and_japanese_is_japanese():
     assert set(UI_TEXT["en"]) == set(UI_TEXT["ja"])
-    same_allowed = {"inv_os", "inv_wmi"}
+    same_allowed = {"inv_os", "inv_wmi", "list_sep"}
+    assert UI_TEXT["ja"]["list_sep"] == "、"
     for key, en in UI_TEXT["en"].items():
         ja = UI_TEXT["ja"][key]
         assert en and ja, key
@@ -307,10 +309,10 @@ def test_html_escapes_everything():
     blob_text = dom.root.by_id("dp-data").text()
     assert "<" not in blob_text and ">" not in blob_text and "&" not in blob_text
     blob = json.loads(blob_text)
-    name, overall, cells = blob["dps"][0]
+    name, overall, cells, _extra = blob["dps"][0]
     assert name == XSS_SCRIPT + ".evil" and overall == "FAIL"
     strings = blob["s"]
-    status, summary, _title, _heading, _expl, remediation, evidence, logs = cells[1]
+    status, summary, _title, _heading, _expl, remediation, evidence, logs, codes = cells[1]
     assert status == "FAIL" and strings[summary] == hostile["dps"][0]["findings"][1]["summary"]
     assert strings[remediation].startswith("Run `<script>")
     assert strings[evidence[0][0]] == '"label" <b>&amp;</b>' and XSS_SCRIPT in strings[evidence[0][1]]
@@ -318,15 +320,19 @@ def test_html_escapes_everything():
     original = hostile["dps"][0]["findings"][1]["log_evidence"][0]
     assert "".join(log[6]) == original["message"]
     assert log[6][1::2] == ["(0x35)"]
-    assert log[4] == "<b>comp</b>" and strings[log[8]] == "<i>cause</i> & more"
+    assert log[4] == "<b>comp</b>"
+    # The possible cause is given once per error code of the cell, not under each log line.
+    assert len(log) == 7 and [c[0] for c in codes] == ["0x80070035"] and strings[codes[0][2]] == "<i>cause</i> & more"
 
 
 def test_html_script_never_uses_innerhtml(diagnosis_en):
     dom = _dom(render_html(diagnosis_en))
     code = dom.root.find_all("script")[1].text()
+    assert "textContent" in code, "the dashboard script is missing"
+    code = "\n".join(line for line in code.splitlines() if not line.strip().startswith("/*"))
     assert "innerHTML" not in code and "outerHTML" not in code and "insertAdjacentHTML" not in code
     assert "document.write" not in code and "eval(" not in code
-    assert "textContent" in code and "hashchange" in code
+    assert "hashchange" in code
 
 
 def test_html_blob_carries_details(diagnosis_en):
@@ -341,12 +347,12 @@ def test_html_blob_carries_details(diagnosis_en):
     assert ports[0] == "FAIL" and strings[ports[1]] == source["summary"]
     assert strings[ports[5]] == source["remediation"] and strings[ports[3]] == "通信 ポート の開放状況"
     assert [strings[e[0]] for e in ports[6]] == [e["label"] for e in source["evidence"]]
-    assert [e[3] for e in ports[6]] == [False, True, True]
+    assert [e[4] for e in ports[6]] == [False, True, True]
     first = ports[7][0]
     assert first[0] == "distmgr.log" and first[1] == 18211
     assert first[2] == "2026-11-21 11:41:07.311 UTC"
     assert first[3] == "local 2026-11-21 20:41:07.311 (UTC+09:00, bias -540)"
-    assert first[6][1::2] == ["(0x35)"] and first[7] == [["0x80070035", 53]]
+    assert first[6][1::2] == ["(0x35)"] and ports[8][0][:2] == ["0x80070035", 53]
     assert blob["codes"]["0x80070035"][0] == "ERROR_BAD_NETPATH"
     # The truncated CMTrace record of dp08 has no time: shown as "time unknown".
     dp08 = by_name["dp08.hiroshima.contoso.local"]
@@ -399,8 +405,11 @@ def test_html_stays_small_for_2000_dps():
     dom = _dom(text)
     assert len(_grid_rows(dom)) == 2000
     # Missing summary counts are computed from the DPs.
-    chips = {n.attrs["data-status"]: n.text() for n in dom.root.by_id("summary").find_all("span") if "data-status" in n.attrs}
-    assert chips["PASS"].endswith(" 250")
+    chips = {n.attrs["data-status"]: n for n in dom.root.by_id("summary").find_all("span") if "data-status" in n.attrs}
+    assert chips["PASS"].find_all("b")[0].text() == "250"
+    # Cells are counted too, and the cell counts add up to DPs x 9.
+    cells = {status: int(chip.attrs["data-cells"]) for status, chip in chips.items()}
+    assert sum(cells.values()) == 2000 * 9 and cells["PASS"] > 250 * 9
 
 
 def test_renderers_do_not_mutate_input(diagnosis, inventory):
@@ -514,9 +523,11 @@ def test_junit_counts_tests_failures_and_skipped(diagnosis):
     findings = [f for dp in diagnosis["dps"] for f in dp["findings"]]
     fails = sum(f["status"] == "FAIL" for f in findings)
     unknown = sum(f["status"] == "UNKNOWN" for f in findings)
+    # junit-10.xsd has no skipped count on <testsuites>: the skipped cases are counted per suite.
     assert (root.get("tests"), root.get("failures"), root.get("skipped"), root.get("errors")) == (
-        str(len(findings)), str(fails), str(unknown), "0")
+        str(len(findings)), str(fails), None, "0")
     suites = root.findall("testsuite")
+    assert sum(int(s.get("skipped")) for s in suites) == unknown
     assert [s.get("name") for s in suites] == [dp["dp"] for dp in diagnosis["dps"]]
     for suite, dp in zip(suites, diagnosis["dps"]):
         cases = suite.findall("testcase")
@@ -570,13 +581,34 @@ def test_junit_japanese_and_invalid_xml_characters(diagnosis_ja):
 
 def test_json_round_trips_with_stable_order(diagnosis):
     text = render_json(diagnosis)
-    assert json.loads(text) == diagnosis
+    assert expand_diagnosis(json.loads(text)) == diagnosis
     assert text.endswith("}\n") and "\n  " in text
     if diagnosis["language"] == "ja":
         assert "通信 ポート の開放状況" in text and "\\u" not in text
-    assert list(json.loads(text)) == ["generated_at", "language", "site_server", "site_code", "probe_identity", "dps", "summary"]
-    first_finding = list(json.loads(text)["dps"][0]["findings"][0])
-    assert first_finding[:3] == ["check", "status", "title"]
+    document = json.loads(text)
+    assert list(document) == ["generated_at", "language", "site_server", "site_code", "probe_identity", "format", "checks",
+                              "texts", "values", "dps", "summary"]
+    # Check texts are stored once per check, summaries, evidence labels and values once each; one line per DP.
+    assert document["format"] == 2 and sorted(document["checks"]) == sorted(CHECK_IDS)
+    assert text.count(json.dumps(diagnosis["dps"][0]["findings"][0]["explanation"], ensure_ascii=False)) == 1
+    label = diagnosis["dps"][0]["findings"][2]["evidence"][0]["label"]
+    assert text.count(json.dumps(label, ensure_ascii=False)) == 1
+    assert len(document["texts"]) == len(set(document["texts"]))
+    assert document["dps"][0]["findings"][2]["evidence"][0][0] == document["texts"].index(label)
+    first = diagnosis["dps"][0]["findings"][0]
+    assert document["texts"][document["dps"][0]["findings"][0]["summary"]] == first["summary"]
+    assert "log_evidence" not in document["dps"][0]["findings"][0] and first["log_evidence"] == []
+    assert sum(1 for line in text.splitlines() if line.startswith('    {"dp":')) == len(diagnosis["dps"])
+    first_finding = list(document["dps"][0]["findings"][0])
+    assert first_finding[:3] == ["check", "status", "summary"]
+    # A finding whose texts differ from the table keeps its own (nothing is lost).
+    changed = copy.deepcopy(diagnosis)
+    changed["dps"][1]["findings"][0]["remediation"] = "custom"
+    assert expand_diagnosis(json.loads(render_json(changed))) == changed
+    # The JSON file renders like the in-memory diagnosis.
+    expanded = expand_diagnosis(document)
+    assert render_html(document) == render_html(expanded) and render_markdown(document) == render_markdown(expanded)
+    assert diagnosis["dps"][0]["findings"][0]["remediation"] in _blob(_dom(render_html(document)))["s"]
     shuffled = {key: diagnosis[key] for key in reversed(list(diagnosis))}
     shuffled["dps"] = [{k: dp[k] for k in sorted(dp, reverse=True)} for dp in diagnosis["dps"]]
     assert render_json(shuffled) == text
@@ -652,9 +684,10 @@ def test_inventory_html(inventory, lang):
     assert [c.classes()[-1] for c in patched] == [
         {True: "s-PASS", False: "s-FAIL", None: "s-UNKNOWN"}[r["patched"]] for r in inventory]
     if lang == "ja":
-        assert "空き 7.8% (500.0 GB 中 39.0 GB)" in text and "適用済み" in text
+        assert "空き 7.8 % (500.0 GiB 中 39.0 GiB)" in text and "適用済み" in text
     else:
-        assert "7.8% free (39.0 GB of 500.0 GB)" in text
+        assert "7.8 % free (39.0 GiB of 500.0 GiB)" in text
+    assert " GB" not in text
     assert len(dom.root.find_all("script")) == 1
     empty = _dom(render_inventory_html([], language=lang))
     assert empty.root.by_id("empty").text() == UI_TEXT[lang]["inv_empty"]
@@ -677,7 +710,7 @@ def test_write_reports(tmp_path, diagnosis_ja):
     assert sorted(os.listdir(target)) == ["site_PS1.html", "site_PS1.json", "site_PS1.junit.xml", "site_PS1.md"]
     assert Path(paths["html"]).read_text(encoding="utf-8") == render_html(diagnosis_ja)
     assert Path(paths["markdown"]).read_text(encoding="utf-8") == render_markdown(diagnosis_ja)
-    assert json.loads(Path(paths["json"]).read_text(encoding="utf-8")) == diagnosis_ja
+    assert expand_diagnosis(json.loads(Path(paths["json"]).read_text(encoding="utf-8"))) == diagnosis_ja
     ET.parse(paths["junit"])
     # Rewriting replaces the files in place.
     write_reports(diagnosis_ja, str(target), basename="site_PS1")
