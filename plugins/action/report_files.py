@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import typing as t
 
@@ -34,6 +35,8 @@ class ActionModule(ActionBase):
         # raw: an unquoted YAML mode (0644 -> the int 420) is refused with a message instead of being read as "420"
         "mode": {"type": "raw", "default": None},
         "allow_world_writable": {"type": "bool", "default": False},
+        "sources": {"type": "list", "elements": "path", "default": []},
+        "publish_dest": {"type": "path", "default": None},
     }
 
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
@@ -44,12 +47,39 @@ class ActionModule(ActionBase):
         if bad:
             raise AnsibleActionFail(f"files: {bad[0]!r} is not a plain file name (letters, digits, . _ @ -; no "
                                     "path separators)")
+        texts = {str(name): render(content) for name, content in params["files"].items()}
+        texts.update(read_sources(params["sources"], texts))
+        publish = params["publish_dest"]
+        common = {"allow_world_writable": params["allow_world_writable"], "check_mode": self._task.check_mode}
         try:
             mode = parse_mode(params["mode"], allow_world_writable=params["allow_world_writable"])
-            dest, written, changed = write_files(
-                params["dest"], {str(name): render(content) for name, content in params["files"].items()}, mode=mode,
-                allow_world_writable=params["allow_world_writable"], check_mode=self._task.check_mode)
+            if publish is not None and publish.strip():
+                # Both directories are checked before anything is written.
+                write_files(publish, texts, mode=mode, dest_option="publish_dest", **dict(common, check_mode=True))
+            dest, written, changed = write_files(params["dest"], texts, mode=mode, **common)
+            published: tuple[t.Any, list[str], list[str]] = (None, [], [])
+            if publish is not None and publish.strip():
+                published = write_files(publish, texts, mode=mode, dest_option="publish_dest", **common)
         except ReportDestinationError as exc:
             raise AnsibleActionFail(str(exc)) from None
-        result.update(changed=bool(changed), dest=str(dest), files=written, changed_files=changed)
+        result.update(changed=bool(changed or published[2]), dest=str(dest), files=written, changed_files=changed,
+                      publish_dest=str(published[0]) if published[0] else None, published_files=published[1])
         return result
+
+
+def read_sources(paths: list[str], names: t.Collection[str]) -> dict[str, str]:
+    """{base name: text} of report files another task wrote on the controller (``sources``)."""
+    texts: dict[str, str] = {}
+    for path in paths:
+        name = os.path.basename(path)
+        if not _NAME_RE.match(name) or name in names or name in texts:
+            raise AnsibleActionFail(f"sources: {path!r} has the file name {name!r}, which is not a plain file name or is "
+                                    "already one of the files; allowed: distinct plain file names")
+        try:
+            # newline="": the bytes as written (a CSV keeps its CRLF line ends), not universal newlines.
+            with open(path, encoding="utf-8", newline="") as handle:
+                texts[name] = handle.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise AnsibleActionFail(f"sources: {path!r} cannot be read as UTF-8 text on the controller ({exc}); "
+                                    "allowed: report files that exist") from None
+    return texts

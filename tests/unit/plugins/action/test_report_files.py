@@ -186,3 +186,47 @@ def test_a_file_name_that_is_a_directory(tmp_path: pathlib.Path) -> None:
                                                 r"directory; nothing was written"):
         _run({"dest": str(tmp_path), "files": {"a.json": {}, "b.json": {}}})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.json"]
+
+
+def test_publish_dest_gets_the_same_files(tmp_path: pathlib.Path) -> None:
+    dest, share = tmp_path / "reports", tmp_path / "share" / "client_facts"
+    result = _run({"dest": str(dest), "files": {"a.json": {"x": 1}}, "publish_dest": str(share)})
+    assert (share / "a.json").read_bytes() == (dest / "a.json").read_bytes()
+    assert result["publish_dest"] == str(share) and result["published_files"] == [str(share / "a.json")]
+    none = _run({"dest": str(dest), "files": {"a.json": {"x": 1}}, "publish_dest": ""})
+    assert none["publish_dest"] is None and none["published_files"] == [] and none["changed"] is False
+
+
+def test_a_bad_publish_dest_writes_nothing_anywhere(tmp_path: pathlib.Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(AnsibleActionFail, match="publish_dest="):
+        _run({"dest": str(tmp_path / "reports"), "files": {"a.json": {}}, "publish_dest": str(blocker / "sub")})
+    assert not (tmp_path / "reports").exists()
+
+
+def test_publish_in_check_mode_writes_nothing(tmp_path: pathlib.Path) -> None:
+    args = {"dest": str(tmp_path / "r"), "files": {"a.txt": "x"}, "publish_dest": str(tmp_path / "p")}
+    result = _run(args, check_mode=True)
+    assert result["published_files"] == [str(tmp_path / "p" / "a.txt")]
+    assert not (tmp_path / "r").exists() and not (tmp_path / "p").exists()
+
+
+def test_sources_are_added_by_base_name(tmp_path: pathlib.Path) -> None:
+    written = tmp_path / "dp" / "dp_diagnosis.html"
+    written.parent.mkdir()
+    written.write_bytes("\ufeffa,b\r\n\u65e5,\u672c\r\n".encode("utf-8"))
+    result = _run({"dest": str(tmp_path / "pub"), "files": {}, "sources": [str(written)]})
+    # The same bytes: BOM and CRLF line ends kept.
+    assert (tmp_path / "pub" / "dp_diagnosis.html").read_bytes() == written.read_bytes()
+    assert result["files"] == [str(tmp_path / "pub" / "dp_diagnosis.html")]
+
+
+@pytest.mark.parametrize("problem", ["missing", "duplicate"])
+def test_bad_sources_are_refused_naming_the_option(tmp_path: pathlib.Path, problem: str) -> None:
+    source = tmp_path / "a.json"
+    if problem == "duplicate":
+        source.write_text("{}")
+    with pytest.raises(AnsibleActionFail, match=r"sources: .*a\.json"):
+        _run({"dest": str(tmp_path / "pub"), "files": {"a.json": {}}, "sources": [str(source)]})
+    assert not (tmp_path / "pub").exists()
