@@ -14,7 +14,7 @@ description:
     changes, and returns it as C(ansible_facts.sccm_client).
   - Covers the client version, the client identity (SMS Unique Identifier in C(%windir%\SMSCFG.ini)
     and C(root\ccm:CCM_Client)), the assigned site (C(Microsoft.SMS.Client) COM
-    C(GetAssignedSite()) and the registry), auto-assignment, the current management point, the
+    method C(GetAssignedSite) and the registry), auto-assignment, the current management point, the
     C(CcmExec) service state and start mode (including delayed start), the
     C(Configuration Manager Health Evaluation) scheduled task, the certificates in
     C(LocalMachine\SMS), C(TrustedRootKey) instances, provisioning mode, a running ccmsetup, a
@@ -30,9 +30,9 @@ notes:
   - Facts are computed from the raw readings on the controller; C(ansible_facts.sccm_client.identity.consistent)
     tells whether C(SMSCFG.ini) and WMI agree.
 extends_documentation_fragment:
-  - action_common_attributes
-  - action_common_attributes.flow
-  - action_common_attributes.facts
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - ansible.builtin.action_common_attributes.facts
 attributes:
   action:
     support: full
@@ -132,7 +132,7 @@ ansible_facts:
           description:
             - Site assignment. C(assigned_site) is the COM answer when the COM object exists, else the registry
               value; null when unassigned.
-            - When C(GetAssignedSite()) fails, C(com_error) holds its code and C(com_assigned_site) is null unless
+            - When the COM method C(GetAssignedSite) fails, C(com_error) holds its code and C(com_assigned_site) is null unless
               the failure can only mean "unassigned" (no site in the registry, and neither a WMI nor a Win32
               error); C(assigned_site) then falls back to the registry value.
           returned: always

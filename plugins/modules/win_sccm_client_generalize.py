@@ -78,7 +78,7 @@ options:
         description: Remove every C(TrustedRootKey) instance in C(root\ccm\locationservices); an absent namespace means nothing to do (seed A-4, B-2).
         type: bool
       reset_site_assignment:
-        description: C(RemoveAssignedSites()) and C(EnableAutoAssignment($true)) through C(Microsoft.SMS.Client) (seed B-2).
+        description: The COM methods C(RemoveAssignedSites) and C(EnableAutoAssignment) (with C($true)) of C(Microsoft.SMS.Client) (seed B-2).
         type: bool
       reset_hardware_inventory:
         description: Delete the hardware-inventory C(InventoryActionStatus) so clones send a full inventory. Off by default.
@@ -205,7 +205,7 @@ options:
         host earlier in the play; without those facts the task fails) and switches off the steps the platform performs.
         Today that is only Citrix VDA 2311 and later (C(mcs_configmgr_step) true) - C(remove_sms_certificates) and
         C(remove_smscfg); each is reported C(skipped) with the detail
-        C(skipped - performed by Citrix MCS image preparation (VDA 2311+)) (with a colon after C(skipped)), the items they would remove are listed in
+        V(skipped), a colon and V(performed by Citrix MCS image preparation (VDA 2311+\)), the items they would remove are listed in
         RV(client_state.warnings) instead of RV(client_state.problems), and RV(platform_handles) says what was left.
         Every other step (service, health task, trusted root key, site assignment) still runs. BIS-F, Horizon, Azure
         Virtual Desktop and a VDA older than 2311 or of unknown version take no step over.
@@ -221,7 +221,7 @@ options:
         before capture, a captured VM started once, or a CI gate. It is B(one module execution) of read-only ops
         (no step, no host record, no second execution) - CcmExec installed, stopped and its start mode, the health
         evaluation task, provisioning mode, the certificates in C(LocalMachine\SMS), the certificates matching
-        O(pki_certificate_filter), C(SMSCFG.ini), C(TrustedRootKey), the site assignment (COM C(GetAssignedSite())
+        O(pki_certificate_filter), C(SMSCFG.ini), C(TrustedRootKey), the site assignment (COM method C(GetAssignedSite)
         and the registry; an assignment that cannot be read is not ready), the Group Policy site-assignment values
         (with O(steps.clear_gp_site_assignment)), the host record C(HKLM\SOFTWARE\mecm.fieldkit\ImagePrep) of a
         run whose answer was lost, no ccmsetup and no task sequence running, not a site system, and no
@@ -289,8 +289,8 @@ notes:
   - C(root\ccm:CCM_Client.ClientId) in WMI keeps the old SMS Unique Identifier until the client starts on a
     clone, finds no C(SMSCFG.ini) and creates a new one; RV(client_state.wmi_client_id) shows it.
 extends_documentation_fragment:
-  - action_common_attributes
-  - action_common_attributes.flow
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
   action:
     support: full

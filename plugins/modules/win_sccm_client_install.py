@@ -102,8 +102,8 @@ notes:
     (0 success, 7 success with a reboot required, anything else a failure).
   - Progress is printed on the controller after every poll.
 extends_documentation_fragment:
-  - action_common_attributes
-  - action_common_attributes.flow
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
   action:
     support: full
