@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(REQ_HASH)
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.ansible/collections:$(CURDIR)/tests/simhost/collections
 
-.PHONY: venv demo test pscheck unit e2e integration molecule lint sanity build bench clean
+.PHONY: venv demo test pscheck unit e2e browser browser-deps matrix integration molecule lint sanity build dist bench bench-scale clean
 
 $(STAMP): requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (set PYTHON=...)"; exit 1; }
@@ -26,7 +26,7 @@ demo: venv
 	$(BIN)/python -m tests.simhost.demo
 
 ## make test: everything CI runs
-test: venv pscheck unit e2e integration molecule lint sanity build
+test: venv pscheck unit e2e browser integration molecule lint sanity build matrix
 	@echo "make test: all gates passed"
 
 ## make pscheck: Windows PowerShell 5.1 command/parameter compatibility (exit 77 = profiles absent: skipped loudly) and pitfall rules
@@ -40,14 +40,32 @@ unit: venv
 e2e: venv
 	$(BIN)/python -m pytest tests/e2e -q
 
+## make browser: the HTML reports opened in headless Chromium (Debian's package, installed here when missing)
+browser: venv browser-deps
+	$(BIN)/python -m pytest tests/browser -q
+
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
+browser-deps:
+	@[ -x $(CHROMIUM) ] || { echo "installing Debian's chromium (apt) for the browser tests"; \
+	  $(SUDO) apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium >/dev/null; }
+	@[ -x $(CHROMIUM) ] || { echo "$(CHROMIUM) is still missing: install Debian's chromium package"; exit 1; }
+	@fc-list :lang=ja 2>/dev/null | grep -q . || { echo "installing a Japanese font (apt fonts-ipafont-gothic) for the browser screenshots"; \
+	  $(SUDO) apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends fonts-ipafont-gothic >/dev/null; }
+
+## make matrix: unit tests and an end-to-end subset on every ansible-core minor we claim (own virtualenvs in .matrix/)
+matrix: venv
+	$(BIN)/python tests/matrix/run_matrix.py
+
 integration: venv
 	$(BIN)/python tests/integration/run_against_lab.py
 
 molecule: venv
 	cd extensions && $(BIN)/molecule test --all
 
+## make lint: ansible-lint, production profile, with only this collection on the path (fresh ANSIBLE_HOME, offline)
 lint: venv
-	$(BIN)/ansible-lint --profile production
+	$(BIN)/python tests/sanity/run_lint.py
 
 sanity: venv
 	$(BIN)/python tests/sanity/run_sanity.py
@@ -55,8 +73,16 @@ sanity: venv
 build: venv
 	$(BIN)/python tests/build/check_build.py
 
+## make dist: the collection tarball as shipped (staged copy, PowerShell stripped, docs-site guides generated)
+dist: venv
+	$(BIN)/python -m tests.build.dist
+
 bench: venv
 	$(BIN)/python tests/benchmarks/module_cost.py
 
+## make bench-scale: N reference machines / M DPs, shipped playbooks against the minimal-module floor (not part of make test)
+bench-scale: venv
+	$(BIN)/python tests/benchmarks/bench_scale.py $(BENCH_ARGS)
+
 clean:
-	rm -rf build .ansible .pytest_cache .lab reports mecm-fieldkit-*.tar.gz
+	rm -rf build .ansible .pytest_cache .lab .matrix reports mecm-fieldkit-*.tar.gz
