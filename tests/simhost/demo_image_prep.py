@@ -42,6 +42,11 @@ CLONE_MASTER = "ref-assigned"
 RunPlaybook = t.Callable[..., int]
 
 
+
+def _skipped(root: ET.Element) -> int:
+    """Skipped test cases: the count sits on each <testsuite> (junit-10.xsd allows none on <testsuites>)."""
+    return sum(int(suite.get("skipped") or 0) for suite in root.iter("testsuite"))
+
 def _print_audit(path: pathlib.Path) -> None:
     audit = json.loads(path.read_text(encoding="utf-8"))
     print(f"\n{BANNER} client identity audit: {audit['duplicate_count']} duplicated identities")
@@ -75,7 +80,7 @@ def _print_results(report_dir: pathlib.Path, hosts: t.Iterable[str], lab: Lab) -
     if junit.exists():
         root = ET.parse(junit).getroot()
         print(f"\n{BANNER} JUnit: {junit} - {root.get('tests')} test cases (one per verified step per host), "
-              f"{root.get('failures')} failures, {root.get('errors')} errors, {root.get('skipped')} skipped")
+              f"{root.get('failures')} failures, {root.get('errors')} errors, {_skipped(root)} skipped")
         for suite in root.findall("testsuite"):
             names = [c.get("name") for c in suite.findall("testcase")]
             print(f"  {suite.get('name'):<36} {', '.join(t.cast(list[str], names))}")
@@ -146,7 +151,7 @@ def _print_clone_check(check_dir: pathlib.Path, clones_lab: Lab) -> None:
     junit = check_dir / "client_clone_check-junit.xml"
     root = ET.parse(junit).getroot()
     print(f"{BANNER} JUnit: {junit} - {root.get('tests')} test cases (one per clone x check), "
-          f"{root.get('failures')} failures, {root.get('skipped')} skipped; Markdown: client_clone_check.md")
+          f"{root.get('failures')} failures, {_skipped(root)} skipped; Markdown: client_clone_check.md")
 
 
 def clone_check_demo(report_dir: pathlib.Path, master_record: pathlib.Path, run_playbook: RunPlaybook) -> int:
