@@ -42,10 +42,10 @@ CLONE_MASTER = "ref-assigned"
 RunPlaybook = t.Callable[..., int]
 
 
-
 def _skipped(root: ET.Element) -> int:
     """Skipped test cases: the count sits on each <testsuite> (junit-10.xsd allows none on <testsuites>)."""
     return sum(int(suite.get("skipped") or 0) for suite in root.iter("testsuite"))
+
 
 def _print_audit(path: pathlib.Path) -> None:
     audit = json.loads(path.read_text(encoding="utf-8"))
