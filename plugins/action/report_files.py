@@ -55,7 +55,8 @@ class ActionModule(ActionBase):
             mode = parse_mode(params["mode"], allow_world_writable=params["allow_world_writable"])
             if publish is not None and publish.strip():
                 # Both directories are checked before anything is written.
-                write_files(publish, texts, mode=mode, dest_option="publish_dest", **dict(common, check_mode=True))
+                dry_run = {"allow_world_writable": params["allow_world_writable"], "check_mode": True}
+                write_files(publish, texts, mode=mode, dest_option="publish_dest", **dry_run)
             dest, written, changed = write_files(params["dest"], texts, mode=mode, **common)
             published: tuple[t.Any, list[str], list[str]] = (None, [], [])
             if publish is not None and publish.strip():
