@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import typing as t
 
+from . import _dp_knowledge
 from . import _dp_status_messages as _msgs
 from ._ops import PlannedOp
 from ._ops_dp import DEFAULT_MAX_DISTRIBUTION_ROWS, DEFAULT_MAX_STUCK_PACKAGES
 
 MAX_STUCK_PACKAGES_RANGE = (0, 1000)
 DISTRIBUTION_TIMEOUT_SECONDS = 60
-_RANK = {"PASS": 0, "UNKNOWN": 1, "WARN": 2, "FAIL": 3}
+_RANK = _dp_knowledge.STATUS_RANK
 
 _TEXT: dict[str, tuple[str, str]] = {
     "ev": ("Content {package_id} ({name}): {state}, status message {message_id}",
@@ -160,7 +161,7 @@ def attach_stuck_evidence(findings: dict[str, dict[str, t.Any]], stuck: list[dic
         })
         was = finding["status"]
         # A pull DP's push-only items stay N/A (see _dp_pull): the package is still listed in stuck_packages.
-        if was != "N/A" and _RANK[status] > _RANK.get(was, 0):
+        if was != "N/A" and _RANK[status] > _RANK[was]:
             finding["status"] = status
         pointed.setdefault(check, []).append(package["package_id"])
     for check, ids in pointed.items():

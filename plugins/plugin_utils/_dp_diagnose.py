@@ -44,7 +44,7 @@ CHECK_IDS = _dp_knowledge.CHECK_IDS
 # N/A: the item does not apply to this DP (the push-only items of a pull DP, _dp_pull); it ranks below PASS, so a
 # DP's overall is never N/A, and it is never a FAIL or UNKNOWN in disguise.
 STATUSES = ("PASS", "WARN", "FAIL", "UNKNOWN", "N/A")
-_RANK = {"N/A": -1, "PASS": 0, "UNKNOWN": 1, "WARN": 2, "FAIL": 3}
+_RANK = _dp_knowledge.STATUS_RANK
 
 EVERYONE = "S-1-1-0"
 AUTHENTICATED_USERS = "S-1-5-11"

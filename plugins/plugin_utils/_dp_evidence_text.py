@@ -19,7 +19,7 @@ __all__ = ["binary_size", "duration", "evidence_text", "percent", "service_state
 # delayed start: learn.microsoft.com/ja-jp/dotnet/api/system.serviceprocess.serviceinstaller.delayedautostart).
 # The Japanese words are those of the Services console (services.msc), [スタートアップの種類]: 自動,
 # 自動 (遅延開始), 手動, 無効; [サービスの状態]: 実行中, 停止, 一時停止.
-_SERVICE_STATES = {
+SERVICE_STATES = {
     "running": ("running", "実行中"),
     "stopped": ("stopped", "停止"),
     "paused": ("paused", "一時停止"),
@@ -30,7 +30,7 @@ _SERVICE_STATES = {
     "unknown": ("unknown", "不明"),
     "missing": ("not installed", "未インストール"),
 }
-_START_MODES = {
+START_MODES = {
     "auto": ("Automatic", "自動"),
     "delayed_auto": ("Automatic (Delayed Start)", "自動 (遅延開始)"),
     "manual": ("Manual", "手動"),
@@ -175,12 +175,12 @@ def duration(seconds: object, lang: str) -> str:
 
 def service_state(value: object, lang: str) -> str:
     text = "" if value is None else str(value)
-    return _t(_SERVICE_STATES, text.lower(), lang) or value_word(text, lang) or "?"
+    return _t(SERVICE_STATES, text.lower(), lang) or value_word(text, lang) or "?"
 
 
 def start_mode(value: object, lang: str) -> str:
     text = "" if value is None else str(value)
-    return _t(_START_MODES, text.lower(), lang) or text or "?"
+    return _t(START_MODES, text.lower(), lang) or text or "?"
 
 
 def value_word(value: str, lang: str) -> str:

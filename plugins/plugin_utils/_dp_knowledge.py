@@ -36,6 +36,8 @@ __all__ = [
 ]
 
 LANGS = ("en", "ja")
+# Finding statuses, least to most severe: the worse status wins wherever parts of a finding are combined.
+STATUS_RANK = {"N/A": -1, "PASS": 0, "UNKNOWN": 1, "WARN": 2, "FAIL": 3}
 
 # The nine checklist items of seed 003 (jpmem 20230813_01), in the seed's order. Fixed ids.
 CHECK_IDS = (

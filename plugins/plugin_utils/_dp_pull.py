@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import typing as t
 
+from . import _dp_knowledge
+
 PUSH_ONLY_CHECKS = ("smb_shares", "access_rights")
 
 _MSG: dict[str, tuple[str, str]] = {
@@ -72,7 +74,7 @@ _MSG: dict[str, tuple[str, str]] = {
                              "(dp_diagnose_dp_become を設定してください)"),
 }
 
-_RANK = {"N/A": -1, "PASS": 0, "UNKNOWN": 1, "WARN": 2, "FAIL": 3}
+_RANK = _dp_knowledge.STATUS_RANK
 
 
 def _m(key: str, lang: str, **values: t.Any) -> str:

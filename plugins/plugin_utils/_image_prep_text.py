@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import typing as t
 
+from ._dp_evidence_text import SERVICE_STATES, START_MODES
+from ._ops_system import SERVICE_START_MODES
+
 LANGUAGES = ("en", "ja")
 
 UI: dict[str, dict[str, str]] = {
@@ -129,14 +132,10 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "capture_ready": ("the host is not ready for capture", "キャプチャの準備ができていません"),
         "certificate_filter": ("the PKI certificate filter is not valid", "PKI 証明書のフィルターが無効です"),
     },
-    "service_state": {
-        "running": ("running", "実行中"), "stopped": ("stopped", "停止"), "paused": ("paused", "一時停止"),
-        "start_pending": ("starting", "開始中"), "stop_pending": ("stopping", "停止中"),
-    },
-    "start_mode": {
-        "auto": ("Automatic", "自動"), "delayed_auto": ("Automatic (Delayed Start)", "自動 (遅延開始)"),
-        "manual": ("Manual", "手動"), "disabled": ("Disabled", "無効"),
-    },
+    # The Services console's words, shared with the DP reports; the keys are those the image-prep records carry.
+    "service_state": {state.replace(" ", "_"): SERVICE_STATES[state]
+                      for state in ("running", "stopped", "paused", "start pending", "stop pending")},
+    "start_mode": {mode: START_MODES[mode] for mode in SERVICE_START_MODES},
     "identity": {
         "sms_unique_id": ("SMS Unique Identifier", "SMS 一意識別子"),
         "sms_certificate_thumbprint": ("SMS certificate thumbprint", "SMS 証明書の拇印"),
