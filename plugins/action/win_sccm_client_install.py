@@ -78,8 +78,9 @@ class ActionModule(FieldkitAction):
                             *args: t.Any, **kwargs: t.Any) -> None:
         # *args/**kwargs: ansible-core 2.17+ adds ignore_unknown_opts, 2.16 has no such parameter.
         super()._update_module_args(module_name, module_args, task_vars, *args, **kwargs)
-        # The batch carries the ccmsetup arguments: Ansible.Basic must not write them to the host's event log
-        # ("Invoked with ..."), which would put a registration token into the captured image.
+        # The batch carries the ccmsetup arguments, which must never reach the host's event log ("Invoked with
+        # ...", Ansible.Basic's): a registration token would go into the captured image. The op runner does not
+        # use Ansible.Basic and logs nothing; no_log says the same to anything that would.
         module_args["_ansible_no_log"] = True
 
     def _batch(self, plan: list, task_vars: dict[str, t.Any]) -> BatchOutcome:

@@ -802,67 +802,176 @@ Function Set-FieldkitMarkerValue {
     }
 }
 
-Function Get-FieldkitRunnerSpec {
+# The runner's module contract, without Ansible.Basic. Ansible.Basic is C# that the exec wrapper compiles with
+# Add-Type on every execution and that travels with every payload (about 176 KB on the wire, more than our own
+# code for a client read); the runners used four things of it, done here the same way:
+#   - the options: $complex_args, the hashtable the exec wrapper sets before it runs a module that does not use
+#     Ansible.Basic (module_wrapper.ps1 of ansible-core 2.19, module_powershell_wrapper.ps1 of 2.16-2.18), checked
+#     against the runner's spec below: unknown options and bad op fields fail before any op runs;
+#   - check mode, debug and verbosity from the _ansible_ options Ansible.Basic reads (check_mode, debug, verbosity);
+#   - the result: ConvertTo-Json -Depth 99 -Compress, written with Console.WriteLine (Ansible.Basic's ToJson and
+#     WriteLine in a runspace), with invocation.module_args, and the exec wrapper's warnings (2.16-2.18:
+#     _ansible_exec_wrapper_warnings) as warnings;
+#   - the failure: failed, msg, and with -vvv or debug the exception text of the failed op's ErrorRecord in
+#     Ansible.Basic's FailJson format; the exit code through $LASTEXITCODE, which the module wrapper reads.
+# Ansible.Basic also writes an "Invoked with" event to the Application log unless no_log is set; the runner writes
+# none, so no op argument reaches the event log whatever no_log says. The runner spec has no no_log option: no
+# value is masked in the result, as with Ansible.Basic and this spec.
+# The runner's spec, declared in plugins/plugin_utils/_host_contract.py (RUNNER_*, checked by
+# tests/unit/contract/test_host_contract.py): every field of an op as name=type (type? = optional: $false or an
+# empty hashtable when missing, Ansible.Basic's defaults of the spec it replaces), the protocol version, and the
+# _ansible_ options it takes.
+$script:RunnerOpFields = 'id=str;name=str;function=str;mutating=bool;always=bool?;args=dict?'
+$script:RunnerProtocol = 1
+$script:RunnerInternalOptions = 'check_mode;debug;diff;keep_remote_files;ignore_unknown_opts;module_name;no_log;remote_tmp;selinux_special_fs;shell_executable;socket;string_conversion_action;syslog_facility;target_log_info;tracebacks_for;tmpdir;verbosity;version;exec_wrapper_warnings'
+
+Function Test-FieldkitRunnerValue {
     <#
     .SYNOPSIS
-    The Ansible.Basic argument spec shared by every op runner module.
+    True when a value of the module arguments has the runner spec's type (str, bool, int, dict, list).
     #>
     [CmdletBinding()]
-    [OutputType([hashtable])]
-    param ()
+    [OutputType([bool])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [AllowNull()]
+        [object]
+        $Value,
 
-    return @{
-        options = @{
-            ops = @{
-                type = 'list'
-                elements = 'dict'
-                required = $true
-                options = @{
-                    id = @{ type = 'str'; required = $true }
-                    name = @{ type = 'str'; required = $true }
-                    function = @{ type = 'str'; required = $true }
-                    mutating = @{ type = 'bool'; required = $true }
-                    always = @{ type = 'bool'; default = $false }
-                    args = @{ type = 'raw'; default = @{} }
+        [Parameter(Mandatory = $true)]
+        [string]
+        $Type
+    )
+
+    switch ($Type) {
+        'str' { return $Value -is [string] }
+        'bool' { return $Value -is [bool] }
+        # ConvertFrom-Json gives Int32 or Int64 for a JSON integer.
+        'int' { return ($Value -is [int] -or $Value -is [long]) }
+        'dict' { return $Value -is [System.Collections.IDictionary] }
+        'list' { return ($Value -is [System.Collections.IList] -and $Value -isnot [string]) }
+    }
+    return $false
+}
+
+Function Get-FieldkitRunnerProblem {
+    <#
+    .SYNOPSIS
+    What is wrong with the runner's options (ops and protocol), or $null; sets the missing optional op fields to
+    their defaults. The lab's twin is _validate_top in tests/simhost/runner.py.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [System.Collections.IDictionary]
+        $Params,
+
+        [Parameter(Mandatory = $true)]
+        [string]
+        $ModuleName
+    )
+
+    $unknown = @($Params.Keys | Where-Object { $_ -notin @('ops', 'protocol') } | Sort-Object)
+    if ($unknown.Count -gt 0) {
+        return "Unsupported parameters for ($ModuleName) module: $($unknown -join ', '). Supported parameters include: ops, protocol"
+    }
+    if (-not $Params.Contains('ops') -or -not (Test-FieldkitRunnerValue -Value $Params.ops -Type 'list')) {
+        return 'missing required arguments: ops (a list of op dictionaries)'
+    }
+    if (-not $Params.Contains('protocol') -or -not (Test-FieldkitRunnerValue -Value $Params.protocol -Type 'int')) {
+        return 'missing required arguments: protocol (an integer)'
+    }
+    $fields = [ordered]@{}
+    foreach ($item in $script:RunnerOpFields.Split(';')) {
+        $name, $type = $item.Split('=')
+        $fields[$name] = $type
+    }
+    $index = 0
+    foreach ($op in $Params.ops) {
+        if (-not (Test-FieldkitRunnerValue -Value $op -Type 'dict')) {
+            return "ops[$index] must be a dictionary"
+        }
+        $extra = @($op.Keys | Where-Object { $_ -notin $fields.Keys } | Sort-Object)
+        if ($extra.Count -gt 0) {
+            return "ops[$index] has unsupported fields: $($extra -join ', '); supported: $(@($fields.Keys) -join ', ')"
+        }
+        foreach ($field in $fields.Keys) {
+            $type = $fields[$field].TrimEnd('?')
+            if (-not $op.Contains($field) -and $fields[$field].EndsWith('?')) {
+                if ($type -eq 'bool') {
+                    $op[$field] = $false
+                }
+                else {
+                    $op[$field] = @{}
                 }
             }
-            protocol = @{ type = 'int'; required = $true }
+            if (-not $op.Contains($field) -or -not (Test-FieldkitRunnerValue -Value $op[$field] -Type $type)) {
+                return "ops[$index].$field must be a $type"
+            }
         }
-        supports_check_mode = $true
+        $index++
     }
+    return $null
+}
+
+Function Get-FieldkitRunnerException {
+    <#
+    .SYNOPSIS
+    The exception text of a failed op's ErrorRecord, as Ansible.Basic's FailJson writes it.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param (
+        [Parameter(Mandatory = $true)]
+        [System.Management.Automation.ErrorRecord]
+        $ErrorRecord
+    )
+
+    $position = ''
+    if ($null -ne $ErrorRecord.InvocationInfo) {
+        $position = $ErrorRecord.InvocationInfo.PositionMessage
+    }
+    return ("{0}`r`n{1}" -f $ErrorRecord.ToString(), $position) +
+        ("`r`n    + CategoryInfo          : {0}" -f $ErrorRecord.CategoryInfo.ToString()) +
+        ("`r`n    + FullyQualifiedErrorId : {0}" -f $ErrorRecord.FullyQualifiedErrorId) +
+        ("`r`n`r`nScriptStackTrace:`r`n{0}" -f $ErrorRecord.ScriptStackTrace)
 }
 
 Function Invoke-FieldkitBatch {
     <#
     .SYNOPSIS
-    Runs the batch of an op runner module and exits the module with one typed result per op.
+    Runs a validated batch: one typed result per op, in order.
     .DESCRIPTION
-    Ops run in order; check mode is passed to mutating ops only. The batch stops at the first failed
-    op; ops flagged "always" still run afterwards (cleanup). FailJson gets the failed op's ErrorRecord.
+    Check mode is passed to mutating ops only. The batch stops at the first failed op; ops flagged "always" still
+    run afterwards (cleanup). Returns the result keys (changed, results, completed, failed_op), the failed op and
+    its ErrorRecord, and the failure message naming the op, its error code and what completed before it.
     #>
     [CmdletBinding()]
+    [OutputType([hashtable])]
     param (
         [Parameter(Mandatory = $true)]
-        [object]
-        $Module
-    )
+        [AllowEmptyCollection()]
+        [System.Collections.IList]
+        $Ops,
 
-    $protocolVersion = 1
-    if ($Module.Params.protocol -ne $protocolVersion) {
-        $Module.FailJson("sccm_op_runner speaks protocol $protocolVersion but the controller sent protocol $($Module.Params.protocol); install the same mecm.fieldkit version on the controller")
-    }
+        [Parameter(Mandatory = $true)]
+        [bool]
+        $CheckMode
+    )
 
     $results = [System.Collections.Generic.List[object]]::new()
     $completed = [System.Collections.Generic.List[string]]::new()
+    $changed = $false
     $failure = $null
     $failureRecord = $null
     $completedBeforeFailure = 'none'
-    foreach ($op in $Module.Params.ops) {
+    foreach ($op in $Ops) {
         if ($null -ne $failure -and -not $op.always) {
             $results.Add(@{ id = $op.id; name = $op.name; status = 'not_run'; changed = $false })
             continue
         }
-        $result = Invoke-FieldkitOp -Op $op -CheckMode $Module.CheckMode
+        $result = Invoke-FieldkitOp -Op $op -CheckMode $CheckMode
         if ($result.status -ne 'failed') {
             $completed.Add($op.id)
         }
@@ -878,26 +987,112 @@ Function Invoke-FieldkitBatch {
         }
         $results.Add($result)
         if ($result.changed) {
-            $Module.Result.changed = $true
+            $changed = $true
         }
     }
 
-    $Module.Result.protocol = $protocolVersion
-    $Module.Result.results = $results.ToArray()
-    $Module.Result.completed = $completed.ToArray()
-    $Module.Result.failed_op = $null
+    $outcome = @{
+        changed = $changed
+        results = $results.ToArray()
+        completed = $completed.ToArray()
+        failed_op = $null
+        message = $null
+        error_record = $failureRecord
+    }
     if ($null -ne $failure) {
-        $Module.Result.failed_op = $failure.id
-        $message = 'op {0} ({1}) failed: {2} ({3}); completed before it: {4}' -f @(
+        $outcome.failed_op = $failure.id
+        $outcome['message'] = 'op {0} ({1}) failed: {2} ({3}); completed before it: {4}' -f @(
             $failure.id,
             $failure.name,
             $failure.error.message,
             $failure.error.hresult,
             $completedBeforeFailure
         )
-        $Module.FailJson($message, $failureRecord)
     }
-    $Module.ExitJson()
+    return $outcome
+}
+
+Function Invoke-FieldkitRunner {
+    <#
+    .SYNOPSIS
+    The whole op runner module: validates the module arguments, runs the batch, writes the one JSON result and
+    exits (0, or 1 when the options or an op failed).
+    .DESCRIPTION
+    See the comment above $script:RunnerOpFields for what this does in place of Ansible.Basic.
+    #>
+    [CmdletBinding()]
+    param (
+        [Parameter(Mandatory = $true)]
+        [AllowNull()]
+        [object]
+        $ModuleArgs
+    )
+
+    $params = @{}
+    $internal = @{}
+    if ($ModuleArgs -is [System.Collections.IDictionary]) {
+        foreach ($key in $ModuleArgs.Keys) {
+            if ($key -like '_ansible_*' -and $key.Substring(9) -in $script:RunnerInternalOptions.Split(';')) {
+                $internal[$key.Substring(9)] = $ModuleArgs[$key]
+            }
+            else {
+                $params[$key] = $ModuleArgs[$key]
+            }
+        }
+    }
+    $moduleName = 'sccm_op_runner'
+    if ($internal.module_name -is [string] -and $internal.module_name) {
+        $moduleName = $internal.module_name
+    }
+    $checkMode = $internal.check_mode -eq $true
+    $showException = ($internal.verbosity -is [int] -and $internal.verbosity -gt 2) -or $internal.debug -eq $true
+
+    $result = [ordered]@{ changed = $false }
+    $problem = $null
+    if ($ModuleArgs -isnot [System.Collections.IDictionary]) {
+        $problem = 'the module arguments ($complex_args) are missing: run the runner through Ansible'
+    }
+    else {
+        $problem = Get-FieldkitRunnerProblem -Params $params -ModuleName $moduleName
+    }
+    if ($null -eq $problem -and $params.protocol -ne $script:RunnerProtocol) {
+        $problem = "sccm_op_runner speaks protocol $($script:RunnerProtocol) but the controller sent protocol $($params.protocol); install the same mecm.fieldkit version on the controller"
+    }
+    $record = $null
+    if ($null -ne $problem) {
+        $result.failed = $true
+        $result.msg = $problem
+    }
+    else {
+        $outcome = Invoke-FieldkitBatch -Ops $params.ops -CheckMode $checkMode
+        $result.changed = $outcome.changed
+        $result.protocol = $script:RunnerProtocol
+        $result.results = $outcome.results
+        $result.completed = $outcome.completed
+        $result.failed_op = $outcome.failed_op
+        if ($null -ne $outcome.failed_op) {
+            $result.failed = $true
+            $result.msg = $outcome.message
+            $record = $outcome.error_record
+        }
+    }
+    if ($record -is [System.Management.Automation.ErrorRecord] -and $showException) {
+        $result['exception'] = Get-FieldkitRunnerException -ErrorRecord $record
+    }
+    $result.invocation = @{ module_args = $params }
+    $warnings = @($internal.exec_wrapper_warnings | Where-Object { $_ -is [string] })
+    if ($warnings.Count -gt 0) {
+        $result.warnings = $warnings
+    }
+
+    $rc = 0
+    if ($result.Contains('failed')) {
+        $rc = 1
+    }
+    [Console]::Out.WriteLine((ConvertTo-Json -InputObject $result -Depth 99 -Compress))
+    # Ansible.Basic's ExitModule: the module wrapper takes the exit code from the global LASTEXITCODE.
+    Set-Variable -Name LASTEXITCODE -Value $rc -Scope Global
+    exit $rc
 }
 
 Export-ModuleMember -Function @(
@@ -917,6 +1112,6 @@ Export-ModuleMember -Function @(
     'Read-FieldkitComAssignedSite',
     'Invoke-FieldkitNativeCommand',
     'Set-FieldkitMarkerValue',
-    'Get-FieldkitRunnerSpec',
-    'Invoke-FieldkitBatch'
+    'Invoke-FieldkitBatch',
+    'Invoke-FieldkitRunner'
 )

@@ -6,14 +6,13 @@
 # FOR INTERNAL COLLECTION USE ONLY: the action plugins of mecm.fieldkit build the batch.
 # Runs an ordered batch of typed ops (see plugins/plugin_utils/_ops.py) and returns one result per
 # op. Loads the generic, client and image-prep ops.
-# The batch logic is Invoke-FieldkitBatch in _FieldkitCommon.psm1; runner modules differ only in the
+# The module contract and the batch logic are Invoke-FieldkitRunner in _FieldkitCommon.psm1; runner modules differ only in the
 # op modules they load (and so ship to the host).
 
-#AnsibleRequires -CSharpUtil Ansible.Basic
 #AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitCommon
 #AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitSystemOps
 #AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitClientOps
 #AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitImageOps
 
-$module = [Ansible.Basic.AnsibleModule]::Create($args, (Get-FieldkitRunnerSpec))
-Invoke-FieldkitBatch -Module $module
+# No Ansible.Basic: Invoke-FieldkitRunner keeps its module contract (see _FieldkitCommon.psm1) without its C#.
+Invoke-FieldkitRunner -ModuleArgs $complex_args

@@ -36,9 +36,9 @@ description:
     C(********) in their place - in the task invocation, RV(ccmsetup.arguments), the C(ccmsetup.log) lines of
     RV(ccmsetup.log_tail) and RV(polls), and every message (a value of four or more characters is masked
     wherever it appears in them, so an MP name given as C(SMSMP) is masked in a message too). Host facts the
-    module reads back, such as C(current_management_point) in RV(client), are returned as read. The batches are
-    sent with C(_ansible_no_log), so C(Ansible.Basic) writes no C(Invoked with) entry carrying the arguments
-    to the host's event log (which would go into the captured image). At C(-vvvvv) the winrm connection
+    module reads back, such as C(current_management_point) in RV(client), are returned as read. The op runner
+    writes no C(Invoked with) entry carrying the arguments to the host's event log (which would go into the
+    captured image), because it does not use C(Ansible.Basic); the batches are sent with C(_ansible_no_log) too. At C(-vvvvv) the winrm connection
     plugin logs the raw module output; do not use that verbosity with a token.
   - ccmsetup runs for minutes, so this is a start / poll cycle. The first module execution starts ccmsetup
     detached and waits on the host up to O(poll_interval) seconds; each further execution waits again. A

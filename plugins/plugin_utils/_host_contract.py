@@ -178,6 +178,35 @@ PROCESS_CREATE_ERRORS: dict[int, int] = {
 # CREATE_BREAKAWAY_FROM_JOB (process creation flags).
 CREATE_BREAKAWAY_FROM_JOB = 0x01000000
 
+# The op runner's module contract (Invoke-FieldkitRunner in _FieldkitCommon.psm1, which replaces Ansible.Basic in the
+# runner modules; the lab's twin is tests/simhost/runner.py): the protocol version, every field of an op with its
+# type (name=type;..., a type ending in ? is optional: false or an empty dictionary when missing, the defaults
+# Ansible.Basic applied), and the _ansible_ options the runner takes (those Ansible.Basic takes on ansible-core
+# 2.16-2.19, plus 2.16-2.18's exec_wrapper_warnings); any other option fails before an op runs.
+RUNNER_PROTOCOL = 1
+RUNNER_OP_FIELDS = "id=str;name=str;function=str;mutating=bool;always=bool?;args=dict?"
+RUNNER_INTERNAL_OPTIONS = (
+    "check_mode;debug;diff;keep_remote_files;ignore_unknown_opts;module_name;no_log;remote_tmp;selinux_special_fs;"
+    "shell_executable;socket;string_conversion_action;syslog_facility;target_log_info;tracebacks_for;tmpdir;"
+    "verbosity;version;exec_wrapper_warnings"
+)
+
+
+def runner_op_fields() -> dict[str, str]:
+    """RUNNER_OP_FIELDS as {field: type} (``?`` marks an optional field), in the order the runner checks them."""
+    return dict(item.split("=", 1) for item in RUNNER_OP_FIELDS.split(";"))
+
+
+def runner_op_default(type_name: str) -> object:
+    """The value of an optional op field that is missing (``bool?``: False, ``dict?``: an empty dictionary)."""
+    return {"bool?": False, "dict?": {}}[type_name]
+
+
+def runner_internal_options() -> frozenset[str]:
+    """RUNNER_INTERNAL_OPTIONS as a set of option names without the _ansible_ prefix."""
+    return frozenset(RUNNER_INTERNAL_OPTIONS.split(";"))
+
+
 # The script-level constants of each .psm1, by the PowerShell variable name.
 PS_SCRIPT_CONSTANTS: dict[str, dict[str, object]] = {
     "_FieldkitCommon.psm1": {
@@ -185,6 +214,9 @@ PS_SCRIPT_CONSTANTS: dict[str, dict[str, object]] = {
         "MarkersKey": MARKERS_KEY,
         "TemplateInformationOid": TEMPLATE_INFORMATION_OID,
         "TemplateNameOid": TEMPLATE_NAME_OID,
+        "RunnerOpFields": RUNNER_OP_FIELDS,
+        "RunnerProtocol": RUNNER_PROTOCOL,
+        "RunnerInternalOptions": RUNNER_INTERNAL_OPTIONS,
     },
     "_FieldkitSystemOps.psm1": {
         "ServiceNamePattern": SERVICE_NAME_PATTERN,

@@ -22,7 +22,9 @@ import re
 import sys
 import typing as t
 
-PROTOCOL_VERSION = 1
+from . import _host_contract
+
+PROTOCOL_VERSION = _host_contract.RUNNER_PROTOCOL
 RUNNER_MODULE = "mecm.fieldkit.sccm_op_runner"
 
 # The runner modules, smallest first, with the op modules (plugins/module_utils) each one loads.
@@ -194,6 +196,11 @@ def validate_args(spec: OpSpec, args: dict[str, t.Any]) -> dict[str, t.Any]:
                 raise OpError(f"op {spec.name}: argument {arg.name}={bad[0]!r} is not one of: {allowed}")
         clean[arg.name] = value
     return clean
+
+
+# Every field of an op as the runner receives it, with its type (_host_contract.RUNNER_OP_FIELDS); the runner and
+# the lab reject anything else.
+RUNNER_OP_FIELDS: dict[str, str] = _host_contract.runner_op_fields()
 
 
 def to_wire(planned: PlannedOp) -> dict[str, t.Any]:

@@ -1,6 +1,6 @@
 # Copyright (c) 2026 mecm.fieldkit contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Strip comments, comment-based help and blank lines from PowerShell at build time.
+"""Strip comments, comment-based help, indentation and blank lines from PowerShell at build time.
 
 The collection's ``.ps1``/``.psm1`` files are shipped in the tarball in this form, so what Ansible
 sends to a host on every module execution is the code without its commentary. Comments are found
@@ -12,7 +12,10 @@ touched. Kept on purpose:
 - ``# pitfall-ok:`` suppressions (the pitfall lint runs on the shipped files too);
 - the copyright and licence lines at the top of each file.
 
-Lines inside multi-line strings (here-strings included) are kept byte for byte, blank or not.
+Lines inside multi-line strings (here-strings included) are kept byte for byte, blank or not. Every other line
+loses its indentation: the PowerShell tokenizer treats leading spaces and tabs as token separators only
+(about_Parsing; a here-string's closing quote, which must start its line, is inside the string and kept), and
+indentation is a fifth of the code's bytes, sent on every module execution.
 tree-sitter-powershell 0.26.4 reads a line of an expandable here-string (``@"`` ... ``"@``) that starts
 with ``#`` as a comment without reporting an error; the token check below catches that case, and the
 build stops rather than ship changed code (write such a line another way).
@@ -104,7 +107,7 @@ def _header_rows(lines: list[bytes]) -> int:
 
 
 def strip_powershell(source: str) -> tuple[str, StripStats]:
-    """Return ``source`` without comments, comment-based help and blank lines, and the figures."""
+    """Return ``source`` without comments, comment-based help, indentation and blank lines, and the figures."""
     data = source.encode("utf-8")
     bom = data.startswith(b"\xef\xbb\xbf")
     if bom:
@@ -161,7 +164,7 @@ def strip_powershell(source: str) -> tuple[str, StripStats]:
             string_end = ranges[index][1] - line_start
             kept.append(line if string_end >= len(line) else line[:string_end] + line[string_end:].rstrip())
             continue
-        line = line.rstrip()
+        line = line.strip()  # indentation is not syntax in PowerShell (outside strings, kept above)
         if line:
             kept.append(line)
     result = b"\n".join(kept) + b"\n"

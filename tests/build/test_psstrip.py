@@ -28,7 +28,7 @@ def test_comments_help_and_blank_lines_go() -> None:
     source = ("<#\n.SYNOPSIS\n    Help.\n#>\n\nfunction Get-A {\n    # why\n    param([string]$Name)  # trailing\n\n"
               "    $x = 1 <# inline #> + 2\n    return $x\n}\n")
     text, stats = strip_powershell(source)
-    assert text == "function Get-A {\n    param([string]$Name)\n    $x = 1 + 2\n    return $x\n}\n"
+    assert text == "function Get-A {\nparam([string]$Name)\n$x = 1 + 2\nreturn $x\n}\n"
     assert stats.after < stats.before and stats.lines_after == 5
 
 
@@ -40,6 +40,12 @@ def test_hash_in_strings_and_here_strings_survives() -> None:
     assert text == ("$a = 'a # b'\n$b = \"a # b\"\n$c = \"Error #$n\"\n$d = 'c#d'\n"
                     "$e = @'\n# kept, with the blank line after it\n\n  indented # too  \n'@\n"
                     "$f = @\"\nhead # $x kept\n\n\"@\n$g = \"one\n\n# two\"\n")
+
+
+def test_indentation_goes_except_inside_multi_line_strings() -> None:
+    source = ("function F {\n    $s = @'\n    keep me\n'@\n    $t = \"a\n    b\"\n\t$u = 1 `\n        + 2\n}\n")
+    text, _stats = strip_powershell(source)
+    assert text == "function F {\n$s = @'\n    keep me\n'@\n$t = \"a\n    b\"\n$u = 1 `\n+ 2\n}\n"
 
 
 def test_grammar_gap_in_expandable_here_string_stops_the_build() -> None:

@@ -206,8 +206,8 @@ def test_ccmsetup_secrets_stay_out_of_output_log_and_reports(lab_factory, tmp_pa
         for secret in (TOKEN, "PS100042"):
             assert secret not in text, f"{secret[:12]}... leaked into {name}"
     assert "/regtoken:********" in outputs["stdout"]
-    # The host got the real token, and Ansible.Basic on the host was told not to log the invocation
-    # (the Windows event log would carry the token into the captured image).
+    # The host got the real token, and the runner was told not to log the invocation (it logs none: no
+    # Ansible.Basic; the Windows event log would carry the token into the captured image).
     assert f"/regtoken:{TOKEN}" in lab.state("ref-new")["files"]["C:\\Windows\\ccmsetup\\Logs\\ccmsetup.log"]
     assert executions and all(args.get("_ansible_no_log") is True for args in executions)
 

@@ -15,34 +15,57 @@ from .paths import ensure_collection_link
 
 ensure_collection_link()
 
-from ansible_collections.mecm.fieldkit.plugins.plugin_utils import _ops  # noqa: E402
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils import _host_contract, _ops  # noqa: E402
 
 # Load both registries before any request thread runs.
 _ops.all_ops()
 load_all()
 RUNNER_MODULES = frozenset(_ops.RUNNERS)
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = _host_contract.RUNNER_PROTOCOL
 _RUNNER_OPTIONS = {"ops", "protocol"}
+# The _ansible_ options the runner takes ($script:RunnerInternalOptions of _FieldkitCommon.psm1).
+_INTERNAL_OPTIONS = _host_contract.runner_internal_options()
 
 
 class FaultTable(t.Protocol):
     def take(self, op_name: str, args: dict[str, t.Any], ctx: OpContext) -> SimWindowsError | None: ...
 
 
-def _module_fail(msg: str, **extra: t.Any) -> tuple[dict[str, t.Any], int]:
-    return {"failed": True, "msg": msg, **extra}, 1
+def _module_fail(msg: str, params: dict[str, t.Any]) -> tuple[dict[str, t.Any], int]:
+    return {"changed": False, "failed": True, "msg": msg, "invocation": {"module_args": params}}, 1
 
 
-def _validate_top(params: dict[str, t.Any]) -> str | None:
-    """What Ansible.Basic would reject for the runner's spec."""
+def _type_ok(value: t.Any, type_name: str) -> bool:
+    """Test-FieldkitRunnerValue of _FieldkitCommon.psm1."""
+    if type_name == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, {"str": str, "bool": bool, "dict": dict, "list": list}[type_name])
+
+
+def _validate_top(params: dict[str, t.Any], module_name: str) -> str | None:
+    """Get-FieldkitRunnerProblem of _FieldkitCommon.psm1: what the runner rejects before any op runs (and the
+    defaults of the optional op fields, set in place)."""
     unknown = sorted(set(params) - _RUNNER_OPTIONS)
     if unknown:
-        return f"Unsupported parameters for (sccm_op_runner) module: {', '.join(unknown)}"
-    if "ops" not in params or not isinstance(params["ops"], list):
-        return "missing required arguments: ops"
-    if not isinstance(params.get("protocol"), int):
-        return "missing required arguments: protocol"
+        return (f"Unsupported parameters for ({module_name}) module: {', '.join(unknown)}. "
+                "Supported parameters include: ops, protocol")
+    if not _type_ok(params.get("ops"), "list"):
+        return "missing required arguments: ops (a list of op dictionaries)"
+    if not _type_ok(params.get("protocol"), "int"):
+        return "missing required arguments: protocol (an integer)"
+    for index, op in enumerate(params["ops"]):
+        if not isinstance(op, dict):
+            return f"ops[{index}] must be a dictionary"
+        extra = sorted(set(op) - set(_ops.RUNNER_OP_FIELDS))
+        if extra:
+            return f"ops[{index}] has unsupported fields: {', '.join(extra)}; supported: {', '.join(_ops.RUNNER_OP_FIELDS)}"
+        for field, declared in _ops.RUNNER_OP_FIELDS.items():
+            type_name = declared.rstrip("?")
+            if field not in op and declared.endswith("?"):
+                op[field] = _host_contract.runner_op_default(declared)
+            if field not in op or not _type_ok(op[field], type_name):
+                return f"ops[{index}].{field} must be a {type_name}"
     return None
 
 
@@ -89,14 +112,17 @@ def run_batch(host: HostModel, module_args: dict[str, t.Any], ctx: OpContext,
     ``loaded_functions`` (lower-case names) are the PowerShell functions the payload really carries;
     an op whose function is not among them fails as it would on Windows ("is not loaded").
     """
-    check_mode = bool(module_args.get("_ansible_check_mode"))
-    params = {k: v for k, v in module_args.items() if not k.startswith("_ansible_")}
-    problem = _validate_top(params)
+    check_mode = module_args.get("_ansible_check_mode") is True
+    show_exception = (isinstance(module_args.get("_ansible_verbosity"), int) and module_args["_ansible_verbosity"] > 2) \
+        or module_args.get("_ansible_debug") is True
+    module_name = str(module_args.get("_ansible_module_name") or "sccm_op_runner")
+    params = {k: v for k, v in module_args.items() if not (k.startswith("_ansible_") and k[9:] in _INTERNAL_OPTIONS)}
+    problem = _validate_top(params, module_name)
     if problem:
-        return _module_fail(problem)
+        return _module_fail(problem, params)
     if params["protocol"] != PROTOCOL_VERSION:
         return _module_fail(f"sccm_op_runner speaks protocol {PROTOCOL_VERSION} but the controller sent protocol "
-                            f"{params['protocol']}; install the same mecm.fieldkit version on the controller")
+                            f"{params['protocol']}; install the same mecm.fieldkit version on the controller", params)
     results: list[dict[str, t.Any]] = []
     completed: list[str] = []
     failure: dict[str, t.Any] | None = None
@@ -129,6 +155,9 @@ def run_batch(host: HostModel, module_args: dict[str, t.Any], ctx: OpContext,
         failed=True,
         msg=f"op {failure['id']} ({failure['name']}) failed: {err['message']} ({err['hresult']}); "
             f"completed before it: {completed_before_failure}",
-        exception=f"[simulated] ErrorRecord: {err['message']}\n+ CategoryInfo : {err['category']}: ({err['target']})",
     )
+    if show_exception:
+        # Get-FieldkitRunnerException: only with -vvv or debug, as Ansible.Basic's FailJson did.
+        body["exception"] = (f"[simulated] ErrorRecord: {err['message']}\r\n\r\n    + CategoryInfo          : "
+                             f"{err['category']}: ({err['target']})")
     return body, 1

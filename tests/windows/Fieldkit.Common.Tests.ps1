@@ -25,35 +25,6 @@ BeforeAll {
     Enter-FieldkitAnsibleSession
     $missingService = 'mecm.fieldkit.tests.absent'
 
-    Function New-FieldkitFakeModule {
-        # Stand-in for Ansible.Basic.AnsibleModule: FailJson and ExitJson end the module there, as the
-        # real ones do (they exit the process); here they record the call and throw.
-        param (
-            [object[]]$Ops,
-            [int]$Protocol = 1,
-            [bool]$CheckMode = $false
-        )
-
-        $module = [pscustomobject]@{
-            Params = @{ ops = $Ops; protocol = $Protocol }
-            CheckMode = $CheckMode
-            Result = @{ changed = $false }
-            Ending = $null
-        }
-        $failJson = {
-            param ($Message, $ErrorRecord)
-            $this.Ending = @{ kind = 'fail'; message = $Message; error_record = $ErrorRecord }
-            throw 'FieldkitFakeModuleEnded'
-        }
-        $exitJson = {
-            $this.Ending = @{ kind = 'exit' }
-            throw 'FieldkitFakeModuleEnded'
-        }
-        $module | Add-Member -MemberType ScriptMethod -Name 'FailJson' -Value $failJson
-        $module | Add-Member -MemberType ScriptMethod -Name 'ExitJson' -Value $exitJson
-        return $module
-    }
-
     Function New-FieldkitWireOp {
         # One op as the runner receives it (plugins/plugin_utils/_ops.to_wire).
         param (
@@ -225,7 +196,7 @@ Describe 'Invoke-FieldkitOp' {
     }
 }
 
-Describe 'Invoke-FieldkitBatch (with a stand-in for Ansible.Basic.AnsibleModule)' {
+Describe 'Invoke-FieldkitBatch' {
     BeforeAll {
         $file = Join-Path -Path $TestDrive -ChildPath 'batch.txt'
         Set-Content -LiteralPath $file -Value 'x' -Encoding ASCII
@@ -235,46 +206,101 @@ Describe 'Invoke-FieldkitBatch (with a stand-in for Ansible.Basic.AnsibleModule)
             (New-FieldkitWireOp -Id 'c' -Name 'process.list' -Function 'Get-FieldkitProcess' -Mutating $false -Arguments @{ Names = @('powershell') })
             (New-FieldkitWireOp -Id 'd' -Name 'file.remove' -Function 'Remove-FieldkitFile' -Mutating $true -Arguments @{ Path = $file } -Always $true)
         )
-        $failing = New-FieldkitFakeModule -Ops $ops
-        $failingError = Get-FieldkitTestError -ScriptBlock { Invoke-FieldkitBatch -Module $failing }
+        $failing = Invoke-FieldkitBatch -Ops $ops -CheckMode $false
         $fileLeft = Test-Path -LiteralPath $file
-
-        $good = New-FieldkitFakeModule -Ops @($ops[0]) -CheckMode $true
-        $goodError = Get-FieldkitTestError -ScriptBlock { Invoke-FieldkitBatch -Module $good }
-
-        $wrongProtocol = New-FieldkitFakeModule -Ops @($ops[0]) -Protocol 99
-        $null = Get-FieldkitTestError -ScriptBlock { Invoke-FieldkitBatch -Module $wrongProtocol }
+        $good = Invoke-FieldkitBatch -Ops @($ops[0]) -CheckMode $true
     }
 
-    It 'stops at the first failed op, runs the always op, and fails with the op, code and what completed' {
-        $failingError.Exception.Message | Should -Be 'FieldkitFakeModuleEnded'
-        $failing.Ending.kind | Should -Be 'fail'
-        $failing.Ending.message | Should -BeLike 'op b (service.ensure) failed: *(0x8007041C); completed before it: a'
-        $failing.Ending.error_record | Should -BeOfType ([System.Management.Automation.ErrorRecord])
-        @($failing.Result.results | ForEach-Object { $_.status }) -join ',' | Should -Be 'ok,failed,not_run,changed'
-        $failing.Result.failed_op | Should -Be 'b'
-        @($failing.Result.completed) -join ',' | Should -Be 'a,d'
-        $failing.Result.changed | Should -BeTrue
-        $failing.Result.protocol | Should -Be 1
+    It 'stops at the first failed op, runs the always op, and names the op, code and what completed' {
+        $failing.message | Should -BeLike 'op b (service.ensure) failed: *(0x8007041C); completed before it: a'
+        $failing.error_record | Should -BeOfType ([System.Management.Automation.ErrorRecord])
+        @($failing.results | ForEach-Object { $_.status }) -join ',' | Should -Be 'ok,failed,not_run,changed'
+        $failing.failed_op | Should -Be 'b'
+        @($failing.completed) -join ',' | Should -Be 'a,d'
+        $failing.changed | Should -BeTrue
         $fileLeft | Should -BeFalse
     }
 
     It 'never returns the ErrorRecord in the results' {
-        foreach ($result in $failing.Result.results) {
+        foreach ($result in $failing.results) {
             $result.ContainsKey('ErrorRecord') | Should -BeFalse
         }
     }
 
-    It 'exits normally when every op succeeds' {
-        $goodError.Exception.Message | Should -Be 'FieldkitFakeModuleEnded'
-        $good.Ending.kind | Should -Be 'exit'
-        $good.Result.failed_op | Should -BeNullOrEmpty
-        $good.Result.changed | Should -BeFalse
+    It 'has no failure when every op succeeds' {
+        $good.failed_op | Should -BeNullOrEmpty
+        $good.message | Should -BeNullOrEmpty
+        $good.changed | Should -BeFalse
+    }
+}
+
+Describe 'Invoke-FieldkitRunner in a child Windows PowerShell (the module contract without Ansible.Basic)' {
+    BeforeAll {
+        Function Invoke-FieldkitTestRunner {
+            # Runs the runner as the module wrapper does: $complex_args set globally, the result read from
+            # stdout, the exit code from the process (the runner sets $LASTEXITCODE and exits).
+            param ([hashtable]$ModuleArgs)
+
+            $common = (Resolve-Path -LiteralPath "$PSScriptRoot\..\..\plugins\module_utils\_FieldkitCommon.psm1").Path
+            $system = (Resolve-Path -LiteralPath "$PSScriptRoot\..\..\plugins\module_utils\_FieldkitSystemOps.psm1").Path
+            $json = ConvertTo-Json -InputObject $ModuleArgs -Depth 20 -Compress
+            $script = @"
+Import-Module -Name '$common' -DisableNameChecking
+Import-Module -Name '$system' -DisableNameChecking
+`$complex_args = @{}
+foreach (`$p in (ConvertFrom-Json -InputObject `$env:FIELDKIT_TEST_ARGS).PSObject.Properties) { `$complex_args[`$p.Name] = `$p.Value }
+`$complex_args.ops = @(foreach (`$o in @(`$complex_args.ops)) { `$h = @{}; foreach (`$q in `$o.PSObject.Properties) { `$h[`$q.Name] = `$q.Value }; `$a = @{}; if (`$h.args) { foreach (`$q in `$h.args.PSObject.Properties) { `$a[`$q.Name] = `$q.Value } }; `$h.args = `$a; `$h })
+Invoke-FieldkitRunner -ModuleArgs `$complex_args
+"@
+            $env:FIELDKIT_TEST_ARGS = $json
+            try {
+                $out = & powershell.exe -NoProfile -NonInteractive -Command $script
+                $rc = $LASTEXITCODE
+            }
+            finally {
+                Remove-Item -LiteralPath Env:\FIELDKIT_TEST_ARGS -ErrorAction SilentlyContinue
+            }
+            return @{ rc = $rc; result = ((@($out) -join "`n") | ConvertFrom-Json) }
+        }
+
+        $read = New-FieldkitWireOp -Id 'a' -Name 'process.list' -Function 'Get-FieldkitProcess' -Mutating $false -Arguments @{ Names = @('powershell') }
+        $fail = New-FieldkitWireOp -Id 'b' -Name 'service.ensure' -Function 'Set-FieldkitServiceState' -Mutating $true -Arguments @{ Name = $missingService; State = 'stopped' }
+        $ok = Invoke-FieldkitTestRunner -ModuleArgs @{ ops = @($read); protocol = 1; _ansible_check_mode = $true; _ansible_module_name = 'mecm.fieldkit.sccm_op_runner' }
+        $failed = Invoke-FieldkitTestRunner -ModuleArgs @{ ops = @($read, $fail); protocol = 1 }
+        $failedVerbose = Invoke-FieldkitTestRunner -ModuleArgs @{ ops = @($fail); protocol = 1; _ansible_verbosity = 3 }
+        $unknown = Invoke-FieldkitTestRunner -ModuleArgs @{ ops = @(); protocol = 1; extra = 1; _ansible_module_name = 'mecm.fieldkit.sccm_op_runner' }
+        $wrongProtocol = Invoke-FieldkitTestRunner -ModuleArgs @{ ops = @($read); protocol = 99 }
     }
 
-    It 'refuses another protocol version' {
-        $wrongProtocol.Ending.kind | Should -Be 'fail'
-        $wrongProtocol.Ending.message | Should -BeLike '*speaks protocol 1 but the controller sent protocol 99*'
+    It 'exits 0 with the result keys and the invocation when every op succeeds' {
+        $ok.rc | Should -Be 0
+        $ok.result.changed | Should -BeFalse
+        $ok.result.protocol | Should -Be 1
+        $ok.result.results[0].status | Should -Be 'ok'
+        @($ok.result.completed) -join ',' | Should -Be 'a'
+        $ok.result.invocation.module_args.protocol | Should -Be 1
+        $ok.result.PSObject.Properties.Name | Should -Not -Contain 'failed'
+    }
+
+    It 'exits 1 naming the failed op, without the exception below -vvv' {
+        $failed.rc | Should -Be 1
+        $failed.result.failed | Should -BeTrue
+        $failed.result.failed_op | Should -Be 'b'
+        $failed.result.msg | Should -BeLike 'op b (service.ensure) failed: *(0x8007041C); completed before it: a'
+        $failed.result.PSObject.Properties.Name | Should -Not -Contain 'exception'
+    }
+
+    It 'returns the ErrorRecord as Ansible.Basic formatted it with -vvv' {
+        $failedVerbose.rc | Should -Be 1
+        $failedVerbose.result.exception | Should -BeLike '*+ CategoryInfo          : *+ FullyQualifiedErrorId : *ScriptStackTrace:*'
+    }
+
+    It 'refuses an unknown option and another protocol before any op runs' {
+        $unknown.rc | Should -Be 1
+        $unknown.result.msg | Should -BeLike 'Unsupported parameters for (mecm.fieldkit.sccm_op_runner) module: extra.*'
+        $wrongProtocol.rc | Should -Be 1
+        $wrongProtocol.result.msg | Should -BeLike '*speaks protocol 1 but the controller sent protocol 99*'
+        $wrongProtocol.result.PSObject.Properties.Name | Should -Not -Contain 'results'
     }
 }
 
@@ -365,12 +391,5 @@ Describe 'Common helpers' {
         $unknown = Read-FieldkitComAssignedSite -Client $wbem -RegistrySite ''
         $unknown.site | Should -BeNullOrEmpty
         $unknown.error.code | Should -Be 2147749890
-    }
-
-    It 'Get-FieldkitRunnerSpec is the argument spec the runner modules give Ansible.Basic' {
-        $spec = Get-FieldkitRunnerSpec
-        $spec.supports_check_mode | Should -BeTrue
-        $spec.options.ops.required | Should -BeTrue
-        $spec.options.protocol.type | Should -Be 'int'
     }
 }
