@@ -33,7 +33,7 @@ description:
   - Read-only; runs the same in check mode. A reading that fails does not stop the others; it is listed in
     RV(ansible_facts.sccm_site.errors).
   - This is an action plugin; the work on the host is done by the internal module
-    M(mecm.fieldkit.sccm_op_runner_dp) in a single execution.
+    M(mecm.fieldkit.sccm_op_runner_site) in a single execution.
 options:
   distribution_points:
     description:

@@ -33,7 +33,8 @@ RUNNER_MODULE = "mecm.fieldkit.sccm_op_runner"
 # byte of source). A batch goes to the smallest runner that has all of its ops.
 RUNNERS: dict[str, tuple[str, ...]] = {
     "mecm.fieldkit.sccm_op_runner": ("_FieldkitSystemOps", "_FieldkitClientOps"),
-    "mecm.fieldkit.sccm_op_runner_dp": ("_FieldkitSystemOps", "_FieldkitDpOps"),
+    "mecm.fieldkit.sccm_op_runner_dp": ("_FieldkitSystemOps", "_FieldkitDpShared", "_FieldkitDpOps"),
+    "mecm.fieldkit.sccm_op_runner_site": ("_FieldkitSystemOps", "_FieldkitDpShared", "_FieldkitSiteOps"),
     "mecm.fieldkit.sccm_op_runner_image": ("_FieldkitSystemOps", "_FieldkitClientOps", "_FieldkitImageOps"),
 }
 
@@ -121,16 +122,18 @@ def module_util_for(declaring_module: str) -> str:
     return f"_Fieldkit{domain[:1].upper()}{domain[1:]}Ops"
 
 
-def register(spec: OpSpec) -> OpSpec:
+def register(spec: OpSpec, module_util: str | None = None) -> OpSpec:
     """Add an op to the registry; names must be unique.
 
     The op's PowerShell is expected in the module_utils file named after the declaring registry module
-    (``_ops_<domain>.py`` -> ``_Fieldkit<Domain>Ops.psm1``); the contract test checks it.
+    (``_ops_<domain>.py`` -> ``_Fieldkit<Domain>Ops.psm1``), or in ``module_util`` when given (a registry module
+    whose ops are split over module utils so that each runner ships only what it runs); the contract test checks it.
     """
     if spec.name in REGISTRY:
         raise OpError(f"op {spec.name!r} is declared twice")
     REGISTRY[spec.name] = spec
-    OP_MODULE_UTIL[spec.name] = module_util_for(sys._getframe(1).f_globals["__name__"])  # pylint: disable=protected-access
+    declaring_module = sys._getframe(1).f_globals["__name__"]  # pylint: disable=protected-access
+    OP_MODULE_UTIL[spec.name] = module_util or module_util_for(declaring_module)
     return spec
 
 

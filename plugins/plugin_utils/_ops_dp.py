@@ -22,11 +22,19 @@ can read, for example, the ACL of the DP content library without first asking wh
   and any name that is not a ConfigMgr log file name (``_host_contract.LOG_FILE_NAME_PATTERN``: no folder, ending
   in ``.log`` or ``.lo_``), so that nothing else is read as SYSTEM.
 
-PowerShell implementations: plugins/module_utils/_FieldkitDpOps.psm1.
+PowerShell implementations, split so that each runner ships only what it runs: the ops only a DP runs in
+plugins/module_utils/_FieldkitDpOps.psm1 (runner sccm_op_runner_dp), the ops only the site server runs in
+_FieldkitSiteOps.psm1 (sccm_op_runner_site), the ops both run in _FieldkitDpShared.psm1 (both runners);
+``module_util=`` below names it. tests/unit/contract/test_runner_closure.py checks that every function an op
+calls is shipped by its runner.
 """
 from __future__ import annotations
 
 from ._ops import Arg, OpSpec, register
+
+# Where the PowerShell of an op lives when it is not _FieldkitDpOps.psm1 (the DP-only ops).
+SHARED = "_FieldkitDpShared"
+SITE_SIDE = "_FieldkitSiteOps"
 
 PATH_REF_KINDS = ("registry", "share", "fixed_drives", "site_log")
 LOG_SEVERITIES = ("error", "warning")
@@ -77,7 +85,7 @@ register(OpSpec(
                 "resolved, type allow/deny, right full/change/read/custom); names matched by no share are listed in "
                 "missing. A deleted account is listed with its SID (account null when Get-SmbShareAccess shows no "
                 "name; the SID then comes from the share's DACL when it can be matched, else sid is null).",
-))
+), module_util=SHARED)
 
 register(OpSpec(
     name="disk.list",
@@ -91,7 +99,7 @@ register(OpSpec(
     result={"disks": "list"},
     description="Fixed drives (Win32_LogicalDisk DriveType=3): drive, size_bytes, free_bytes, free_percent, "
                 "file_system, volume_name and whether the marker file exists at the root.",
-))
+), module_util=SHARED)
 
 register(OpSpec(
     name="path.test_access",
@@ -104,7 +112,7 @@ register(OpSpec(
     result={"identity": "str", "paths": "list"},
     description="For each path, as the identity running the op: exists, readable (a directory listing works), "
                 "free_bytes/total_bytes of the volume behind it, elapsed_ms and the Windows error when not.",
-))
+), module_util=SITE_SIDE)
 
 register(OpSpec(
     name="os.read_info",
@@ -138,7 +146,7 @@ register(OpSpec(
                 "DisplayVersion from HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion (null when absent), FQDN, "
                 "IPv4 and IPv6 addresses (no loopback, no link-local), system drive, TEMP of the identity running the op, "
                 "ANSI code page, and the newest installed hotfixes (an empty list when there are none).",
-))
+), module_util=SHARED)
 
 register(OpSpec(
     name="registry.read_values",
@@ -152,7 +160,7 @@ register(OpSpec(
     result={"keys": "list"},
     description="Values of registry keys under HKLM: per key, exists and a name -> value map (REG_BINARY as "
                 "base64, REG_MULTI_SZ as a list, REG_EXPAND_SZ not expanded).",
-))
+), module_util=SHARED)
 
 register(OpSpec(
     name="time.read",
@@ -171,7 +179,7 @@ register(OpSpec(
     },
     description="Clock (UTC now), time zone and Windows Time configuration (Parameters Type/NtpServer) plus "
                 "w32tm /query /status (source, last successful sync; labels in English or Japanese).",
-))
+), module_util=SHARED)
 
 register(OpSpec(
     name="wmi.test_namespace",
@@ -219,7 +227,7 @@ register(OpSpec(
     result={"acls": "list"},
     description="NTFS ACL of files or folders: path, exists, owner, sddl, protected, and entries (sid, account, "
                 "resolved, type, rights as FileSystemRights names, mask, inherited, inheritance flags).",
-))
+), module_util=SHARED)
 
 register(OpSpec(
     name="group.read_members",
@@ -254,7 +262,7 @@ register(OpSpec(
             "provider_missing": "bool"},
     description="Events of one log filtered by provider, ids and age: count (bounded) and the newest events "
                 "(id, time_utc, level, provider, data = insertion strings, message).",
-))
+), module_util=SHARED)
 
 register(OpSpec(
     name="log.read_filtered",
@@ -278,7 +286,7 @@ register(OpSpec(
     description="Excerpts of text logs filtered ON THE HOST: records (multi-line SMS trace / CMTrace entries) "
                 "that name a pattern or carry an error/warning marker, newer than since_utc, bounded by lines and "
                 "bytes; encodings detected on the host (BOM, UTF-16, UTF-8, ANSI code page).",
-))
+), module_util=SHARED)
 
 register(OpSpec(
     name="identity.read",
@@ -302,7 +310,7 @@ register(OpSpec(
     },
     description="Who runs the batch, the computer account (DOMAIN\\NAME$) with its SID, and the SIDs of the "
                 "domain groups it belongs to; SYSTEM uses the computer account on the network.",
-))
+), module_util=SHARED)
 
 register(OpSpec(
     name="net.probe_targets",
@@ -333,7 +341,7 @@ register(OpSpec(
                 "stages and the DCOM clock are skipped (skip_reason tcp_135_closed, error = why 135 is closed). "
                 "A target abandoned after timeout_seconds keeps the stages it finished; the others are stubs with "
                 "error ERROR_TIMEOUT and are named timed_out in stages.",
-))
+), module_util=SHARED)
 
 register(OpSpec(
     name="sms.read_site_systems",
@@ -365,7 +373,7 @@ register(OpSpec(
                 "SourceDistributionPoints / SourceDPRanks property lists of its SMS Distribution Point SysResUse, in "
                 "the same order). A failing SMS_DistributionPointInfo query is dp_info_error, the systems are still "
                 "returned; provider errors are returned, not thrown.",
-))
+), module_util=SITE_SIDE)
 
 register(OpSpec(
     name="sms.read_package_sources",
@@ -397,7 +405,7 @@ register(OpSpec(
                 "most used first); then each root is tested as path.test_access does (access: exists, readable, "
                 "free_bytes, total_bytes, error, elapsed_ms) as the identity running the op. Package sources that are "
                 "not UNC paths are only counted (local_paths). Provider errors are returned, not thrown.",
-))
+), module_util=SITE_SIDE)
 
 # sms.read_distribution_status: State of SMS_PackageStatusDistPointsSummarizer ("SMS_PackageStatusDistPointsSummarizer
 # Server WMI Class", ConfigMgr SDK: INSTALLED 0, INSTALL_PENDING 1, INSTALL_RETRYING 2, INSTALL_FAILED 3,
@@ -442,4 +450,4 @@ register(OpSpec(
                 "packages [{package_id, name, state, source_version, summary_time, message_id, message_state, "
                 "message_severity, message_time, insertion_strings}], packages_truncated. Bounded by max_packages, "
                 "max_rows and the timeout_seconds deadline; provider errors are returned, not thrown.",
-))
+), module_util=SITE_SIDE)

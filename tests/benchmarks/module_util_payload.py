@@ -22,7 +22,7 @@ import tarfile
 import tempfile
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-RUNNERS = ("sccm_op_runner", "sccm_op_runner_dp", "sccm_op_runner_image")
+RUNNERS = ("sccm_op_runner", "sccm_op_runner_dp", "sccm_op_runner_site", "sccm_op_runner_image")
 
 
 def _collection_root_at(ref: str, workdir: pathlib.Path) -> pathlib.Path:

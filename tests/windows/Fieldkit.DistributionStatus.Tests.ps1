@@ -20,7 +20,8 @@ BeforeAll {
     Assert-FieldkitTestHost
     Import-Module -Name "$PSScriptRoot\..\..\plugins\module_utils\_FieldkitCommon.psm1" -Force -Global -DisableNameChecking
     Import-Module -Name "$PSScriptRoot\..\..\plugins\module_utils\_FieldkitSystemOps.psm1" -Force -Global -DisableNameChecking
-    Import-Module -Name "$PSScriptRoot\..\..\plugins\module_utils\_FieldkitDpOps.psm1" -Force -Global -DisableNameChecking
+    Import-Module -Name "$PSScriptRoot\..\..\plugins\module_utils\_FieldkitDpShared.psm1" -Force -Global -DisableNameChecking
+    Import-Module -Name "$PSScriptRoot\..\..\plugins\module_utils\_FieldkitSiteOps.psm1" -Force -Global -DisableNameChecking
     Enter-FieldkitAnsibleSession
 }
 

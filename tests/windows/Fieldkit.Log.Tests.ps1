@@ -12,7 +12,7 @@ BeforeAll {
     . "$PSScriptRoot\Fieldkit.TestHelpers.ps1"
     Assert-FieldkitTestHost
     Import-Module -Name "$PSScriptRoot\..\..\plugins\module_utils\_FieldkitCommon.psm1" -Force -Global -DisableNameChecking
-    Import-Module -Name "$PSScriptRoot\..\..\plugins\module_utils\_FieldkitDpOps.psm1" -Force -Global -DisableNameChecking
+    Import-Module -Name "$PSScriptRoot\..\..\plugins\module_utils\_FieldkitDpShared.psm1" -Force -Global -DisableNameChecking
     Enter-FieldkitAnsibleSession
     $invariant = [System.Globalization.CultureInfo]::InvariantCulture
     $now = [DateTime]::UtcNow

@@ -166,7 +166,7 @@ def test_host_and_lab_agree_on_service_names_for_sc_exe(name: str, accepted: boo
 @pytest.mark.parametrize(("target", "accepted"), [("dp01.contoso.local", True), ("10.0.0.21", True),
                                                   ("dp01\n", False), ("dp01;calc", False), ("-x", False)])
 def test_host_and_lab_agree_on_probe_target_names(target: str, accepted: bool) -> None:
-    source = (MODULE_UTILS / "_FieldkitDpOps.psm1").read_text(encoding="utf-8-sig")
+    source = (MODULE_UTILS / "_FieldkitDpShared.psm1").read_text(encoding="utf-8-sig")
     assert "$target -notmatch $script:HostNamePattern" in _function_text(source, "Test-FieldkitNetworkTarget")
     assert bool(_host_contract.HOST_NAME_RE.match(target)) is accepted
     probe = load_all()["net.probe_targets"]
@@ -207,7 +207,7 @@ def test_host_lab_and_planner_read_only_configmgr_log_files(name: str, accepted:
     from ansible_collections.mecm.fieldkit.plugins.plugin_utils._dp_facts import site_log_ref
     from tests.simhost.ops.dp import resolve_refs
 
-    source = (MODULE_UTILS / "_FieldkitDpOps.psm1").read_text(encoding="utf-8-sig")
+    source = (MODULE_UTILS / "_FieldkitDpShared.psm1").read_text(encoding="utf-8-sig")
     body = _function_text(source, "Resolve-FieldkitPathRef")
     assert "$name -notmatch $script:LogFileNamePattern" in body and "$script:ClientLogSubfolder" in body
     assert bool(_host_contract.LOG_FILE_NAME_RE.match(name)) is accepted

@@ -238,8 +238,8 @@ def test_host_marks_keep_everything_the_controller_calls_an_error_or_a_warning()
 def test_powershell_reader_uses_every_declared_log_constant() -> None:
     """The values are checked against _host_contract by the contract test; here: the reader uses each of them,
     so the twin built from the same values mirrors code that exists."""
-    source = (REPO_ROOT / "plugins" / "module_utils" / "_FieldkitDpOps.psm1").read_text(encoding="utf-8-sig")
-    names = [n for n in ops.contract.PS_SCRIPT_CONSTANTS["_FieldkitDpOps.psm1"] if n.startswith("Log") and "File" not in n]
+    source = (REPO_ROOT / "plugins" / "module_utils" / "_FieldkitDpShared.psm1").read_text(encoding="utf-8-sig")
+    names = [n for n in ops.contract.PS_SCRIPT_CONSTANTS["_FieldkitDpShared.psm1"] if n.startswith("Log") and "File" not in n]
     assert len(names) == 12
     for name in names:
         assert source.count(f"$script:{name}") >= 2, name
@@ -294,7 +294,8 @@ def test_probe_reports_a_hung_target_as_timed_out() -> None:
 
 
 def test_runspace_scripts_of_the_powershell_module_parse() -> None:
-    source = (REPO_ROOT / "plugins" / "module_utils" / "_FieldkitDpOps.psm1").read_text(encoding="utf-8-sig")
+    source = "\n".join((REPO_ROOT / "plugins" / "module_utils" / f"{name}.psm1").read_text(encoding="utf-8-sig")
+                       for name in ("_FieldkitDpShared", "_FieldkitDpOps", "_FieldkitSiteOps"))
     blocks = re.findall(r"@'\r?\n(.*?)\r?\n'@", source, re.S)
     scripts = [b for b in blocks if "namespace Fieldkit" not in b]
     assert len(scripts) == 4 and any("BeginGetHostAddresses" in s for s in scripts)
@@ -376,7 +377,7 @@ def test_probe_resolves_ipv6_and_lists_ipv4_first() -> None:
 
 def test_probe_stub_keys_match_the_powershell_stubs() -> None:
     """Complete-FieldkitProbeResult and the simulator report unfinished stages with the same keys."""
-    source = (REPO_ROOT / "plugins" / "module_utils" / "_FieldkitDpOps.psm1").read_text(encoding="utf-8-sig")
+    source = (REPO_ROOT / "plugins" / "module_utils" / "_FieldkitDpShared.psm1").read_text(encoding="utf-8-sig")
     for stage in ("epm", "wmi", "clock"):
         line = re.search(rf"^\s+{stage} = @\{{(.*)\}}$", source, re.M)
         assert line, stage

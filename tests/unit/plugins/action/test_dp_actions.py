@@ -32,7 +32,7 @@ def _plugin(name: str, args: dict[str, t.Any] | None = None, check_mode: bool = 
 
 def _replay(model, ctx: OpContext) -> MagicMock:
     def execute(module_name: str, module_args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
-        assert module_name == "mecm.fieldkit.sccm_op_runner_dp"
+        assert module_name in ("mecm.fieldkit.sccm_op_runner_dp", "mecm.fieldkit.sccm_op_runner_site")
         body, _rc = run_batch(model, module_args, ctx, Faults([]))
         return json.loads(json.dumps(body))
 
