@@ -23,6 +23,60 @@ def image_prep_records(hostvars: t.Any, hosts: t.Any, var: str = "client_image_p
     return report.collect_records(hostvars, [str(h) for h in hosts], var)
 
 
+# The registered results of the role on the playbook path (tasks/install.yml, generalize.yml, rescue.yml).
+REGISTERED = ("client_image_prep_generalize", "client_image_prep_install", "client_image_prep_failure")
+# The role variables that decide which play of playbooks/client_image_prep.yml a host goes through.
+PLAN_VARS = ("client_image_prep_mode", "client_image_prep_scenario", "client_image_prep_ccmsetup_source",
+             "client_image_prep_platform_handles")
+
+
+def _host_vars(hostvars: t.Any, host: str) -> t.Mapping[str, t.Any]:
+    try:
+        own = hostvars[host]
+    except (KeyError, TypeError):
+        return {}
+    return own if isinstance(own, t.Mapping) else {}
+
+
+def image_prep_plan(hostvars: t.Any, hosts: t.Any, defaults: t.Any) -> dict[str, t.Any]:
+    """Which hosts need the client install first (mode prepare, scenario new, a ccmsetup source), which the
+    imaging-platform read (platform_handles auto, not installing), and the scenario of every host: the host's
+    own value (inventory, facts, extra vars) over the role default."""
+    if not isinstance(hosts, (list, tuple)):
+        raise AnsibleFilterError(f"image_prep_plan: hosts must be a list of host names, got {type(hosts).__name__}")
+    if not isinstance(defaults, t.Mapping) or not all(name in defaults for name in PLAN_VARS):
+        raise AnsibleFilterError(f"image_prep_plan: defaults must be the role defaults with {', '.join(PLAN_VARS)}")
+    plan: dict[str, t.Any] = {"install": [], "platform": [], "scenarios": {}}
+    for host in map(str, hosts):
+        own = _host_vars(hostvars, host)
+        mode, scenario, source, platform_handles = (own[name] if name in own else defaults[name] for name in PLAN_VARS)
+        plan["scenarios"][host] = scenario
+        if mode == "prepare" and scenario == "new" and source:
+            plan["install"].append(host)
+        elif platform_handles == "auto":
+            plan["platform"].append(host)
+    return plan
+
+
+def image_prep_registered_records(hostvars: t.Any, hosts: t.Any, scenarios: t.Any = None) -> dict[str, t.Any]:
+    """``{host: record}`` built from the results the role registered on each host (the playbook path, where no
+    host sets client_image_prep_result); ``no result`` where the role registered nothing."""
+    if not isinstance(hosts, (list, tuple)):
+        raise AnsibleFilterError(f"image_prep_registered_records: hosts must be a list of host names, "
+                                 f"got {type(hosts).__name__}")
+    if scenarios is not None and not isinstance(scenarios, t.Mapping):
+        raise AnsibleFilterError("image_prep_registered_records: scenarios must be the scenarios of image_prep_plan")
+    records: dict[str, t.Any] = {}
+    for host in map(str, hosts):
+        own = _host_vars(hostvars, host)
+        registered = [own.get(name) for name in REGISTERED]
+        if not any(registered):
+            records[host] = report.host_record(host)  # as image_prep_records: no result, no scenario
+            continue
+        records[host] = report.host_record(host, *registered, (scenarios or {}).get(host))
+    return records
+
+
 def image_prep_junit(records: t.Any, suite_name: str = "client_image_prep") -> str:
     """JUnit XML with one test case per verified step per host."""
     if not isinstance(records, t.Mapping):
@@ -79,6 +133,8 @@ class FilterModule:
         return {
             "image_prep_host_record": image_prep_host_record,
             "image_prep_records": image_prep_records,
+            "image_prep_plan": image_prep_plan,
+            "image_prep_registered_records": image_prep_registered_records,
             "image_prep_junit": image_prep_junit,
             "image_prep_summary": image_prep_summary,
             "image_prep_report_files": image_prep_report_files,

@@ -76,6 +76,20 @@ def test_playbook_runs_both_scenarios_writes_reports_and_reruns_clean(lab_factor
     assert failure is not None and "0x80070005" in failure.get("message", "")
     assert cases["ref-certdenied"]["remove_smscfg"].find("skipped") is not None
     assert cases["cm01"]["guard.not_site_system"].find("failure") is not None
+    # Issue 12: a host that installs nothing meets one image-prep task, generalize (no install or platform read
+    # skipped per host); the install host's play reads the platform when asked (skipped here). No host sets a fact
+    # of its own but the failed ones (rescue): the records come from the registered results.
+    modules = {host: [(r["action"].rsplit(".", 1)[-1], r["status"]) for r in run.results(host=host)
+                      if r["action"].startswith("mecm.fieldkit.win_sccm_client_")] for host in ("ref-assigned", "ref-new")}
+    assert modules == {"ref-assigned": [("win_sccm_client_generalize", "ok")],
+                       "ref-new": [("win_sccm_client_install", "ok"), ("win_sccm_client_facts", "skipped"),
+                                   ("win_sccm_client_generalize", "ok")]}
+    once = ("Plan which hosts install the client first and which read the imaging platform first",
+            "Collect the per-host results")
+    per_host_facts = [(r["task"].split(" : ")[-1], r["host"]) for r in run.results()
+                      if r["action"].endswith("set_fact") and r["task"].split(" : ")[-1] not in once]
+    assert sorted(per_host_facts) == [("Remember why image prep failed", "cm01"),
+                                      ("Remember why image prep failed", "ref-certdenied")]
     # Failed hosts fail the run after the reports are written; only they meet the last play (issue 12: no task per
     # host that passed).
     failed = {r["host"]: r["status"] for r in run.results("Fail the hosts whose image prep failed")}
@@ -91,6 +105,61 @@ def test_playbook_runs_both_scenarios_writes_reports_and_reruns_clean(lab_factor
     assert lab.stats("ref-new")["module_executions"] == 2
     rerun_cases = junit_cases(reports / "client_image_prep-junit.xml")
     assert set(rerun_cases) == {"ref-assigned", "ref-new"}
+
+
+def test_playbook_reads_the_platform_only_where_asked_and_each_host_meets_only_its_tasks(
+        lab_factory, tmp_path: pathlib.Path) -> None:
+    lab, inventory = lab_factory(hosts={"vda-auto": "platform_citrix_vda_2311", "ref-new": "new_capture",
+                                        "ref-assigned": "ref_assigned"})
+    auto = tmp_path / "auto_vars.yml"
+    auto.write_text("all:\n  hosts:\n    vda-auto: {client_image_prep_platform_handles: auto}\n"
+                    "    ref-new: {client_image_prep_platform_handles: auto}\n", encoding="utf-8")
+    reports = tmp_path / "reports"
+    run = run_playbook(tmp_path, inventory, "mecm.fieldkit.client_image_prep", "-i", HOST_VARS, "-i", str(auto),
+                       "-e", "client_image_prep_hosts=vda-auto,ref-new,ref-assigned",
+                       "-e", f"client_image_prep_report_dir={reports}")
+    assert run.rc == 0, run.stdout + run.stderr
+    modules = {host: [(r["action"].rsplit(".", 1)[-1], r["status"]) for r in run.results(host=host)
+                      if r["action"].startswith("mecm.fieldkit.win_sccm_client_")] for host in sorted(lab.hosts)}
+    assert modules == {
+        "vda-auto": [("win_sccm_client_facts", "ok"), ("win_sccm_client_generalize", "ok")],
+        "ref-new": [("win_sccm_client_install", "ok"), ("win_sccm_client_facts", "ok"), ("win_sccm_client_generalize", "ok")],
+        "ref-assigned": [("win_sccm_client_generalize", "ok")]}
+    vda = read(reports / "vda-auto.json")
+    assert vda["status"] == "changed" and vda["scenario"] == "recapture"
+    steps = {step["name"]: step for step in vda["steps"]}
+    assert steps["remove_smscfg"]["status"] == "skipped" and "performed by" in steps["remove_smscfg"]["detail"]
+    new = read(reports / "ref-new.json")
+    assert new["status"] == "changed" and new["scenario"] == "new" and new["install"]["mp_block_rule"]["kept"] is True
+    assert read(reports / "ref-assigned.json")["status"] == "changed"
+    assert read(reports / "summary.json")["ready_for_capture"] == ["ref-assigned", "ref-new", "vda-auto"]
+
+
+ROLE_MAIN = """
+- name: The role used directly
+  hosts: all
+  gather_facts: false
+  roles:
+    - role: mecm.fieldkit.client_image_prep
+      client_image_prep_fail_on_error: false
+  tasks:
+    - name: Show the result
+      ansible.builtin.debug:
+        var: client_image_prep_result
+"""
+
+
+def test_role_main_sets_the_result_on_every_host(lab_factory, tmp_path: pathlib.Path) -> None:
+    lab, inventory = lab_factory(hosts={"ref-assigned": "ref_assigned", "ref-new": "new_capture",
+                                        "ref-certdenied": "cert_denied"})
+    run = run_playbook(tmp_path, inventory, ROLE_MAIN, "-i", HOST_VARS, "-l", ",".join(sorted(lab.hosts)))
+    assert run.rc == 0, run.stdout + run.stderr
+    results = {host: run.one("Show the result", host)["result"]["client_image_prep_result"] for host in lab.hosts}
+    assert {host: r["status"] for host, r in results.items()} == {
+        "ref-assigned": "changed", "ref-new": "changed", "ref-certdenied": "failed"}
+    assert results["ref-new"]["install"]["mp_block_rule"]["kept"] is True and results["ref-new"]["scenario"] == "new"
+    assert results["ref-certdenied"]["failed_step"] == "remove_sms_certificates"
+    assert lab.state("ref-new")["firewall_rules"] == {}
 
 
 def test_sysprep_last_step_and_identity_audit(lab_factory, tmp_path: pathlib.Path) -> None:

@@ -13,8 +13,52 @@ FILTERS = FilterModule().filters()
 
 
 def test_all_filters_are_exported() -> None:
-    assert set(FILTERS) == {"image_prep_host_record", "image_prep_records", "image_prep_junit", "image_prep_summary",
+    assert set(FILTERS) == {"image_prep_host_record", "image_prep_records", "image_prep_plan",
+                            "image_prep_registered_records", "image_prep_junit", "image_prep_summary",
                             "image_prep_report_files", "sccm_identity_audit", "sccm_identity_audit_markdown"}
+
+
+DEFAULTS = {"client_image_prep_mode": "prepare", "client_image_prep_scenario": "recapture",
+            "client_image_prep_ccmsetup_source": "", "client_image_prep_platform_handles": "none"}
+
+
+def test_plan_puts_each_host_in_at_most_one_group_from_its_own_values_over_the_defaults() -> None:
+    new = {"client_image_prep_scenario": "new", "client_image_prep_ccmsetup_source": "C:\\Install\\Client"}
+    hostvars = {
+        "plain": {},
+        "install": new,
+        "install-auto": dict(new, client_image_prep_platform_handles="auto"),
+        "new-no-source": {"client_image_prep_scenario": "new"},
+        "verify-new": dict(new, client_image_prep_mode="verify"),
+        "auto": {"client_image_prep_platform_handles": "auto"},
+    }
+    plan = FILTERS["image_prep_plan"](hostvars, list(hostvars) + ["not-in-hostvars"], DEFAULTS)
+    assert plan["install"] == ["install", "install-auto"]  # the install play reads the platform itself
+    assert plan["platform"] == ["auto"]
+    assert plan["scenarios"] == {"plain": "recapture", "install": "new", "install-auto": "new", "new-no-source": "new",
+                                 "verify-new": "new", "auto": "recapture", "not-in-hostvars": "recapture"}
+
+
+def test_registered_records_are_the_records_of_the_registered_results() -> None:
+    generalize = {"changed": True, "msg": "done", "steps": [], "scenario": "new"}
+    install = {"changed": True, "msg": "installed", "module_executions": 3}
+    failure = {"failed": True, "msg": "ccmsetup ended with return code 6"}
+    hostvars = {
+        "done": {"client_image_prep_install": install, "client_image_prep_generalize": generalize},
+        "failed": {"client_image_prep_install": dict(install, failed=True, msg=failure["msg"]),
+                   "client_image_prep_failure": failure},
+        "skipped": {"client_image_prep_generalize": {"skipped": True, "changed": False}},
+        "nothing": {},
+    }
+    scenarios = {"done": "new", "failed": "new", "skipped": "recapture", "nothing": "recapture"}
+    records = FILTERS["image_prep_registered_records"](hostvars, list(hostvars), scenarios)
+    assert records["done"] == FILTERS["image_prep_host_record"]("done", generalize, install, None, "new")
+    assert records["done"]["status"] == "changed" and records["done"]["module_executions"] == 4
+    assert records["failed"]["status"] == "failed" and records["failed"]["msg"] == failure["msg"]
+    assert records["failed"]["scenario"] == "new"
+    assert records["skipped"]["status"] == "no result" and records["skipped"]["scenario"] == "recapture"
+    # Nothing registered: the record image_prep_records gives a host without result.
+    assert records["nothing"] == FILTERS["image_prep_records"]({}, ["nothing"])["nothing"]
 
 
 def test_records_to_report_files() -> None:
@@ -52,7 +96,9 @@ def test_identity_audit_reads_ansible_facts() -> None:
 
 
 @pytest.mark.parametrize(("name", "args"), [
-    ("image_prep_records", ({}, "a")), ("image_prep_junit", ([],)), ("image_prep_summary", ("x",)),
+    ("image_prep_records", ({}, "a")), ("image_prep_plan", ({}, "a", DEFAULTS)), ("image_prep_plan", ({}, [], {})),
+    ("image_prep_registered_records", ({}, "a")), ("image_prep_registered_records", ({}, [], "new")),
+    ("image_prep_junit", ([],)), ("image_prep_summary", ("x",)),
     ("image_prep_report_files", (None,)), ("sccm_identity_audit", ({}, None)), ("sccm_identity_audit_markdown", ({},)),
 ])
 def test_wrong_input_is_a_filter_error(name: str, args: tuple) -> None:
