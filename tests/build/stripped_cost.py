@@ -31,6 +31,8 @@ BECOME = "\n      become: true\n      become_method: ansible.builtin.runas\n    
 CASES: dict[str, tuple[dict[str, str], str, str, tuple[str, ...]]] = {
     "simlab.baseline.ping (minimal Ansible.Basic module)": ({"bench": "ref_assigned"}, "bench",
                                                             "simlab.baseline.ping:", ()),
+    "simlab.baseline.ping as SYSTEM (the floor for become)": ({"bench": "ref_assigned"}, "bench",
+                                                            f"simlab.baseline.ping:{BECOME}", ()),
     "win_sccm_client_facts": ({"bench": "ref_assigned"}, "bench", "mecm.fieldkit.win_sccm_client_facts:", ()),
     "win_sccm_client_generalize --check": ({"bench": "ref_assigned"}, "bench",
                                            "mecm.fieldkit.win_sccm_client_generalize:", ("--check",)),

@@ -304,6 +304,35 @@ def test_one_bad_dp_name_does_not_blind_the_diagnosis(lab_factory, tmp_path: pat
     assert lab.stats(SITE)["module_executions"] == 1
 
 
+@pytest.mark.parametrize("playbook", ["dp_diagnose.yml", "dp_inventory.yml"])
+def test_each_dp_meets_one_task_and_an_alias_of_a_dp_is_reported_once(lab_factory, tmp_path: pathlib.Path,
+                                                                      playbook: str) -> None:
+    """Issue 12: per DP the playbooks run the facts module and nothing else (the run-once tasks read hostvars); an
+    alias host with the DP name of another host is probed under that name, reported once, and the play says so."""
+    alias = "dp01-alias"
+    hosts = ["dp01.contoso.local", "dp03.contoso.local", alias]
+    lab, inventory = lab_factory(hosts={SITE: "site_cm01", "dp01.contoso.local": "dp_healthy",
+                                        "dp03.contoso.local": "dp_smb_blocked", alias: "dp_healthy"},
+                                 groups={"site_servers": [SITE], "distribution_points": hosts})
+    _with_host_vars(inventory, {alias: {"dp_diagnose_dp_name": "dp01.contoso.local"}})
+    reports = tmp_path / "reports"
+    run = run_playbook(tmp_path, inventory, REPO_ROOT / "playbooks" / playbook,
+                       "-e", f"dp_diagnose_report_dir={reports}",
+                       "-e", '{"dp_diagnose_source_shares": ["\\\\\\\\cm01.contoso.local\\\\Sources"]}')
+    assert run.rc == 0, run.stdout + run.stderr
+    # The run-once tasks are recorded on the first host; every other DP has one task, the facts module.
+    for host in hosts[1:]:
+        assert [r["action"] for r in run.results(host=host)] == ["mecm.fieldkit.win_sccm_dp_facts"], host
+    assert all(lab.stats(host)["module_executions"] == 1 for host in hosts)
+    site = next(r for r in run.records if r["action"] == SITE_FACTS)["result"]["ansible_facts"]["sccm_site"]
+    assert sorted(site["dps"]) == ["dp01.contoso.local", "dp03.contoso.local"]
+    assert f"{alias} and dp01.contoso.local are the same DP dp01.contoso.local" in run.stdout, run.stdout
+    table = "dp_diagnosis_fleet.csv" if playbook == "dp_diagnose.yml" else "dp_inventory.csv"
+    assert sorted(_csv_rows(reports / table)) == ["dp01.contoso.local", "dp03.contoso.local"]
+    if playbook == "dp_diagnose.yml":
+        assert [d["dp"] for d in _diagnosis(run)["dps"]] == ["dp01.contoso.local", "dp03.contoso.local"]
+
+
 BAD_VARIABLES = [
     (["-e", "dp_diagnose_site_server=cm1"],
      "dp_diagnose_site_server='cm1' is not a host of the inventory; allowed: the inventory name of the primary site"),
@@ -316,6 +345,9 @@ BAD_VARIABLES = [
     (["-e", "dp_diagnose_dp_name=dp01.contoso.local"],
      "dp_diagnose_dp_name of dp13.contoso.local='dp01.contoso.local' is also the DP name of dp01.contoso.local; "
      "allowed: one name per DP"),
+    # A type error (the argument spec) is named alone, before the checks that assume the types.
+    (["-e", "dp_diagnose_retries=many"],
+     "argument 'dp_diagnose_retries' is of type str found in 'dp01.contoso.local'. and we were unable to convert to int"),
     (["-e", "dp_diagnose_free_space_fail_percent=50"],
      "dp_diagnose_free_space_fail_percent=50 is above dp_diagnose_free_space_warn_percent=15"),
 ]
@@ -339,6 +371,26 @@ def test_bad_role_variables_fail_up_front_and_touch_no_host(lab_factory, tmp_pat
     for host in (SITE, "dp01.contoso.local", "dp13.contoso.local"):
         assert lab.stats(host)["module_executions"] == 0, host
     assert not reports.exists()
+
+
+@pytest.mark.parametrize("fail_on", ["none", "fail"])
+def test_fail_on_fails_the_play_once_with_the_result_per_dp(lab_factory, tmp_path: pathlib.Path, fail_on: str) -> None:
+    lab, inventory = lab_factory(hosts={SITE: "site_cm01", "dp01.contoso.local": "dp_healthy",
+                                        "dp03.contoso.local": "dp_smb_blocked"},
+                                 groups={"site_servers": [SITE],
+                                         "distribution_points": ["dp01.contoso.local", "dp03.contoso.local"]})
+    reports = tmp_path / "reports"
+    run = run_playbook(tmp_path, inventory, REPO_ROOT / "playbooks" / "dp_diagnose.yml",
+                       "-e", f"dp_diagnose_report_dir={reports}", "-e", f"dp_diagnose_fail_on={fail_on}",
+                       "-e", '{"dp_diagnose_source_shares": ["\\\\\\\\cm01.contoso.local\\\\Sources"]}')
+    assert "dp01.contoso.local: PASS; dp03.contoso.local: FAIL [ports FAIL]" in run.stdout, run.stdout
+    assert f"report: {reports / 'dp_diagnosis.html'}" in run.stdout, run.stdout
+    if fail_on == "none":
+        assert run.rc == 0, run.stdout + run.stderr
+    else:
+        assert run.rc != 0 and run.stdout.count("fatal: [") == 1, run.stdout
+        assert "dp_diagnose: {'dps': 2, 'pass': 1, 'warn': 0, 'fail': 1" in run.stdout, run.stdout
+    assert (reports / "dp_diagnosis.html").is_file()
 
 
 @pytest.mark.parametrize("case", ["unreachable", "not_a_site_server"])
