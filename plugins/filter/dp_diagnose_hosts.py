@@ -12,15 +12,9 @@ import typing as t
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils import _hostvars
+
 FACTS_RESULT = "dp_diagnose_dp_facts_result"
-
-
-def _host_vars(hostvars: t.Any, host: str) -> t.Mapping[str, t.Any]:
-    try:
-        host_vars = hostvars[host]
-    except (KeyError, TypeError):
-        return {}
-    return host_vars if isinstance(host_vars, t.Mapping) else {}
 
 
 def _checked_hosts(hosts: t.Any, filter_name: str) -> list[str]:
@@ -49,14 +43,14 @@ def _same_dp_key(name: str) -> str:
 def dp_diagnose_probe_names(hosts: t.Any, hostvars: t.Any) -> list[str]:
     """The names the site server probes, one per host: ``dp_diagnose_dp_name``, else the inventory name (the site
     probe runs before the DP facts, so no FQDN yet)."""
-    return [_dp_name(host, _host_vars(hostvars, host), None)
+    return [_dp_name(host, _hostvars.host_vars(hostvars, host), None)
             for host in _checked_hosts(hosts, "dp_diagnose_probe_names")]
 
 
 def _named_dps(hosts: t.Any, hostvars: t.Any, result_var: str, filter_name: str) -> list[tuple[str, str, t.Any]]:
     named = []
     for host in _checked_hosts(hosts, filter_name):
-        host_vars = _host_vars(hostvars, host)
+        host_vars = _hostvars.host_vars(hostvars, host)
         facts = _dp_facts(host_vars, result_var)
         named.append((host, _dp_name(host, host_vars, facts), facts))
     return named

@@ -8,6 +8,7 @@ import typing as t
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils import _image_prep_report as report
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._hostvars import host_vars
 
 
 def image_prep_host_record(host: str, generalize: t.Any = None, install: t.Any = None, failure: t.Any = None,
@@ -30,14 +31,6 @@ PLAN_VARS = ("client_image_prep_mode", "client_image_prep_scenario", "client_ima
              "client_image_prep_platform_handles")
 
 
-def _host_vars(hostvars: t.Any, host: str) -> t.Mapping[str, t.Any]:
-    try:
-        own = hostvars[host]
-    except (KeyError, TypeError):
-        return {}
-    return own if isinstance(own, t.Mapping) else {}
-
-
 def image_prep_plan(hostvars: t.Any, hosts: t.Any, defaults: t.Any) -> dict[str, t.Any]:
     """Which hosts need the client install first (mode prepare, scenario new, a ccmsetup source), which the
     imaging-platform read (platform_handles auto, not installing), and the scenario of every host: the host's
@@ -48,7 +41,7 @@ def image_prep_plan(hostvars: t.Any, hosts: t.Any, defaults: t.Any) -> dict[str,
         raise AnsibleFilterError(f"image_prep_plan: defaults must be the role defaults with {', '.join(PLAN_VARS)}")
     plan: dict[str, t.Any] = {"install": [], "platform": [], "scenarios": {}}
     for host in map(str, hosts):
-        own = _host_vars(hostvars, host)
+        own = host_vars(hostvars, host)
         mode, scenario, source, platform_handles = (own[name] if name in own else defaults[name] for name in PLAN_VARS)
         plan["scenarios"][host] = scenario
         if mode == "prepare" and scenario == "new" and source:
@@ -68,7 +61,7 @@ def image_prep_registered_records(hostvars: t.Any, hosts: t.Any, scenarios: t.An
         raise AnsibleFilterError("image_prep_registered_records: scenarios must be the scenarios of image_prep_plan")
     records: dict[str, t.Any] = {}
     for host in map(str, hosts):
-        own = _host_vars(hostvars, host)
+        own = host_vars(hostvars, host)
         registered = [own.get(name) for name in REGISTERED]
         if not any(registered):
             records[host] = report.host_record(host)  # as image_prep_records: no result, no scenario

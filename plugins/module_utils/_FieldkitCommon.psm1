@@ -1030,9 +1030,10 @@ Function Invoke-FieldkitRunner {
 
     $params = @{}
     $internal = @{}
+    $internalOptions = $script:RunnerInternalOptions.Split(';')
     if ($ModuleArgs -is [System.Collections.IDictionary]) {
         foreach ($key in $ModuleArgs.Keys) {
-            if ($key -like '_ansible_*' -and $key.Substring(9) -in $script:RunnerInternalOptions.Split(';')) {
+            if ($key -like '_ansible_*' -and $key.Substring(9) -in $internalOptions) {
                 $internal[$key.Substring(9)] = $ModuleArgs[$key]
             }
             else {

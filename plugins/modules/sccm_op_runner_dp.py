@@ -7,7 +7,7 @@
 DOCUMENTATION = r"""
 ---
 module: sccm_op_runner_dp
-short_description: Internal op runner for DP and site server operations (do not call directly)
+short_description: Internal op runner for distribution point operations (do not call directly)
 version_added: 0.1.0
 description:
   - B(Internal use only.) The action plugins of this collection (for example
@@ -16,7 +16,7 @@ description:
   - Runs the operations in order, honours check mode (mutating operations report what they would
     change and change nothing) and returns one typed result per operation.
   - Stops at the first failed operation; operations flagged O(ops[].always) still run afterwards.
-  - This runner loads the generic and the distribution point and site server operations.
+  - This runner loads the generic and the distribution point operations (M(mecm.fieldkit.win_sccm_dp_facts)).
   - Its options and return values may change in any release without notice.
 extends_documentation_fragment:
   - mecm.fieldkit.op_runner

@@ -13,6 +13,7 @@ import typing as t
 
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils import _image_prep_dashboard as dashboard
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils import _junit as junit
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._hostvars import host_vars
 
 STATUS_ORDER = ("failed", "unreachable", "no result", "not ready", "changed", "ok", "verified")
 # Statuses of hosts that are not done (counted in summary ``failed`` and given a reason).
@@ -106,11 +107,7 @@ def collect_records(hostvars: t.Mapping[str, t.Any], hosts: t.Iterable[str],
     """``{host: record}`` for every host, a ``no result`` record where the role set nothing."""
     records: dict[str, dict[str, t.Any]] = {}
     for host in hosts:
-        value = None
-        try:
-            value = hostvars[host].get(var)
-        except (KeyError, AttributeError):
-            value = None
+        value = host_vars(hostvars, host).get(var)
         records[host] = dict(value) if isinstance(value, t.Mapping) else host_record(host)
     return records
 

@@ -36,23 +36,17 @@ def _module_fail(msg: str, params: dict[str, t.Any]) -> tuple[dict[str, t.Any], 
     return {"changed": False, "failed": True, "msg": msg, "invocation": {"module_args": params}}, 1
 
 
-def _type_ok(value: t.Any, type_name: str) -> bool:
-    """Test-FieldkitRunnerValue of _FieldkitCommon.psm1."""
-    if type_name == "int":
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, {"str": str, "bool": bool, "dict": dict, "list": list}[type_name])
-
-
 def _validate_top(params: dict[str, t.Any], module_name: str) -> str | None:
+    # Types as Test-FieldkitRunnerValue checks them: the registry's (an int is never a bool).
     """Get-FieldkitRunnerProblem of _FieldkitCommon.psm1: what the runner rejects before any op runs (and the
     defaults of the optional op fields, set in place)."""
     unknown = sorted(set(params) - _RUNNER_OPTIONS)
     if unknown:
         return (f"Unsupported parameters for ({module_name}) module: {', '.join(unknown)}. "
                 "Supported parameters include: ops, protocol")
-    if not _type_ok(params.get("ops"), "list"):
+    if not _ops._type_ok(params.get("ops"), "list"):
         return "missing required arguments: ops (a list of op dictionaries)"
-    if not _type_ok(params.get("protocol"), "int"):
+    if not _ops._type_ok(params.get("protocol"), "int"):
         return "missing required arguments: protocol (an integer)"
     for index, op in enumerate(params["ops"]):
         if not isinstance(op, dict):
@@ -64,7 +58,7 @@ def _validate_top(params: dict[str, t.Any], module_name: str) -> str | None:
             type_name = declared.rstrip("?")
             if field not in op and declared.endswith("?"):
                 op[field] = _host_contract.runner_op_default(declared)
-            if field not in op or not _type_ok(op[field], type_name):
+            if field not in op or not _ops._type_ok(op[field], type_name):
                 return f"ops[{index}].{field} must be a {type_name}"
     return None
 

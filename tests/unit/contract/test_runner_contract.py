@@ -17,7 +17,8 @@ import pytest
 
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils import _host_contract
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._ops import PlannedOp, build_batch
-from tests.simhost.model import HostModel, OpContext, SimWindowsError, load_fixture
+from tests.simhost.host import Faults
+from tests.simhost.model import HostModel, OpContext, load_fixture
 from tests.simhost.paths import REPO_ROOT
 from tests.simhost.runner import run_batch
 
@@ -26,18 +27,10 @@ LAB_RUNNER = (REPO_ROOT / "tests" / "simhost" / "runner.py").read_text(encoding=
 RUNNER_FILES = sorted((REPO_ROOT / "plugins" / "modules").glob("sccm_op_runner*.ps1"))
 
 
-class _Faults:
-    """Fails every op named in ``failing`` with ERROR_ACCESS_DENIED."""
-
-    def __init__(self, *failing: str) -> None:
-        self.failing = failing
-
-    def take(self, op_name, _args, _ctx):
-        return SimWindowsError(0x80070005, "Access is denied.", op_name) if op_name in self.failing else None
-
-
 def _run(module_args: dict, *failing: str) -> tuple[dict, int]:
-    return run_batch(HostModel(load_fixture("ref_assigned")), module_args, OpContext(), _Faults(*failing))
+    """Run the lab's runner; every op named in ``failing`` fails with ERROR_ACCESS_DENIED."""
+    faults = Faults([{"op": name, "code": 0x80070005, "message": "Access is denied."} for name in failing])
+    return run_batch(HostModel(load_fixture("ref_assigned")), module_args, OpContext(), faults)
 
 
 def _batch() -> list[dict]:
