@@ -7,6 +7,7 @@
 # Targets Windows PowerShell 5.1.
 
 #AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitCommon
+#AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitClientCommon
 
 Set-StrictMode -Version 2.0
 

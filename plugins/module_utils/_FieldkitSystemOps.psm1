@@ -8,6 +8,8 @@
 # error code. Targets Windows PowerShell 5.1.
 
 #AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitCommon
+#AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitClientCommon
+#AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitServiceRead
 
 Set-StrictMode -Version 2.0
 
@@ -485,60 +487,6 @@ Function Restore-FieldkitServiceRecovery {
 }
 
 
-Function Get-FieldkitServiceStartMode {
-    [CmdletBinding()]
-    [OutputType([string])]
-    param (
-        [Parameter(Mandatory = $true)]
-        [string]
-        $Name,
-
-        [Parameter(Mandatory = $true)]
-        [string]
-        $WmiStartMode
-    )
-
-    $mode = $WmiStartMode.ToLowerInvariant()
-    if ($mode -eq 'auto') {
-        $delayed = Get-FieldkitRegistryValue -SubKey "SYSTEM\CurrentControlSet\Services\$Name" -ValueName 'DelayedAutostart'
-        if ($null -ne $delayed -and [int]$delayed -eq 1) {
-            return 'delayed_auto'
-        }
-    }
-    return $mode
-}
-
-Function Get-FieldkitServiceState {
-    <#
-    .SYNOPSIS
-    Op service.read: state and start mode of one service, by service name.
-    #>
-    [CmdletBinding()]
-    [OutputType([hashtable])]
-    param (
-        [Parameter(Mandatory = $true)]
-        [string]
-        $Name
-    )
-
-    $filter = "Name='{0}'" -f (ConvertTo-FieldkitWqlString -Value $Name)
-    $service = Get-CimInstance -ClassName Win32_Service -Filter $filter -OperationTimeoutSec 30 -ErrorAction Stop
-    if ($null -eq $service) {
-        return @{ name = $Name; exists = $false; state = $null; start_mode = $null; process_id = $null }
-    }
-    $processId = $null
-    if ($service.ProcessId -gt 0) {
-        $processId = [int]$service.ProcessId
-    }
-    return @{
-        name = [string]$service.Name
-        exists = $true
-        state = ([string]$service.State).ToLowerInvariant()
-        start_mode = Get-FieldkitServiceStartMode -Name $service.Name -WmiStartMode $service.StartMode
-        process_id = $processId
-    }
-}
-
 Function Set-FieldkitServiceStartMode {
     [CmdletBinding()]
     param (
@@ -908,7 +856,6 @@ Function Get-FieldkitProcess {
 }
 
 Export-ModuleMember -Function @(
-    'Get-FieldkitServiceState',
     'Set-FieldkitServiceState',
     'Restore-FieldkitServiceRecovery',
     'Get-FieldkitScheduledTask',

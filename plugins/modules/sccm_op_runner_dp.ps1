@@ -5,12 +5,13 @@
 
 # FOR INTERNAL COLLECTION USE ONLY: the action plugins of mecm.fieldkit build the batch.
 # Runs an ordered batch of typed ops (see plugins/plugin_utils/_ops.py) and returns one result per
-# op. Loads the generic ops and the distribution point ops (with the ops it shares with the site server side).
+# op. Loads service.read (_FieldkitServiceRead) and the distribution point ops (with the ops it shares with the site
+# server side).
 # The module contract and the batch logic are Invoke-FieldkitRunner in _FieldkitCommon.psm1; runner modules differ only in the
 # op modules they load (and so ship to the host).
 
 #AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitCommon
-#AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitSystemOps
+#AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitServiceRead
 #AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitDpShared
 #AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitDpOps
 

@@ -16,7 +16,7 @@ description:
   - Runs the operations in order, honours check mode (mutating operations report what they would
     change and change nothing) and returns one typed result per operation.
   - Stops at the first failed operation; operations flagged O(ops[].always) still run afterwards.
-  - This runner loads the generic and the distribution point operations (M(mecm.fieldkit.win_sccm_dp_facts)).
+  - This runner loads service.read and the distribution point operations (M(mecm.fieldkit.win_sccm_dp_facts)).
   - Its options and return values may change in any release without notice.
 extends_documentation_fragment:
   - mecm.fieldkit.op_runner

@@ -211,12 +211,14 @@ def runner_internal_options() -> frozenset[str]:
 PS_SCRIPT_CONSTANTS: dict[str, dict[str, object]] = {
     "_FieldkitCommon.psm1": {
         "CodePageKey": CODE_PAGE_KEY,
-        "MarkersKey": MARKERS_KEY,
-        "TemplateInformationOid": TEMPLATE_INFORMATION_OID,
-        "TemplateNameOid": TEMPLATE_NAME_OID,
         "RunnerOpFields": RUNNER_OP_FIELDS,
         "RunnerProtocol": RUNNER_PROTOCOL,
         "RunnerInternalOptions": RUNNER_INTERNAL_OPTIONS,
+    },
+    "_FieldkitClientCommon.psm1": {
+        "MarkersKey": MARKERS_KEY,
+        "TemplateInformationOid": TEMPLATE_INFORMATION_OID,
+        "TemplateNameOid": TEMPLATE_NAME_OID,
     },
     "_FieldkitSystemOps.psm1": {
         "ServiceNamePattern": SERVICE_NAME_PATTERN,

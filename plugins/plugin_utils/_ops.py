@@ -32,10 +32,12 @@ RUNNER_MODULE = "mecm.fieldkit.sccm_op_runner"
 # because each module execution carries its PowerShell to the host (about 1.8 bytes on the wire per
 # byte of source). A batch goes to the smallest runner that has all of its ops.
 RUNNERS: dict[str, tuple[str, ...]] = {
-    "mecm.fieldkit.sccm_op_runner": ("_FieldkitSystemOps", "_FieldkitClientOps"),
-    "mecm.fieldkit.sccm_op_runner_dp": ("_FieldkitSystemOps", "_FieldkitDpShared", "_FieldkitDpOps"),
-    "mecm.fieldkit.sccm_op_runner_site": ("_FieldkitSystemOps", "_FieldkitDpShared", "_FieldkitSiteOps"),
-    "mecm.fieldkit.sccm_op_runner_image": ("_FieldkitSystemOps", "_FieldkitClientOps", "_FieldkitImageOps"),
+    "mecm.fieldkit.sccm_op_runner": ("_FieldkitClientCommon", "_FieldkitServiceRead", "_FieldkitSystemOps",
+                                     "_FieldkitClientOps"),
+    "mecm.fieldkit.sccm_op_runner_dp": ("_FieldkitServiceRead", "_FieldkitDpShared", "_FieldkitDpOps"),
+    "mecm.fieldkit.sccm_op_runner_site": ("_FieldkitServiceRead", "_FieldkitDpShared", "_FieldkitSiteOps"),
+    "mecm.fieldkit.sccm_op_runner_image": ("_FieldkitClientCommon", "_FieldkitServiceRead", "_FieldkitSystemOps",
+                                           "_FieldkitClientOps", "_FieldkitImageOps"),
 }
 
 _TYPES: dict[str, tuple[type, ...]] = {

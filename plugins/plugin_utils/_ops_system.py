@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Generic Windows ops: services, scheduled tasks, certificates, WMI, files, processes. FOR INTERNAL COLLECTION USE ONLY.
 
-PowerShell implementations: plugins/module_utils/_FieldkitSystemOps.psm1.
+PowerShell implementations: plugins/module_utils/_FieldkitSystemOps.psm1, except service.read, which every runner
+loads: plugins/module_utils/_FieldkitServiceRead.psm1 (so that the DP and site server runners do not ship the rest).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ register(OpSpec(
         "process_id": "int?",
     },
     description="State and start mode of one service; start_mode distinguishes delayed_auto from auto.",
-))
+), module_util="_FieldkitServiceRead")
 
 register(OpSpec(
     name="service.ensure",

@@ -1,11 +1,10 @@
 # Copyright (c) 2026 mecm.fieldkit contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# Real-host Pester 5 tests (Windows PowerShell 5.1) of plugins/module_utils/_FieldkitCommon.psm1: the
-# PowerShell parser on every shipped script, module import under StrictMode, error records and
-# their Windows error codes, Invoke-FieldkitOp and Invoke-FieldkitBatch (with a stand-in for
-# Ansible.Basic.AnsibleModule: no op uses an Ansible-provided type, only the batch runner takes the
-# module object, and only its Params, CheckMode, Result, FailJson and ExitJson members).
+# Real-host Pester 5 tests (Windows PowerShell 5.1) of plugins/module_utils/_FieldkitCommon.psm1 and
+# _FieldkitClientCommon.psm1: the PowerShell parser on every shipped script, module import under StrictMode, error
+# records and their Windows error codes, Invoke-FieldkitOp, Invoke-FieldkitBatch, and Invoke-FieldkitRunner in a
+# child powershell.exe (the module contract without Ansible.Basic; no op uses an Ansible-provided type).
 # NOT RUN by the project's CI or authors (no Windows there); see tests/windows/README.md.
 
 BeforeDiscovery {
@@ -18,6 +17,8 @@ BeforeAll {
     . "$PSScriptRoot\Fieldkit.TestHelpers.ps1"
     Assert-FieldkitTestHost
     Import-Module -Name "$PSScriptRoot\..\..\plugins\module_utils\_FieldkitCommon.psm1" -Force -Global -DisableNameChecking
+    Import-Module -Name "$PSScriptRoot\..\..\plugins\module_utils\_FieldkitClientCommon.psm1" -Force -Global -DisableNameChecking
+    Import-Module -Name "$PSScriptRoot\..\..\plugins\module_utils\_FieldkitServiceRead.psm1" -Force -Global -DisableNameChecking
     Import-Module -Name "$PSScriptRoot\..\..\plugins\module_utils\_FieldkitSystemOps.psm1" -Force -Global -DisableNameChecking
     Import-Module -Name "$PSScriptRoot\..\..\plugins\module_utils\_FieldkitClientOps.psm1" -Force -Global -DisableNameChecking
     Import-Module -Name "$PSScriptRoot\..\..\plugins\module_utils\_FieldkitImageOps.psm1" -Force -Global -DisableNameChecking
@@ -242,10 +243,14 @@ Describe 'Invoke-FieldkitRunner in a child Windows PowerShell (the module contra
             param ([hashtable]$ModuleArgs)
 
             $common = (Resolve-Path -LiteralPath "$PSScriptRoot\..\..\plugins\module_utils\_FieldkitCommon.psm1").Path
+            $clientCommon = (Resolve-Path -LiteralPath "$PSScriptRoot\..\..\plugins\module_utils\_FieldkitClientCommon.psm1").Path
+            $serviceRead = (Resolve-Path -LiteralPath "$PSScriptRoot\..\..\plugins\module_utils\_FieldkitServiceRead.psm1").Path
             $system = (Resolve-Path -LiteralPath "$PSScriptRoot\..\..\plugins\module_utils\_FieldkitSystemOps.psm1").Path
             $json = ConvertTo-Json -InputObject $ModuleArgs -Depth 20 -Compress
             $script = @"
 Import-Module -Name '$common' -DisableNameChecking
+Import-Module -Name '$clientCommon' -DisableNameChecking
+Import-Module -Name '$serviceRead' -DisableNameChecking
 Import-Module -Name '$system' -DisableNameChecking
 `$complex_args = @{}
 foreach (`$p in (ConvertFrom-Json -InputObject `$env:FIELDKIT_TEST_ARGS).PSObject.Properties) { `$complex_args[`$p.Name] = `$p.Value }

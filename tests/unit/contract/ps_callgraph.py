@@ -185,3 +185,17 @@ def closure_problems(op_function: str, shipped: Mapping[str, ModuleUtil],
                 paths[called] = (*path, callee)
                 order.append(called)
     return problems
+
+
+def reached_functions(roots: Iterable[str], utils: Mapping[str, ModuleUtil]) -> set[str]:
+    """Every function of ``utils`` (lower-case names) that ``roots`` call, directly or not, the roots included."""
+    defined = {name: util for util in utils.values() for name in util.functions}
+    reached: set[str] = set()
+    pending = [root.lower() for root in roots]
+    while pending:
+        name = pending.pop()
+        if name in reached or name not in defined:
+            continue
+        reached.add(name)
+        pending.extend(defined[name].functions[name].calls & defined.keys())
+    return reached

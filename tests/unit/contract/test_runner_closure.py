@@ -21,6 +21,7 @@ from tests.unit.contract.ps_callgraph import (
     definitions,
     load_module_utils,
     parse_module_util,
+    reached_functions,
     shipped_utils,
 )
 
@@ -60,6 +61,23 @@ def test_every_op_has_a_runner_that_runs_it() -> None:
 def test_no_function_is_defined_in_two_module_utils() -> None:
     twice = {name: utils for name, utils in definitions(MODULE_UTILS.values()).items() if len(utils) > 1}
     assert not twice, f"defined in more than one module util: {twice}"
+
+
+def test_every_function_is_reached_from_an_op_or_the_runner() -> None:
+    """A function nothing calls is still carried to the host by every execution of every runner that ships its util."""
+    roots = [spec.ps_function for spec in OPS.values()] + ["Invoke-FieldkitRunner"]
+    reached = reached_functions(roots, MODULE_UTILS)
+    dead = sorted(f"{function.name} ({util.name})" for util in MODULE_UTILS.values()
+                  for key, function in util.functions.items() if key not in reached)
+    assert not dead, f"no op and no runner reaches: {', '.join(dead)}"
+
+
+def test_dp_and_site_runners_ship_client_helpers_and_system_ops_not() -> None:
+    """Issue 12: the DP and site server runners run service.read and nothing else of the client-side utils."""
+    for runner in ("mecm.fieldkit.sccm_op_runner_dp", "mecm.fieldkit.sccm_op_runner_site"):
+        shipped = set(shipped_utils(_runner_requires(runner), MODULE_UTILS))
+        assert not shipped & {"_FieldkitSystemOps", "_FieldkitClientCommon", "_FieldkitClientOps"}, runner
+        assert OP_MODULE_UTIL["service.read"] in shipped
 
 
 def test_dp_and_site_runners_ship_only_their_side() -> None:
@@ -163,3 +181,9 @@ def test_a_function_defined_twice_is_found() -> None:
     utils = _synthetic()
     twin = parse_module_util("_FieldkitXTwin", "Function Format-FieldkitX { 'again' }\n")
     assert definitions([*utils.values(), twin])["format-fieldkitx"] == ["_FieldkitXShared", "_FieldkitXTwin"]
+
+
+def test_reached_functions_follows_calls_and_stops_at_cmdlets() -> None:
+    utils = _synthetic()
+    assert reached_functions(["Get-FieldkitX"], utils) == {"get-fieldkitx", "format-fieldkitx", "get-fieldkitlimit"}
+    assert "hide-fieldkitx" not in reached_functions(["Get-FieldkitW"], utils)
