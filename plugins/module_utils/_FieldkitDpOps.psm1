@@ -216,6 +216,7 @@ Function Get-FieldkitLocalGroupMember {
         return @{ sid = $Sid; name = $null; exists = $false; members = @() }
     }
     $name = [string]$group.name
+    # fieldkit-build: embedded powershell
     $script = @'
 param ([string]$GroupName)
 Set-StrictMode -Version 2.0

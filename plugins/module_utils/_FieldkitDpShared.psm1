@@ -43,6 +43,7 @@ $script:LogCodeMarkPattern = '\b(?:win32\s+)?(?:last\s+)?error(?:\s+code)?\s*(?:
 # Framework compiler; only mscorlib and System.dll types). RpcEpm lists the endpoints registered with
 # a remote RPC endpoint mapper, like portqry -e 135; DiskSpace reads the free space behind a local or
 # UNC path; AccountLookup translates SIDs and account names with a deadline and a per-batch cache.
+# fieldkit-build: embedded csharp
 $script:NativeSource = @'
 using System;
 using System.Collections.Generic;
@@ -324,6 +325,7 @@ namespace Fieldkit
 # it finishes), epm, wmi, clock.
 # Without TCP 135 there is no RPC: the endpoint mapper and DCOM (remote WMI, Win32_UTCTime) are
 # skipped (skip_reason tcp_135_closed) instead of spending ~21 s of SYN retries per DCOM connect.
+# fieldkit-build: embedded powershell
 $script:ProbeScript = @'
 param (
     [string]$Target,
@@ -2185,6 +2187,7 @@ Function Get-FieldkitIdentity {
     if (-not $IncludeComputerGroups) {
         return $result
     }
+    # fieldkit-build: embedded powershell
     $script = @'
 param ([string]$Sid)
 Set-StrictMode -Version 2.0

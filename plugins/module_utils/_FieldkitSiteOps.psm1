@@ -38,6 +38,7 @@ Function Test-FieldkitPathAccess {
     )
 
     Add-FieldkitNativeType
+    # fieldkit-build: embedded powershell
     $script = @'
 param ([string]$Path)
 Set-StrictMode -Version 2.0

@@ -24,6 +24,7 @@ $script:MarkersKey = 'SOFTWARE\mecm.fieldkit\Markers'
 # exact in both directions. cActions = 0 with a non-NULL lpsaActions deletes the reset period and the actions ("take no
 # action"); NULL lpRebootMsg and lpCommand leave the reboot message and the command unchanged. Setting SC_ACTION_RESTART
 # needs SERVICE_START on the handle, SC_ACTION_REBOOT the SE_SHUTDOWN_NAME privilege. Compiled only when needed.
+# fieldkit-build: embedded csharp
 $script:ServiceRecoverySource = @'
 using System;
 using System.ComponentModel;

@@ -3,7 +3,8 @@
 """Build the collection tarball users install: the work tree is staged in a scratch folder, the
 docs-site guides are made there from the Markdown guides (``tests/build/docsite.py``), the
 PowerShell under ``plugins/`` is stripped there (``tests/build/psstrip.py``: comments, comment-based
-help and blank lines), and ``ansible-galaxy collection build`` packs the staged tree (``build_ignore``
+help, indentation, blank lines, documentation-only attributes, and the same inside here-strings marked as embedded
+C# or PowerShell), and ``ansible-galaxy collection build`` packs the staged tree (``build_ignore``
 of galaxy.yml applied as usual). The repository itself is never modified.
 
     .venv/bin/python -m tests.build.dist [--output-path DIR] [--no-strip]
