@@ -50,6 +50,9 @@ FACTS_TASK = "    - name: Client facts\n      mecm.fieldkit.win_sccm_client_fact
 GENERALIZE_TASK = ("    - name: Generalize\n      mecm.fieldkit.win_sccm_client_generalize:\n"
                    "        fail_when_not_ready: false\n")
 DP_FACTS_TASK = "    - name: DP facts\n      mecm.fieldkit.win_sccm_dp_facts:\n"
+# The DP playbooks gather the DP facts as SYSTEM by default (dp_diagnose_dp_become): Ansible's become wrapper and
+# its C# then travel with every execution, so the same two tasks as SYSTEM show what become costs.
+AS_SYSTEM = "      become: true\n      become_method: ansible.builtin.runas\n      become_user: SYSTEM\n"
 
 
 class Case(t.NamedTuple):
@@ -89,6 +92,9 @@ def cases(master_record: pathlib.Path | None) -> dict[str, Case]:
         "client_image_prep_real": Case("mecm.fieldkit.client_image_prep", ("-l", clients), "clients", "playbook"),
         "floor: ping on the DPs": Case(PING.format(hosts=dps), (), "dps", "floor"),
         "module: win_sccm_dp_facts": Case(MODULE.format(hosts=dps, tasks=DP_FACTS_TASK), (), "dps", "module"),
+        "module: ping as SYSTEM on the DPs": Case(PING.format(hosts=dps) + AS_SYSTEM, (), "dps", "module"),
+        "module: win_sccm_dp_facts as SYSTEM": Case(MODULE.format(hosts=dps, tasks=DP_FACTS_TASK + AS_SYSTEM), (),
+                                                    "dps", "module"),
         "dp_inventory": Case("mecm.fieldkit.dp_inventory", ("-l", dps), "dps", "playbook"),
         "dp_diagnose": Case("mecm.fieldkit.dp_diagnose", ("-l", dps), "dps", "playbook"),
     }
