@@ -27,8 +27,9 @@ from . import _host_contract
 PROTOCOL_VERSION = _host_contract.RUNNER_PROTOCOL
 RUNNER_MODULE = "mecm.fieldkit.sccm_op_runner"
 
-# The runner modules, smallest first, with the op modules (plugins/module_utils) each one loads.
-# Every runner is the same few lines around Invoke-FieldkitBatch; they differ only in what they ship,
+# The runner modules, smallest first, with the module utils (plugins/module_utils) each one loads besides
+# _FieldkitCommon: op modules, and _FieldkitClientCommon (helpers of the client-side ops, no op of its own).
+# Every runner is the same few lines around Invoke-FieldkitRunner; they differ only in what they ship,
 # because each module execution carries its PowerShell to the host (about 1.8 bytes on the wire per
 # byte of source). A batch goes to the smallest runner that has all of its ops.
 RUNNERS: dict[str, tuple[str, ...]] = {
