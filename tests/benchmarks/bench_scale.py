@@ -11,10 +11,15 @@ subprocess), peak RSS (the largest process of the run, from ``os.wait4``), the l
 when the lab has it, else this process's CPU: the lab runs in it) and the ratios of wall and controller CPU to the
 floor over the same hosts (the client floor for client playbooks, the DP floor for DP playbooks). ``module``
 cases run the modules of a playbook alone, one task per module, so the table shows what is module and what is
-playbook. ``--tasks`` adds, per case, the wall time of each task (a small callback), to show where the rest goes.
+playbook. The controller CPU is split into the main process (``main``: the strategy, serial) and its forked workers
+(``workers``: one per host and task, in parallel), from a probe in ansible-playbook (``bench_probe/sitecustomize.py``
+on its ``PYTHONPATH``). To show where the rest goes, ``--tasks`` adds the wall time of each task (a small callback)
+and ``--templates N`` the N templates and conditionals that cost the workers the most CPU (ansible-core 2.19
+compiles each template string anew in every host's worker, so a per-host task pays for each template on every
+host; the probe costs CPU itself, so such runs give the split, not the ratios).
 
     .venv/bin/python tests/benchmarks/bench_scale.py [--hosts 100,200,500] [--dps 50] [--runs 3] [--forks 50]
-        [--playbooks client_facts,client_image_prep_check,...] [--tasks] [--json FILE]
+        [--playbooks client_facts,client_image_prep_check,...] [--tasks] [--templates N] [--json FILE]
 
 Everything runs against the simulated lab; nothing here talks to a real Windows machine.
 """
@@ -43,6 +48,9 @@ from tests.simhost.paths import collections_path  # noqa: E402
 SITE = "cm01.contoso.local"
 MASTER = "ref-master"
 BIN_DIR = pathlib.Path(sys.executable).parent
+# sitecustomize.py of ansible-playbook in every measured run: the main process / workers CPU split and, with
+# --templates, the worker CPU of each template (see its docstring).
+PROBE_DIR = pathlib.Path(__file__).resolve().parent / "bench_probe"
 
 PING = "- hosts: {hosts}\n  gather_facts: false\n  tasks:\n    - name: Minimal module\n      simlab.baseline.ping:\n"
 MODULE = "- hosts: {hosts}\n  gather_facts: false\n  tasks:\n{tasks}"
@@ -133,11 +141,16 @@ def lab_definition(hosts: int, dps: int) -> dict[str, t.Any]:
 COLLECTIONS = [collections_path()]
 
 
-def _env(callback_dir: pathlib.Path | None, timings: pathlib.Path | None, first: str | None = None) -> dict[str, str]:
+def _env(callback_dir: pathlib.Path | None, timings: pathlib.Path | None, first: str | None = None,
+         probe: pathlib.Path | None = None, templates: bool = False) -> dict[str, str]:
     paths = ([first] if first else []) + COLLECTIONS
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.pathsep.join(paths), ANSIBLE_HOST_KEY_CHECKING="False",
                ANSIBLE_RETRY_FILES_ENABLED="False", ANSIBLE_NOCOLOR="1")
     env["PATH"] = f"{BIN_DIR}{os.pathsep}{env.get('PATH', '')}"
+    if probe is not None:
+        probe.mkdir(parents=True, exist_ok=True)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROBE_DIR), env.get("PYTHONPATH", "")) if p)
+        env.update(BENCH_PROBE_DIR=str(probe), BENCH_PROBE_TEMPLATES="1" if templates else "0")
     if callback_dir is not None and timings is not None:
         env.update(ANSIBLE_CALLBACK_PLUGINS=str(callback_dir), ANSIBLE_CALLBACKS_ENABLED="bench_task_timer",
                    BENCH_TASK_TIMINGS=str(timings))
@@ -164,8 +177,24 @@ def _stop(lab: Lab) -> None:
     lab.stop()
 
 
+def read_probe(probe: pathlib.Path) -> dict[str, t.Any]:
+    """The main / worker CPU split of one run and, with --templates, worker CPU per template text."""
+    figures: dict[str, t.Any] = {"main_cpu": float("nan"), "workers_cpu": float("nan"), "templates": {}}
+    main = probe / "main.json"
+    if main.exists():
+        data = json.loads(main.read_text(encoding="utf-8"))
+        figures.update(main_cpu=data["main_cpu"], workers_cpu=data["children_cpu"])
+    for path in probe.glob("templates-*.tsv"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            kind, ms, text = line.split("\t", 2)
+            entry = figures["templates"].setdefault(f"{kind} {text}", [0, 0.0])
+            entry[0] += 1
+            entry[1] += float(ms)
+    return figures
+
+
 def run_once(case: Case, definition: dict[str, t.Any], workdir: pathlib.Path, forks: int,
-             callback_dir: pathlib.Path | None) -> dict[str, t.Any]:
+             callback_dir: pathlib.Path | None, templates: bool = False) -> dict[str, t.Any]:
     """One fresh lab, one ansible-playbook run; the figures of that run."""
     out = pathlib.Path(tempfile.mkdtemp(prefix="run-", dir=workdir))
     playbook = case.playbook
@@ -182,7 +211,8 @@ def run_once(case: Case, definition: dict[str, t.Any], workdir: pathlib.Path, fo
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         with open(out / "output.txt", "wb") as log:
-            proc = subprocess.Popen(command, cwd=out, env=_env(callback_dir, timings, case.collections),  # pylint: disable=consider-using-with
+            env = _env(callback_dir, timings, case.collections, out / "probe", templates)
+            proc = subprocess.Popen(command, cwd=out, env=env,  # pylint: disable=consider-using-with
                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             try:
                 # wait4: the run's own rusage; its ru_maxrss is the largest process of this run (RUSAGE_CHILDREN's
@@ -206,6 +236,7 @@ def run_once(case: Case, definition: dict[str, t.Any], workdir: pathlib.Path, fo
         raise SystemExit(f"run failed (rc {rc}): {' '.join(command)}\n{tail}")
     return {"wall": wall, "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
             "rss_mb": usage.ru_maxrss / 1024, "lab_cpu": lab_cpu, "rc": rc, "executions": executions,
+            **read_probe(out / "probe"),
             "tasks": json.loads(timings.read_text(encoding="utf-8")) if timings and timings.exists() else []}
 
 
@@ -277,7 +308,8 @@ def summarise(results: dict[str, list[dict[str, t.Any]]], all_cases: dict[str, C
     floors = {all_cases[name].floor: name for name in results if all_cases[name].kind == "floor"}
     table = {}
     for name, runs in results.items():
-        row = {key: _median(runs, key) for key in ("wall", "cpu", "rss_mb", "lab_cpu", "executions")}
+        row = {key: _median(runs, key) for key in ("wall", "cpu", "rss_mb", "lab_cpu", "executions", "main_cpu",
+                                                   "workers_cpu")}
         floor = floors.get(all_cases[name].floor)
         if floor:
             row["wall_ratio"] = row["wall"] / _median(results[floor], "wall")
@@ -293,29 +325,43 @@ def summarise(results: dict[str, list[dict[str, t.Any]]], all_cases: dict[str, C
                 counts[task["task"]] = task["results"]
         row["tasks"] = [{"task": task, "seconds": statistics.median(secs), "results": counts[task]}
                         for task, secs in tasks.items()]
+        merged: dict[str, list[float]] = {}
+        for run in runs:
+            for text, (count, ms) in run["templates"].items():
+                merged.setdefault(text, [0, 0.0])
+                merged[text][0] += count / len(runs)
+                merged[text][1] += ms / len(runs)
+        row["templates"] = [{"template": text, "count": count, "ms": ms}
+                            for text, (count, ms) in sorted(merged.items(), key=lambda item: -item[1][1])]
         table[name] = row
     return table
 
 
-def print_table(hosts: int, dps: int, forks: int, table: dict[str, dict[str, t.Any]], show_tasks: bool) -> None:
+def print_table(hosts: int, dps: int, forks: int, table: dict[str, dict[str, t.Any]], show_tasks: bool,
+                show_templates: int = 0) -> None:
     print(f"\n[simulated lab] {hosts} reference machines, site with {dps} DPs, forks {forks}, "
           f"{os.cpu_count()} cores, medians of {max((r['runs'] for r in table.values()), default=0)} runs")
-    print(f"{'case':<46} {'wall s':>8} {'ctl CPU s':>10} {'x wall':>7} {'x CPU':>6} {'peak RSS MB':>12} "
-          f"{'lab CPU s':>10} {'execs':>6}")
+    print(f"{'case':<46} {'wall s':>8} {'ctl CPU s':>10} {'main':>6} {'workers':>8} {'x wall':>7} {'x CPU':>6} "
+          f"{'peak RSS MB':>12} {'lab CPU s':>10} {'execs':>6}")
     for name, row in table.items():
         ratio = (f"{row['wall_ratio']:>7.2f} {row['cpu_ratio']:>6.2f}" if "wall_ratio" in row else f"{'':>7} {'':>6}")
-        print(f"{name:<46} {row['wall']:>8.1f} {row['cpu']:>10.1f} {ratio} {row['rss_mb']:>12.0f} "
+        split = f"{row.get('main_cpu', float('nan')):>6.1f} {row.get('workers_cpu', float('nan')):>8.1f}"
+        print(f"{name:<46} {row['wall']:>8.1f} {row['cpu']:>10.1f} {split} {ratio} {row['rss_mb']:>12.0f} "
               f"{row['lab_cpu']:>10.1f} {row['executions']:>6.0f}")
         if show_tasks:
             for task in row["tasks"]:
                 print(f"    {task['task'][:70]:<70} {task['seconds']:>7.2f} s  {task['results']:>5} results")
+        for entry in row.get("templates", [])[:show_templates]:
+            each = entry["ms"] / entry["count"] if entry["count"] else 0.0
+            print(f"    {entry['ms'] / 1000:>6.2f} s worker CPU = {entry['count']:>5.0f} x {each:>6.2f} ms  "
+                  f"{entry['template'][:90]}")
 
 
-def print_json(path: pathlib.Path, show_tasks: bool) -> None:
+def print_json(path: pathlib.Path, show_tasks: bool, show_templates: int = 0) -> None:
     """The tables of a --json file (also one written by a run stopped between rounds)."""
     data = json.loads(path.read_text(encoding="utf-8"))
     for hosts, table in data["sizes"].items():
-        print_table(int(hosts), data["dps"], data["forks"], table, show_tasks)
+        print_table(int(hosts), data["dps"], data["forks"], table, show_tasks, show_templates)
     print(f"load average at the last round: {data.get('load_average')}")
 
 
@@ -328,6 +374,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--playbooks", default="", help="comma-separated case names or substrings (default: all); "
                         "the floors always run")
     parser.add_argument("--tasks", action="store_true", help="print the wall time of each task per case")
+    parser.add_argument("--templates", type=int, default=0, metavar="N",
+                        help="time every template and conditional in the workers (ansible-core 2.19+) and print the "
+                        "N that cost the most worker CPU per case; the probe itself costs CPU, so read these runs for "
+                        "the split, not for the ratios")
     parser.add_argument("--json", type=pathlib.Path, help="also write every figure to this file")
     parser.add_argument("--collections-path", help="a directory with ansible_collections/mecm/fieldkit to measure "
                         "instead of this checkout (e.g. a copy of an older tree)")
@@ -336,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--print", type=pathlib.Path, metavar="JSON", help="print the tables of a --json file and exit")
     args = parser.parse_args(argv)
     if args.print:
-        print_json(args.print, args.tasks)
+        print_json(args.print, args.tasks, args.templates)
         return 0
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.collections_path:
@@ -370,7 +420,8 @@ def main(argv: list[str] | None = None) -> int:
             results: dict[str, list[dict[str, t.Any]]] = {name: [] for name in selected}
             for run in range(args.runs):
                 for name in selected:  # interleaved: every case once per round
-                    results[name].append(run_once(all_cases[name], definition, workdir, args.forks, callback_dir))
+                    results[name].append(run_once(all_cases[name], definition, workdir, args.forks, callback_dir,
+                                                  templates=args.templates > 0))
                     print(f"  [{hosts} hosts, run {run + 1}/{args.runs}] {name}: {results[name][-1]['wall']:.1f} s",
                           file=sys.stderr, flush=True)
                 # After every round: the medians so far (a long benchmark can be stopped between rounds).
@@ -378,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
                 everything["load_average"] = os.getloadavg()
                 if args.json:
                     args.json.write_text(json.dumps(everything, indent=2), encoding="utf-8")
-            print_table(hosts, args.dps, args.forks, everything["sizes"][str(hosts)], args.tasks)
+            print_table(hosts, args.dps, args.forks, everything["sizes"][str(hosts)], args.tasks, args.templates)
     return 0
 
 
