@@ -111,6 +111,7 @@ class ActionModule(ActionBase):
                              f"written to {dest}" + ("" if changed else " (none would change)"))
         if rows is not None:
             result["inventory_rows"] = rows
+            result["inventory_count"] = len(rows)
         if diagnosis is not None:
             result["summary"] = diagnosis.get("summary")
         result["invocation"] = {"module_args": {k: v for k, v in params.items()

@@ -165,6 +165,13 @@ msg:
   returned: in check mode
   type: str
   sample: "check mode: no report written; 7 file(s) would be written to /home/admin/reports/dp_diagnose"
+inventory_count:
+  description:
+    - The number of rows of the fleet table (one per DP); cheaper to read than the length of RV(inventory_rows) in a
+      template, which ansible-core 2.19 renders in full to count it.
+  returned: when O(dp_facts) or O(dp_hosts) is given
+  type: int
+  sample: 12
 inventory_rows:
   description:
     - The fleet table rows; values the facts cannot prove are null.

@@ -211,6 +211,7 @@ def test_report_writes_every_format_once(tmp_path) -> None:
     assert set(result["inventory_files"]) == {"csv", "json", "html"}
     assert json.loads((tmp_path / "out" / "dp_diagnosis.json").read_text(encoding="utf-8"))["summary"]["fail"] == 1
     assert [r["dp"] for r in result["inventory_rows"]] == [DP, "dp13.contoso.local"]
+    assert result["inventory_count"] == 2
     assert _plugin("sccm_dp_report", args).run(task_vars={})["changed"] is False
     with pytest.raises(AnsibleActionFail, match=r"option basename='\.\./x' is not a file name"):
         _plugin("sccm_dp_report", dict(args, basename="../x")).run(task_vars={})
