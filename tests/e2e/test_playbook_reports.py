@@ -169,6 +169,8 @@ def test_dp_playbooks_write_relative_to_the_user_and_publish(lab_factory, tmp_pa
     summary = stats(run, key)
     assert summary["report_dir"] == str(reports) and summary["published_to"] == str(share / subdir)
     assert summary["files"] == len(published)
+    if key == "fieldkit_dp_inventory":
+        assert int(summary["dps"]) == len(dps)  # the fleet table's rows (sccm_dp_report's inventory_count)
     # One facts execution per DP; the role variables validated in one task for all DPs.
     assert [lab.stats(dp)["module_executions"] for dp in dps] == [1, 1]
     validations = [r for r in run.records if r["action"] == "ansible.builtin.validate_argument_spec"]
