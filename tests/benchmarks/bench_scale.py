@@ -63,6 +63,46 @@ DP_FACTS_TASK = "    - name: DP facts\n      mecm.fieldkit.win_sccm_dp_facts:\n"
 AS_SYSTEM = "      become: true\n      become_method: ansible.builtin.runas\n      become_user: SYSTEM\n"
 
 
+# The role's DP facts task rebuilt keyword by keyword (--playbooks anatomy): each case adds one thing to the one
+# before it, over the same DPs, after the same site probe, so the differences are what each keyword costs per DP.
+ANATOMY_HEAD = ("- hosts: distribution_points\n  gather_facts: false\n  vars:\n    window: 24\n    timeout: 5\n"
+                "    retries: 1\n    as_system: true\n  tasks:\n"
+                "    - name: Site probe\n      mecm.fieldkit.win_sccm_site_facts:\n"
+                "        distribution_points: \"{{ ansible_play_hosts_all }}\"\n"
+                f"      delegate_to: {SITE}\n      delegate_facts: true\n      run_once: true\n{AS_SYSTEM}"
+                "      register: site\n")
+ANATOMY_STEPS = (
+    ("literal arguments, as SYSTEM", DP_FACTS_TASK, AS_SYSTEM),
+    ("+ two templated arguments", DP_FACTS_TASK + '        log_window_hours: "{{ window }}"\n'
+     '        source_probe_timeout: "{{ timeout }}"\n', AS_SYSTEM),
+    ("+ source DPs from the site result", None, AS_SYSTEM),
+    ("+ templated become", None, '      become: "{{ as_system }}"\n      become_method: ansible.builtin.runas\n'
+     '      become_user: SYSTEM\n'),
+    ("+ register", None, None),
+    ("+ until / retries / ignore_errors", None, None),
+)
+SOURCE_DPS = ("        source_dps: >-\n          {{ site.ansible_facts.sccm_site.dps[inventory_hostname].site_role"
+              ".source_dps | default([]) | map(attribute='name') | list }}\n")
+UNTIL = ('      until: not result.failed\n      retries: "{{ retries }}"\n      delay: 3\n      ignore_errors: true\n'
+         '      ignore_unreachable: true\n')
+
+
+def anatomy_cases() -> dict[str, str]:
+    """Playbook text per step of ANATOMY_STEPS."""
+    playbooks, args, become, extra = {}, DP_FACTS_TASK, AS_SYSTEM, ""
+    for label, step_args, step_become in ANATOMY_STEPS:
+        args = step_args or args
+        become = step_become or become
+        if label.startswith("+ source DPs"):
+            args += SOURCE_DPS
+        if label == "+ register":
+            extra += "      register: result\n"
+        if label.startswith("+ until"):
+            extra += UNTIL
+        playbooks[f"anatomy: {label}"] = ANATOMY_HEAD + args + become + extra
+    return playbooks
+
+
 class Case(t.NamedTuple):
     """One measured run kind: a playbook (path, FQCN or text), its extra arguments, the floor it is compared with."""
 
@@ -105,6 +145,7 @@ def cases(master_record: pathlib.Path | None) -> dict[str, Case]:
                                                     "dps", "module"),
         "dp_inventory": Case("mecm.fieldkit.dp_inventory", ("-l", dps), "dps", "playbook"),
         "dp_diagnose": Case("mecm.fieldkit.dp_diagnose", ("-l", dps), "dps", "playbook"),
+        **{name: Case(text, (), "dps", "anatomy") for name, text in anatomy_cases().items()},
     }
 
 
@@ -402,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
             (callback_dir / "bench_task_timer.py").write_text(CALLBACK, encoding="utf-8")
         selected = cases(None)
         selected = {name: case for name, case in selected.items()
-                    if case.kind == "floor" or not wanted or any(w in name for w in wanted)}
+                    if case.kind == "floor" or (any(w in name for w in wanted) if wanted else case.kind != "anatomy")}
         if not args.dps:
             selected = {name: case for name, case in selected.items() if case.floor != "dps"}
         master = make_master_record(workdir) if any("clone_check" in name for name in selected) else None

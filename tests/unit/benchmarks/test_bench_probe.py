@@ -77,3 +77,18 @@ def test_medians_and_template_costs_per_case() -> None:
     assert book["templates"] == [{"template": "T {{ a }}", "count": 10, "ms": 30.0},
                                  {"template": "C b", "count": 5, "ms": 2.5}]
     assert json.dumps(table)  # what --json writes
+
+
+def test_the_anatomy_ends_with_the_keywords_and_arguments_of_the_roles_dp_facts_task() -> None:
+    import yaml  # pylint: disable=import-outside-toplevel
+
+    role_task = yaml.safe_load((bench_scale.REPO / "roles" / "dp_diagnose" / "tasks" / "dp_facts.yml")
+                               .read_text(encoding="utf-8"))[0]
+    steps = [yaml.safe_load(text)[0]["tasks"] for text in bench_scale.anatomy_cases().values()]
+    assert len(steps) == len(bench_scale.ANATOMY_STEPS)
+    assert all(tasks[0]["mecm.fieldkit.win_sccm_site_facts"] for tasks in steps)  # the same site probe first
+    keys = [set(tasks[1]) for tasks in steps]
+    assert all(earlier <= later for earlier, later in zip(keys, keys[1:]))  # each step only adds
+    assert keys[-1] == set(role_task)
+    module = "mecm.fieldkit.win_sccm_dp_facts"
+    assert set(steps[-1][1][module]) == set(role_task[module])
