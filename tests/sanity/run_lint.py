@@ -5,7 +5,7 @@
 collections path (``.ansible/collections``, the link to the repo, plus the lab's baseline collection the
 molecule scenarios use), and ``offline: true`` from .ansible-lint (nothing is installed).
 
-    .venv/bin/python tests/sanity/run_lint.py [ansible-lint arguments]
+    .venv/bin/python tests/sanity/run_lint.py [ansible-lint arguments; default --profile production --strict]
 """
 from __future__ import annotations
 
@@ -34,8 +34,9 @@ def main() -> int:
     env.update({"ANSIBLE_HOME": str(HOME), "ANSIBLE_COLLECTIONS_PATH": collections_path,
                 "ANSIBLE_ROLES_PATH": str(REPO / "roles"), "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"})
     print(f"[lint] ANSIBLE_HOME={HOME} ANSIBLE_COLLECTIONS_PATH={env['ANSIBLE_COLLECTIONS_PATH']}")
-    return subprocess.run([str(bin_dir / "ansible-lint"), *(sys.argv[1:] or ["--profile", "production"])], cwd=REPO,
-                          env=env, check=False).returncode
+    # --strict: a warning fails too (else a jinja[spacing] warning downgrades the production profile and passes).
+    arguments = sys.argv[1:] or ["--profile", "production", "--strict"]
+    return subprocess.run([str(bin_dir / "ansible-lint"), *arguments], cwd=REPO, env=env, check=False).returncode
 
 
 if __name__ == "__main__":
