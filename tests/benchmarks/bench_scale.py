@@ -71,35 +71,31 @@ ANATOMY_HEAD = ("- hosts: distribution_points\n  gather_facts: false\n  vars:\n 
                 "        distribution_points: \"{{ ansible_play_hosts_all }}\"\n"
                 f"      delegate_to: {SITE}\n      delegate_facts: true\n      run_once: true\n{AS_SYSTEM}"
                 "      register: site\n")
-ANATOMY_STEPS = (
-    ("literal arguments, as SYSTEM", DP_FACTS_TASK, AS_SYSTEM),
-    ("+ two templated arguments", DP_FACTS_TASK + '        log_window_hours: "{{ window }}"\n'
-     '        source_probe_timeout: "{{ timeout }}"\n', AS_SYSTEM),
-    ("+ source DPs from the site result", None, AS_SYSTEM),
-    ("+ templated become", None, '      become: "{{ as_system }}"\n      become_method: ansible.builtin.runas\n'
-     '      become_user: SYSTEM\n'),
-    ("+ register", None, None),
-    ("+ until / retries / ignore_errors", None, None),
-)
 SOURCE_DPS = ("        source_dps: >-\n          {{ site.ansible_facts.sccm_site.dps[inventory_hostname].site_role"
               ".source_dps | default([]) | map(attribute='name') | list }}\n")
 UNTIL = ('      until: not result.failed\n      retries: "{{ retries }}"\n      delay: 3\n      ignore_errors: true\n'
          '      ignore_unreachable: true\n')
+# label, module arguments added, become keywords (None: those of the step before), task keywords added
+ANATOMY_STEPS: tuple[tuple[str, str, str | None, str], ...] = (
+    ("literal arguments, as SYSTEM", "", AS_SYSTEM, ""),
+    ("+ two templated arguments", '        log_window_hours: "{{ window }}"\n'
+     '        source_probe_timeout: "{{ timeout }}"\n', None, ""),
+    ("+ source DPs from the site result", SOURCE_DPS, None, ""),
+    ("+ templated become", "", '      become: "{{ as_system }}"\n      become_method: ansible.builtin.runas\n'
+     '      become_user: SYSTEM\n', ""),
+    ("+ register", "", None, "      register: result\n"),
+    ("+ until / retries / ignore_errors", "", None, UNTIL),
+)
 
 
 def anatomy_cases() -> dict[str, str]:
-    """Playbook text per step of ANATOMY_STEPS."""
-    playbooks, args, become, extra = {}, DP_FACTS_TASK, AS_SYSTEM, ""
-    for label, step_args, step_become in ANATOMY_STEPS:
-        args = step_args or args
+    """Playbook text per step of ANATOMY_STEPS, each step on top of the ones before it."""
+    playbooks, args, become, keywords = {}, DP_FACTS_TASK, "", ""
+    for label, added_args, step_become, added_keywords in ANATOMY_STEPS:
+        args += added_args
         become = step_become or become
-        if label.startswith("+ source DPs"):
-            args += SOURCE_DPS
-        if label == "+ register":
-            extra += "      register: result\n"
-        if label.startswith("+ until"):
-            extra += UNTIL
-        playbooks[f"anatomy: {label}"] = ANATOMY_HEAD + args + become + extra
+        keywords += added_keywords
+        playbooks[f"anatomy: {label}"] = ANATOMY_HEAD + args + become + keywords
     return playbooks
 
 
@@ -109,7 +105,7 @@ class Case(t.NamedTuple):
     playbook: str
     args: tuple[str, ...]
     floor: str  # "clients" or "dps"
-    kind: str  # floor, module or playbook
+    kind: str  # floor, module, playbook or anatomy (run only when --playbooks names it)
     collections: str | None = None  # a collections directory searched before this checkout (--before)
 
 
