@@ -12,6 +12,7 @@ import typing as t
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._action_base import clean_failure
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._files import (
     ReportDestinationError, parse_mode, write_files)
 
@@ -39,6 +40,7 @@ class ActionModule(ActionBase):
         "publish_dest": {"type": "path", "default": None},
     }
 
+    @clean_failure
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         self._supports_check_mode = True
         result = super().run(tmp, task_vars)

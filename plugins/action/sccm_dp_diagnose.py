@@ -8,6 +8,7 @@ import typing as t
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._action_base import clean_failure
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._dp_diagnose import DEFAULT_THRESHOLDS, diagnose
 
 _PERCENT = ("free_space_warn_percent", "free_space_fail_percent")
@@ -42,6 +43,7 @@ class ActionModule(ActionBase):
         "max_log_lines_per_finding": {"type": "int", "default": int(DEFAULT_THRESHOLDS["max_log_lines_per_finding"])},
     }
 
+    @clean_failure
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         self._supports_check_mode = True
         self._supports_async = False

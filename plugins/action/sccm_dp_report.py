@@ -11,6 +11,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.mecm.fieldkit.plugins.action.sccm_dp_diagnose import facts_from_hostvars
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils import _dp_report as renderer
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._action_base import clean_failure
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._dp_report_html import validate_template_dir
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._dp_inventory import inventory_rows
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._gc_pause import paused
@@ -43,6 +44,7 @@ class ActionModule(ActionBase):
     }
 
     @paused  # every renderer, JUnit included, without the cyclic collector (half the CPU at 2,000 DPs)
+    @clean_failure
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         self._supports_check_mode = True
         self._supports_async = False

@@ -14,7 +14,12 @@ import typing as t
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.mecm.fieldkit.plugins.plugin_utils._action_base import AnswerLost, FieldkitAction, run_batch_or_lost
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._action_base import (
+    AnswerLost,
+    FieldkitAction,
+    clean_failure,
+    run_batch_or_lost,
+)
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._batch import BatchOutcome
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._generalize import (
     DEFAULT_CCMCACHE_PATH,
@@ -136,6 +141,7 @@ class ActionModule(FieldkitAction):
 
     _task_vars: dict[str, t.Any] | None = None
 
+    @clean_failure
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         self._inventory_hostname = (task_vars or {}).get("inventory_hostname")
         self._task_vars = task_vars

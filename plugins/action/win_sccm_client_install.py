@@ -22,7 +22,12 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.mecm.fieldkit.plugins.plugin_utils._action_base import AnswerLost, FieldkitAction, run_batch_or_lost
+from ansible_collections.mecm.fieldkit.plugins.plugin_utils._action_base import (
+    AnswerLost,
+    FieldkitAction,
+    clean_failure,
+    run_batch_or_lost,
+)
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._batch import BatchOutcome
 from ansible_collections.mecm.fieldkit.plugins.plugin_utils._client_install import (
     DEFAULT_COMPONENTS,
@@ -87,6 +92,7 @@ class ActionModule(FieldkitAction):
         self._executions += 1
         return run_batch_or_lost(self, plan, task_vars)
 
+    @clean_failure
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         self._supports_check_mode = True
         self._supports_async = False

@@ -13,6 +13,7 @@ task executor reports the host as unreachable rather than failed.
 from __future__ import annotations
 
 import copy
+import functools
 import typing as t
 
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
@@ -26,6 +27,33 @@ from ansible_collections.mecm.fieldkit.plugins.plugin_utils._ops import (
     build_batch,
     runner_for,
 )
+
+
+# ansible-core 2.16-2.18 put ``traceback.format_exc()`` into every AnsibleActionFail's result (``errors/__init__.py``);
+# raised outside an ``except`` block that is this text, and their default callback then prints "An exception occurred
+# during task execution. ... The error was: NoneType: None" above our message. 2.19 sets no such key.
+_NO_TRACEBACK = "NoneType: None\n"
+
+_Run = t.Callable[..., dict[str, t.Any]]
+
+
+def clean_failure(run: _Run) -> _Run:
+    """Decorate an action plugin's ``run``: an AnsibleActionFail raised without an exception behind it (a bad option,
+    a refused value) leaves the task result without the empty traceback that 2.16-2.18 add; a real traceback
+    (``raise ... from err`` inside an ``except``) stays for -vvv."""
+
+    @functools.wraps(run)
+    def wrapper(self: ActionBase, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+        try:
+            return run(self, tmp, task_vars)
+        except AnsibleActionFail as err:
+            result = getattr(err, "result", None)
+            if isinstance(result, dict) and result.get("exception") == _NO_TRACEBACK:
+                del result["exception"]
+            raise
+
+    wrapper.fieldkit_clean_failure = True  # type: ignore[attr-defined]
+    return wrapper
 
 
 class FieldkitAction(ActionBase):
@@ -49,6 +77,7 @@ class FieldkitAction(ActionBase):
     def validate_params(self, params: dict[str, t.Any]) -> None:
         """Cross-option checks the argument spec cannot express; raise AnsibleActionFail."""
 
+    @clean_failure
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         self._supports_check_mode = True
         self._supports_async = False

@@ -1,6 +1,7 @@
 """The end-to-end subset that ``tests/matrix/run_matrix.py`` runs on every ansible-core minor we claim:
 client facts, image prep in check mode and for real, and the DP diagnosis with an unreachable DP (the
-ansible-core 2.16 crash of issue 11). Assertions read the recorded task results and the simulated
+ansible-core 2.16 crash of issue 11), with the types of their set_stats artifacts (2.16-2.18 render a lone
+"{{ n }}" as a string), and an option error (2.16-2.18 add an empty traceback to it). Assertions read the recorded task results and the simulated
 hosts' state, never the callback's text, which differs between ansible-core versions.
 
 With ``FIELDKIT_MATRIX_FIGURES=<file>`` the client facts test also writes the lab's per-host figures
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import typing as t
 
 import pytest
 
@@ -26,6 +28,15 @@ FACTS_PLAY = """
   tasks:
     - name: Client facts
       mecm.fieldkit.win_sccm_client_facts:
+"""
+BAD_OPTION_PLAY = """
+- name: Refuse a bad option before the host is touched
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Generalize with a bad mode
+      mecm.fieldkit.win_sccm_client_generalize:
+        mode: bogus
 """
 SITE = "cm01.contoso.local"
 FIGURES = ("module_executions", "http_requests", "bytes_in", "bytes_out")
@@ -47,6 +58,24 @@ def test_client_facts_one_execution_per_host_and_its_cost(lab_factory, tmp_path:
         pathlib.Path(os.environ["FIELDKIT_MATRIX_FIGURES"]).write_text(json.dumps(figures), encoding="utf-8")
 
 
+def artifact(run: t.Any, key: str) -> dict[str, t.Any]:
+    """The one set_stats artifact ``key`` of a run, as its task result recorded it."""
+    found = [r["result"]["ansible_stats"]["data"][key] for r in run.records if r["action"] == "ansible.builtin.set_stats"]
+    assert len(found) == 1, run.stdout
+    return found[0]
+
+
+def test_an_option_error_names_the_value_and_carries_no_empty_traceback(lab_factory, tmp_path: pathlib.Path) -> None:
+    lab, inventory = lab_factory(hosts={"ref-assigned": "ref_assigned"})
+    run = run_playbook(tmp_path, inventory, BAD_OPTION_PLAY)
+    assert run.rc == 2, run.stdout + run.stderr
+    result = run.one("Generalize with a bad mode", "ref-assigned")["result"]
+    assert result["msg"] == "value of mode must be one of: prepare, verify, got: bogus", result
+    # 2.19 records "(traceback unavailable)" and prints none; 2.16-2.18 printed this one above the message.
+    assert "NoneType: None" not in str(result.get("exception")) and "NoneType: None" not in run.stdout, result
+    assert lab.stats("ref-assigned")["module_executions"] == 0
+
+
 def test_image_prep_check_mode_changes_nothing_then_the_real_run_prepares(lab_factory, tmp_path: pathlib.Path) -> None:
     lab, inventory = lab_factory(hosts={"ref-assigned": "ref_assigned"})
     reports = tmp_path / "reports"
@@ -55,12 +84,16 @@ def test_image_prep_check_mode_changes_nothing_then_the_real_run_prepares(lab_fa
     check = run_playbook(tmp_path, inventory, REPO_ROOT / "playbooks" / "client_image_prep.yml", *args, "--check")
     assert check.rc == 0, check.stdout + check.stderr
     assert lab.state("ref-assigned") == before
+    summary = artifact(check, "fieldkit_client_image_prep")
+    assert summary["check_mode"] is True and summary["published_to"] is None, summary
+    assert summary["files"] == len(list(reports.iterdir())) > 0, summary
     real = run_playbook(tmp_path, inventory, REPO_ROOT / "playbooks" / "client_image_prep.yml", *args)
     assert real.rc == 0, real.stdout + real.stderr
     record = json.loads((reports / "ref-assigned.json").read_text(encoding="utf-8"))
     assert record["status"] == "changed" and record["scenario"] == "recapture", record
     assert record["client_state"]["ready_for_capture"] is True
     assert lab.state("ref-assigned") != before
+    assert artifact(real, "fieldkit_client_image_prep")["check_mode"] is False
 
 
 def test_dp_diagnosis_with_an_unreachable_dp(lab_factory, tmp_path: pathlib.Path) -> None:
@@ -82,3 +115,6 @@ def test_dp_diagnosis_with_an_unreachable_dp(lab_factory, tmp_path: pathlib.Path
         assert by_dp["dp13.contoso.local"][check] == "UNKNOWN", (check, by_dp)
     assert (reports / "dp_diagnosis.html").is_file()
     assert lab.stats(SITE)["module_executions"] == 1
+    summary = artifact(run, "fieldkit_dp_diagnose")
+    assert summary["summary"]["dps"] == 2 and summary["published_to"] is None, summary
+    assert summary["files"] == len(list(reports.iterdir())) > 0, summary
