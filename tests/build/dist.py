@@ -8,6 +8,12 @@ C# or PowerShell), and ``ansible-galaxy collection build`` packs the staged tree
 of galaxy.yml applied as usual). The repository itself is never modified.
 
     .venv/bin/python -m tests.build.dist [--output-path DIR] [--no-strip]
+    .venv/bin/python -m tests.build.dist --stage-only DIR
+
+``--stage-only`` builds no tarball: it leaves the staged tree in DIR, whose ``plugins/`` holds the PowerShell
+exactly as the tarball ships it and whose ``tests/windows/`` is the Pester suite as written, so
+``DIR/tests/windows/run.ps1`` tests on Windows the code that runs on the hosts (the stripped code), not the
+source (``.github/workflows/windows.yml`` runs both).
 """
 from __future__ import annotations
 
@@ -72,11 +78,33 @@ def build_tarball(output_path: pathlib.Path = DEFAULT_OUT, strip: bool = True,
     return next(output_path.glob("mecm-fieldkit-*.tar.gz")), figures
 
 
-def main() -> int:
+def stage_only(target: pathlib.Path) -> dict[str, StripStats]:
+    """Stage the stripped tree into ``target`` (missing or empty) and keep it; see the module docstring."""
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise ValueError(f"--stage-only: {target} is not an empty folder; allowed: a folder that does not exist "
+                         "or is empty (the staged tree is written there)")
+    if target.exists():
+        target.rmdir()
+    return stage(target)
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build the mecm.fieldkit tarball with stripped PowerShell.")
     parser.add_argument("--output-path", type=pathlib.Path, default=DEFAULT_OUT)
     parser.add_argument("--no-strip", action="store_true", help="ship the PowerShell as written")
-    args = parser.parse_args()
+    parser.add_argument("--stage-only", type=pathlib.Path, metavar="DIR",
+                        help="build no tarball; leave the stripped tree in DIR (missing or empty) for the Pester suite")
+    args = parser.parse_args(argv)
+    if args.stage_only is not None:
+        if args.no_strip:
+            parser.error("--stage-only: the staged tree is the stripped one; remove --no-strip")
+        try:
+            figures = stage_only(args.stage_only.resolve())
+        except ValueError as err:
+            parser.error(str(err))
+        print(f"[dist] staged {len(figures)} stripped PowerShell files; Pester against them: "
+              f"{args.stage_only.resolve() / 'tests' / 'windows' / 'run.ps1'}")
+        return 0
     tarball, figures = build_tarball(args.output_path.resolve(), strip=not args.no_strip, quiet=False)
     before = sum(s.before for s in figures.values())
     after = sum(s.after for s in figures.values())

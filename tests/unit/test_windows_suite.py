@@ -182,5 +182,11 @@ def test_workflow_runs_the_suite_in_windows_powershell_on_both_runners() -> None
     runs = [s for s in steps if "run" in s]
     assert runs and all(s.get("shell") == "powershell" for s in runs), "every run step uses Windows PowerShell 5.1"
     assert any("tests\\windows\\run.ps1" in s["run"] for s in runs)
+    # Against the source and against the stripped tree the tarball ships (tests/build/test_pester_tree.py).
+    assert job["strategy"]["matrix"]["code"] == ["source", "shipped"]
+    staging = [s for s in runs if "--stage-only" in s["run"]]
+    assert len(staging) == 1 and staging[0]["if"] == "matrix.code == 'shipped'"
+    assert "tests\\build\\requirements-strip.txt" in staging[0]["run"]
+    assert all("${{ matrix.code }}" in s["with"]["name"] for s in steps if str(s.get("uses", "")).startswith("actions/upload"))
     upload = [s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
     assert upload and upload[0].get("if") == "always()"
