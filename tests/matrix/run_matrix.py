@@ -12,10 +12,12 @@ from requirements-dev.txt): CI has built it already, so the matrix saves one ins
 
 Per version it runs ``pytest tests/unit`` (minus the tests listed in ``VERSION_SPECIFIC`` that assert what
 only 2.19 does and the wall-clock test in ``ALWAYS_SKIPPED``, each with its reason) and end-to-end tests:
-all of ``tests/e2e`` on the oldest version claimed (``FULL_E2E_VERSION``: the furthest from 2.19, which
-``make e2e`` runs them on; its templating without native types once published every count as a string), and
 ``tests/e2e/test_matrix_subset.py`` (client facts, image prep check and real, DP diagnosis, artifact types,
-an option error) on the versions between. Then it prints one table: pass/fail, and for client facts the module executions, HTTP requests and bytes per host that
+an option error) on every version, and on the oldest one claimed (``OLDEST``, the furthest from 2.19, whose
+templating without native types once published every count as a string) also the report and artifact tests of
+every playbook (``OLDEST_E2E``). ``--full-e2e 2.16,2.17`` runs all of ``tests/e2e`` on those versions instead
+(about 5 min each on 2 cores; too long for every CI run, which has 30 min for all gates; ``make e2e`` runs
+them on 2.19). Then it prints one table: pass/fail, and for client facts the module executions, HTTP requests and bytes per host that
 the lab counted. Exit status 1 when any version fails. Everything the tests
 talk to is the simulated lab.
 """
@@ -41,7 +43,8 @@ REQUIREMENTS_DIR = REPO / "tests" / "matrix"
 DEV_VENV = REPO / ".venv"
 VERSIONS = ("2.16", "2.17", "2.18", "2.19")
 SUBSET = "tests/e2e/test_matrix_subset.py"
-FULL_E2E_VERSION = "2.16"
+OLDEST = "2.16"
+OLDEST_E2E = (SUBSET, "tests/e2e/test_playbook_reports.py")
 
 # Unit tests that assert what only ansible-core 2.19 does: not run on 2.16-2.18 (node id -> reason).
 VERSION_SPECIFIC = {
@@ -127,7 +130,14 @@ def _pytest(bin_dir: pathlib.Path, args: list[str], env: dict[str, str]) -> tupl
     return proc.returncode == 0, summary, proc.stdout[-20000:] + proc.stderr[-5000:]
 
 
-def run_version(version: str, *, own_venv: bool, base_python: str) -> Outcome:
+def e2e_paths(version: str, full: frozenset[str] = frozenset()) -> list[str]:
+    """What end-to-end tests a version runs (see the module docstring)."""
+    if version in full:
+        return ["tests/e2e"]
+    return list(OLDEST_E2E) if version == OLDEST else [SUBSET]
+
+
+def run_version(version: str, *, own_venv: bool, base_python: str, full: frozenset[str] = frozenset()) -> Outcome:
     outcome = Outcome(version)
     started = time.monotonic()
     try:
@@ -145,8 +155,7 @@ def run_version(version: str, *, own_venv: bool, base_python: str) -> Outcome:
     unit_ok, outcome.unit, unit_log = _pytest(bin_dir, ["tests/unit", *deselect], env)
     with tempfile.TemporaryDirectory(prefix=f"matrix-{version}-") as tmp:
         figures_file = pathlib.Path(tmp) / "figures.json"
-        e2e = "tests/e2e" if version == FULL_E2E_VERSION else SUBSET
-        subset_ok, outcome.subset, subset_log = _pytest(bin_dir, [e2e],
+        subset_ok, outcome.subset, subset_log = _pytest(bin_dir, e2e_paths(version, full),
                                                         dict(env, FIELDKIT_MATRIX_FIGURES=str(figures_file)))
         if figures_file.exists():
             outcome.figures = json.loads(figures_file.read_text(encoding="utf-8"))
@@ -157,8 +166,8 @@ def run_version(version: str, *, own_venv: bool, base_python: str) -> Outcome:
 
 
 def print_table(outcomes: list[Outcome], wall: float) -> None:
-    print(f"[simulated lab] ansible-core matrix: tests/unit per version; all of tests/e2e on {FULL_E2E_VERSION}, "
-          f"{SUBSET} on the others")
+    print(f"[simulated lab] ansible-core matrix: tests/unit and {SUBSET} per version, "
+          f"{', '.join(OLDEST_E2E[1:])} on {OLDEST}; all of tests/e2e with --full-e2e")
     print(f"{'version':<8} {'ansible-core':<13} {'result':<6} {'unit tests':<36} {'e2e':<20} "
           f"{'env':<13} {'setup s':>7} {'total s':>7}")
     for o in outcomes:
@@ -179,18 +188,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--versions", default=",".join(VERSIONS), help="comma-separated minors (default: all)")
     parser.add_argument("--jobs", type=int, default=2, help="versions run at the same time (default 2)")
     parser.add_argument("--own-venv", action="store_true", help="build .matrix/2.19 instead of using .venv")
+    parser.add_argument("--full-e2e", default="", metavar="VERSIONS",
+                        help="comma-separated minors that run all of tests/e2e (default: none)")
     parser.add_argument("--python", default=getattr(sys, "_base_executable", sys.executable),
                         help="interpreter the environments are created with (default: this one's base)")
     args = parser.parse_args(argv)
     versions = [v.strip() for v in args.versions.split(",") if v.strip()]
+    full = frozenset(v.strip() for v in args.full_e2e.split(",") if v.strip())
     unknown = [v for v in versions if not requirements_file(v).exists()]
+    if full - set(versions):
+        parser.error(f"--full-e2e: {', '.join(sorted(full - set(versions)))} is not among --versions; allowed: "
+                     f"{', '.join(versions)}")
     if unknown:
         parser.error(f"--versions: no tests/matrix/requirements-<version>.txt for {', '.join(unknown)}; "
                      f"allowed: {', '.join(VERSIONS)}")
     MATRIX_DIR.mkdir(exist_ok=True)
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        outcomes = list(pool.map(lambda v: run_version(v, own_venv=args.own_venv, base_python=args.python), versions))
+        outcomes = list(pool.map(lambda v: run_version(v, own_venv=args.own_venv, base_python=args.python, full=full), versions))
     for o in outcomes:
         if not o.passed:
             print(f"----- ansible-core {o.version}: FAILED -----\n{o.log}\n", file=sys.stderr)
