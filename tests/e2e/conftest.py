@@ -34,6 +34,13 @@ class PlaybookRun:
         assert len(found) == 1, f"expected one result for {task!r} on {host}, got {len(found)}:\n{self.stdout}"
         return found[0]
 
+    def artifact(self, key: str) -> dict[str, t.Any]:
+        """The one set_stats artifact ``key`` of the run, as its task result recorded it (what AWX shows)."""
+        found = [r["result"]["ansible_stats"]["data"][key] for r in self.records
+                 if r["action"] == "ansible.builtin.set_stats"]
+        assert len(found) == 1, self.stdout
+        return found[0]
+
 
 def ansible_env(tmp_path: pathlib.Path, results_file: pathlib.Path | None = None) -> dict[str, str]:
     env = dict(os.environ)

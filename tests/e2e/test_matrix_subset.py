@@ -1,8 +1,9 @@
 """The end-to-end subset that ``tests/matrix/run_matrix.py`` runs on every ansible-core minor we claim:
 client facts, image prep in check mode and for real, and the DP diagnosis with an unreachable DP (the
 ansible-core 2.16 crash of issue 11), with the types of their set_stats artifacts (2.16-2.18 render a lone
-"{{ n }}" as a string), and an option error (2.16-2.18 add an empty traceback to it). Assertions read the recorded task results and the simulated
-hosts' state, never the callback's text, which differs between ansible-core versions.
+"{{ n }}" as a string), and an option error (2.16-2.18 add an empty traceback to it). Assertions read the
+recorded task results and the simulated hosts' state, never the callback's text, which differs between
+ansible-core versions.
 
 With ``FIELDKIT_MATRIX_FIGURES=<file>`` the client facts test also writes the lab's per-host figures
 (module executions, HTTP requests, bytes) there for the matrix table. Everything is simulated.
@@ -12,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import typing as t
 
 import pytest
 
@@ -58,13 +58,6 @@ def test_client_facts_one_execution_per_host_and_its_cost(lab_factory, tmp_path:
         pathlib.Path(os.environ["FIELDKIT_MATRIX_FIGURES"]).write_text(json.dumps(figures), encoding="utf-8")
 
 
-def artifact(run: t.Any, key: str) -> dict[str, t.Any]:
-    """The one set_stats artifact ``key`` of a run, as its task result recorded it."""
-    found = [r["result"]["ansible_stats"]["data"][key] for r in run.records if r["action"] == "ansible.builtin.set_stats"]
-    assert len(found) == 1, run.stdout
-    return found[0]
-
-
 def test_an_option_error_names_the_value_and_carries_no_empty_traceback(lab_factory, tmp_path: pathlib.Path) -> None:
     lab, inventory = lab_factory(hosts={"ref-assigned": "ref_assigned"})
     run = run_playbook(tmp_path, inventory, BAD_OPTION_PLAY)
@@ -84,7 +77,7 @@ def test_image_prep_check_mode_changes_nothing_then_the_real_run_prepares(lab_fa
     check = run_playbook(tmp_path, inventory, REPO_ROOT / "playbooks" / "client_image_prep.yml", *args, "--check")
     assert check.rc == 0, check.stdout + check.stderr
     assert lab.state("ref-assigned") == before
-    summary = artifact(check, "fieldkit_client_image_prep")
+    summary = check.artifact("fieldkit_client_image_prep")
     assert summary["check_mode"] is True and summary["published_to"] is None, summary
     assert summary["files"] == len(list(reports.iterdir())) > 0, summary
     real = run_playbook(tmp_path, inventory, REPO_ROOT / "playbooks" / "client_image_prep.yml", *args)
@@ -93,7 +86,7 @@ def test_image_prep_check_mode_changes_nothing_then_the_real_run_prepares(lab_fa
     assert record["status"] == "changed" and record["scenario"] == "recapture", record
     assert record["client_state"]["ready_for_capture"] is True
     assert lab.state("ref-assigned") != before
-    assert artifact(real, "fieldkit_client_image_prep")["check_mode"] is False
+    assert real.artifact("fieldkit_client_image_prep")["check_mode"] is False
 
 
 def test_dp_diagnosis_with_an_unreachable_dp(lab_factory, tmp_path: pathlib.Path) -> None:
@@ -115,6 +108,6 @@ def test_dp_diagnosis_with_an_unreachable_dp(lab_factory, tmp_path: pathlib.Path
         assert by_dp["dp13.contoso.local"][check] == "UNKNOWN", (check, by_dp)
     assert (reports / "dp_diagnosis.html").is_file()
     assert lab.stats(SITE)["module_executions"] == 1
-    summary = artifact(run, "fieldkit_dp_diagnose")
+    summary = run.artifact("fieldkit_dp_diagnose")
     assert summary["summary"]["dps"] == 2 and summary["published_to"] is None, summary
     assert summary["files"] == len(list(reports.iterdir())) > 0, summary

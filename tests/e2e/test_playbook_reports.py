@@ -11,7 +11,6 @@ import json
 import os
 import pathlib
 import subprocess
-import typing as t
 
 import pytest
 
@@ -30,12 +29,6 @@ def run_from(cwd: pathlib.Path, tmp_path: pathlib.Path, inventory: pathlib.Path,
                           env=ansible_env(tmp_path, results), capture_output=True, text=True, timeout=300, check=False)
     records = json.loads(results.read_text(encoding="utf-8")) if results.exists() else []
     return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, records)
-
-
-def stats(run: PlaybookRun, key: str) -> dict[str, t.Any]:
-    found = [r["result"]["ansible_stats"]["data"][key] for r in run.records if r["action"] == "ansible.builtin.set_stats"]
-    assert len(found) == 1, run.stdout
-    return found[0]
 
 
 @pytest.fixture
@@ -67,7 +60,7 @@ def test_client_facts_writes_where_the_user_runs_it_in_one_task(lab_factory, tmp
     # The same files in the share, and the summary as a set_stats artifact.
     assert sorted(p.name for p in (share / "client_facts").iterdir()) == ["ref-assigned.json", "vdi-0001.json"]
     assert (share / "client_facts" / "vdi-0001.json").read_bytes() == (reports / "vdi-0001.json").read_bytes()
-    summary = stats(run, "fieldkit_client_facts")
+    summary = run.artifact("fieldkit_client_facts")
     assert summary == {"hosts": 3, "gathered": 2, "failed_hosts": ["ref-clean"], "report_dir": str(reports),
                        "published_to": str(share / "client_facts"), "files": 2}
 
@@ -99,7 +92,7 @@ def test_client_playbooks_write_relative_to_the_user_and_publish(lab_factory, tm
     written = sorted(p.name for p in (user_dir / "reports" / subdir).iterdir())
     assert written and written == sorted(p.name for p in (share / subdir).iterdir())
     assert not COLLECTION_REPORTS.exists()
-    summary = stats(run, f"fieldkit_{subdir}")
+    summary = run.artifact(f"fieldkit_{subdir}")
     assert summary["report_dir"] == str(user_dir / "reports" / subdir)
     assert summary["published_to"] == str(share / subdir)
     # check mode: nothing changed on the hosts
@@ -166,7 +159,7 @@ def test_dp_playbooks_write_relative_to_the_user_and_publish(lab_factory, tmp_pa
     assert published and set(published) <= set(written)
     assert (share / subdir / published[0]).read_bytes() == (reports / published[0]).read_bytes()
     assert not COLLECTION_REPORTS.exists()
-    summary = stats(run, key)
+    summary = run.artifact(key)
     assert summary["report_dir"] == str(reports) and summary["published_to"] == str(share / subdir)
     assert summary["files"] == len(published)
     if key == "fieldkit_dp_inventory":

@@ -17,9 +17,9 @@ an option error) on every version, and on the oldest one claimed (``OLDEST``, th
 templating without native types once published every count as a string) also the report and artifact tests of
 every playbook (``OLDEST_E2E``). ``--full-e2e 2.16,2.17`` runs all of ``tests/e2e`` on those versions instead
 (about 5 min each on 2 cores; too long for every CI run, which has 30 min for all gates; ``make e2e`` runs
-them on 2.19). Then it prints one table: pass/fail, and for client facts the module executions, HTTP requests and bytes per host that
-the lab counted. Exit status 1 when any version fails. Everything the tests
-talk to is the simulated lab.
+them on 2.19). Then it prints one table: pass/fail, and for client facts the module executions, HTTP requests
+and bytes per host that the lab counted. Exit status 1 when any version fails. Everything the tests talk to is
+the simulated lab.
 """
 from __future__ import annotations
 
@@ -194,18 +194,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="interpreter the environments are created with (default: this one's base)")
     args = parser.parse_args(argv)
     versions = [v.strip() for v in args.versions.split(",") if v.strip()]
-    full = frozenset(v.strip() for v in args.full_e2e.split(",") if v.strip())
     unknown = [v for v in versions if not requirements_file(v).exists()]
-    if full - set(versions):
-        parser.error(f"--full-e2e: {', '.join(sorted(full - set(versions)))} is not among --versions; allowed: "
-                     f"{', '.join(versions)}")
     if unknown:
         parser.error(f"--versions: no tests/matrix/requirements-<version>.txt for {', '.join(unknown)}; "
                      f"allowed: {', '.join(VERSIONS)}")
+    full = frozenset(v.strip() for v in args.full_e2e.split(",") if v.strip())
+    if full - set(versions):
+        parser.error(f"--full-e2e: {', '.join(sorted(full - set(versions)))} is not among --versions; allowed: "
+                     f"{', '.join(versions)}")
     MATRIX_DIR.mkdir(exist_ok=True)
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        outcomes = list(pool.map(lambda v: run_version(v, own_venv=args.own_venv, base_python=args.python, full=full), versions))
+        outcomes = list(pool.map(lambda v: run_version(v, own_venv=args.own_venv, base_python=args.python, full=full),
+                                 versions))
     for o in outcomes:
         if not o.passed:
             print(f"----- ansible-core {o.version}: FAILED -----\n{o.log}\n", file=sys.stderr)
