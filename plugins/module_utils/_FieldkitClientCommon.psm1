@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 # FOR INTERNAL COLLECTION USE ONLY.
-# Helpers of the ops that run on ConfigMgr clients and reference machines (_FieldkitSystemOps, _FieldkitClientOps,
-# _FieldkitImageOps): CIM instance sets, certificate template extensions (DER), the client's assigned site through
+# Helpers of the ops that run on ConfigMgr clients and reference machines (_FieldkitSystemOps, _FieldkitClientOps and
+# the image-prep utils): CIM instance sets, certificate template extensions (DER), the client's assigned site through
 # COM, and the markers mecm.fieldkit keeps in the registry. Shipped by the client and image runners only: the DP and
 # site server runners call none of them, and a module execution carries every module util its runner names (about
 # 1.9 bytes on the wire per byte). Targets Windows PowerShell 5.1.

@@ -14,6 +14,7 @@
 #AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitServiceRead
 #AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitSystemOps
 #AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitClientOps
+#AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitClientFactsOps
 
 # No Ansible.Basic: Invoke-FieldkitRunner keeps its module contract (see _FieldkitCommon.psm1) without its C#.
 Invoke-FieldkitRunner -ModuleArgs $complex_args

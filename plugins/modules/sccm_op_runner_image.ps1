@@ -5,7 +5,7 @@
 
 # FOR INTERNAL COLLECTION USE ONLY: the action plugins of mecm.fieldkit build the batch.
 # Runs an ordered batch of typed ops (see plugins/plugin_utils/_ops.py) and returns one result per
-# op. Loads the generic, client and image-prep ops.
+# op. Loads the generic and client ops and the image-prep ops of a generalize run with its default options.
 # The module contract and the batch logic are Invoke-FieldkitRunner in _FieldkitCommon.psm1; runner modules differ only in the
 # op modules they load (and so ship to the host).
 
@@ -14,6 +14,7 @@
 #AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitServiceRead
 #AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitSystemOps
 #AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitClientOps
+#AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitImageCommon
 #AnsibleRequires -PowerShell ansible_collections.mecm.fieldkit.plugins.module_utils._FieldkitImageOps
 
 # No Ansible.Basic: Invoke-FieldkitRunner keeps its module contract (see _FieldkitCommon.psm1) without its C#.

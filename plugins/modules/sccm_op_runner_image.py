@@ -16,7 +16,8 @@ description:
   - Runs the operations in order, honours check mode (mutating operations report what they would
     change and change nothing) and returns one typed result per operation.
   - Stops at the first failed operation; operations flagged O(ops[].always) still run afterwards.
-  - This runner loads the generic, client and image-prep operations.
+  - This runner loads the generic and client operations and the image-prep operations of a
+    generalize run with its default options.
   - Its options and return values may change in any release without notice.
 extends_documentation_fragment:
   - mecm.fieldkit.op_runner

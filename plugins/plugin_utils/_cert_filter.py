@@ -4,7 +4,8 @@
 
 One rule, used by the planner (option checks, the check-mode plan and the verification of
 win_sccm_client_generalize) and by the simulated lab; the PowerShell of ``cert.remove`` and
-``guard.assert_certificate_filter`` (``_FieldkitImageOps.psm1``) implements the same rule:
+``guard.assert_certificate_filter`` (``Test-FieldkitCertificateMatch`` in ``_FieldkitImageOps.psm1``) implements the same
+rule:
 
 * ``thumbprints``: the SHA-1 thumbprint is one of them (case-insensitive);
 * ``issuer``: with an ``=`` it is a distinguished name and matches when the certificate's issuer DN has

@@ -30,15 +30,26 @@ RUNNER_MODULE = "mecm.fieldkit.sccm_op_runner"
 # The runner modules, smallest first, with the module utils (plugins/module_utils) each one loads besides
 # _FieldkitCommon: op modules, and _FieldkitClientCommon (helpers of the client-side ops, no op of its own).
 # Every runner is the same few lines around Invoke-FieldkitRunner; they differ only in what they ship,
-# because each module execution carries its PowerShell to the host (about 1.8 bytes on the wire per
-# byte of source). A batch goes to the smallest runner that has all of its ops.
+# because each module execution carries its PowerShell to the host (about 1.9 bytes on the wire per
+# byte of stripped source). A batch goes to the smallest runner that has all of its ops: a generalize run with
+# its default options to sccm_op_runner_image, the second execution of a real run (record clear, capture-ready
+# gate, sysprep) to sccm_op_runner_image_finish, a run with optional steps (or sysprep in check mode) to
+# sccm_op_runner_image_options, the install to sccm_op_runner_install (docs/performance.md has the bytes).
+# The client-side base of every client and image runner, and what a generalize run with its default options runs.
+_CLIENT_BASE = ("_FieldkitClientCommon", "_FieldkitServiceRead", "_FieldkitSystemOps")
+_GENERALIZE = (*_CLIENT_BASE, "_FieldkitClientOps", "_FieldkitImageCommon", "_FieldkitImageOps")
 RUNNERS: dict[str, tuple[str, ...]] = {
-    "mecm.fieldkit.sccm_op_runner": ("_FieldkitClientCommon", "_FieldkitServiceRead", "_FieldkitSystemOps",
-                                     "_FieldkitClientOps"),
+    "mecm.fieldkit.sccm_op_runner": (*_CLIENT_BASE, "_FieldkitClientOps", "_FieldkitClientFactsOps"),
+    "mecm.fieldkit.sccm_op_runner_image_finish": (*_CLIENT_BASE, "_FieldkitClientOps", "_FieldkitImageCommon",
+                                                  "_FieldkitProcessStart", "_FieldkitImageFinishOps"),
+    "mecm.fieldkit.sccm_op_runner_install": (*_CLIENT_BASE, "_FieldkitClientOps", "_FieldkitClientFactsOps",
+                                             "_FieldkitImageCommon", "_FieldkitFirewallOps", "_FieldkitProcessStart",
+                                             "_FieldkitCcmSetupOps"),
     "mecm.fieldkit.sccm_op_runner_dp": ("_FieldkitServiceRead", "_FieldkitDpShared", "_FieldkitDpOps"),
+    "mecm.fieldkit.sccm_op_runner_image": _GENERALIZE,
     "mecm.fieldkit.sccm_op_runner_site": ("_FieldkitServiceRead", "_FieldkitDpShared", "_FieldkitSiteOps"),
-    "mecm.fieldkit.sccm_op_runner_image": ("_FieldkitClientCommon", "_FieldkitServiceRead", "_FieldkitSystemOps",
-                                           "_FieldkitClientOps", "_FieldkitImageOps"),
+    "mecm.fieldkit.sccm_op_runner_image_options": (*_GENERALIZE, "_FieldkitProcessStart", "_FieldkitImageFinishOps",
+                                                   "_FieldkitImageOptionOps", "_FieldkitFirewallOps"),
 }
 
 _TYPES: dict[str, tuple[type, ...]] = {

@@ -2,11 +2,15 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """ConfigMgr client ops. FOR INTERNAL COLLECTION USE ONLY.
 
-PowerShell implementations: plugins/module_utils/_FieldkitClientOps.psm1.
+PowerShell implementations: plugins/module_utils/_FieldkitClientOps.psm1, except the install record and the
+imaging platform (``module_util=`` below), which only the client facts and the install read: they are in
+_FieldkitClientFactsOps.psm1, so that the generalize runner does not ship them.
 """
 from __future__ import annotations
 
 from ._ops import OpSpec, register
+
+CLIENT_FACTS = "_FieldkitClientFactsOps"
 
 register(OpSpec(
     name="client.read_install",
@@ -23,7 +27,7 @@ register(OpSpec(
     },
     description="Whether the ConfigMgr client is installed (CcmExec service and CCM registry), its version "
                 "(root\\ccm:SMS_Client.ClientVersion, else the registry) and CCM_InstalledComponent entries.",
-))
+), module_util=CLIENT_FACTS)
 
 register(OpSpec(
     name="client.read_identity",
@@ -110,7 +114,7 @@ register(OpSpec(
                 "ProductVersion) and Azure Virtual Desktop (services RDAgent, RDAgentBootLoader; "
                 "HKLM\\SOFTWARE\\Microsoft\\RDInfraAgent). Registry key and value names and service names only, "
                 "never display names. Shaped by _imaging_platform.shape_imaging_platform.",
-))
+), module_util=CLIENT_FACTS)
 
 register(OpSpec(
     name="site.read_roles",

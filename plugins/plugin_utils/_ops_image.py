@@ -10,11 +10,23 @@ ops). Mutating ops are idempotent and honour check mode. Some of them are generi
 task, WMI instances, certificates, files, registry values, folders, firewall rule); they live here
 because image prep is their only user so far.
 
-PowerShell implementations: plugins/module_utils/_FieldkitImageOps.psm1.
+PowerShell implementations, split so that each image runner ships only what its batches run
+(``module_util=`` below; RUNNERS in _ops.py; tests/unit/contract/test_runner_closure.py checks that every
+function an op calls is shipped by its runner), in plugins/module_utils/: the guards and the host record's read
+and clear in _FieldkitImageCommon.psm1 (every image runner); the identity removal and the record's write, which
+only generalize runs, in _FieldkitImageOps.psm1; the capture-ready gate and sysprep (a real run's second
+execution) in _FieldkitImageFinishOps.psm1; the optional steps and the certificate filter guard in
+_FieldkitImageOptionOps.psm1; the MP block rule in _FieldkitFirewallOps.psm1; ccmsetup in _FieldkitCcmSetupOps.psm1.
 """
 from __future__ import annotations
 
 from ._ops import Arg, OpSpec, register
+
+IMAGE_COMMON = "_FieldkitImageCommon"
+IMAGE_FINISH = "_FieldkitImageFinishOps"
+IMAGE_OPTIONS = "_FieldkitImageOptionOps"
+CCMSETUP = "_FieldkitCcmSetupOps"
+FIREWALL = "_FieldkitFirewallOps"
 
 # Windows error codes the guards throw (also used by the planner to name the guard that tripped).
 GUARD_ERROR_CODES = {
@@ -37,7 +49,7 @@ register(OpSpec(
     result=_GUARD_RESULT,
     description="Fails with ERROR_UNKNOWN_PRODUCT (0x80070645) when the ConfigMgr client is not installed "
                 "(no CcmExec service or no HKLM\\SOFTWARE\\Microsoft\\CCM).",
-))
+), module_util=IMAGE_COMMON)
 
 register(OpSpec(
     name="guard.assert_not_site_system",
@@ -47,7 +59,7 @@ register(OpSpec(
     result=_GUARD_RESULT,
     description="Fails with ERROR_NOT_SUPPORTED (0x80070032) on a site server or another site system "
                 "(SMS_EXECUTIVE, SMS\\Identification, DP/MP keys, SMS_DP$ share).",
-))
+), module_util=IMAGE_COMMON)
 
 register(OpSpec(
     name="guard.assert_ccmsetup_idle",
@@ -57,7 +69,7 @@ register(OpSpec(
     result=_GUARD_RESULT,
     description="Fails with ERROR_INSTALL_ALREADY_RUNNING (0x80070652) while a ccmsetup process or a running "
                 "ccmsetup service exists.",
-))
+), module_util=IMAGE_COMMON)
 
 register(OpSpec(
     name="guard.assert_no_task_sequence",
@@ -66,7 +78,7 @@ register(OpSpec(
     args=(),
     result=_GUARD_RESULT,
     description="Fails with ERROR_BUSY (0x800700AA) while a ConfigMgr task sequence runs (TSManager, smstsmgr).",
-))
+), module_util=IMAGE_COMMON)
 
 register(OpSpec(
     name="guard.assert_not_provisioning",
@@ -76,7 +88,7 @@ register(OpSpec(
     result=_GUARD_RESULT,
     description="Fails with ERROR_INVALID_STATE (0x8007139F) while HKLM\\SOFTWARE\\Microsoft\\CCM\\CcmExec "
                 "ProvisioningMode is 'true'.",
-))
+), module_util=IMAGE_COMMON)
 
 register(OpSpec(
     name="guard.assert_capture_ready",
@@ -90,7 +102,7 @@ register(OpSpec(
     result=_GUARD_RESULT,
     description="Fails with ERROR_NOT_READY (0x80070015) unless CcmExec is stopped and the identity checks asked "
                 "for hold; the last gate before sysprep.",
-))
+), module_util=IMAGE_FINISH)
 
 register(OpSpec(
     name="task.ensure_enabled",
@@ -142,7 +154,7 @@ register(OpSpec(
     args=(Arg("enabled", "bool", required=True, description="Wanted provisioning mode."),),
     result={"registry_value": "str?"},
     description="root\\ccm:SMS_Client.SetClientProvisioningMode(bEnable); the registry alone is not enough.",
-))
+), module_util=IMAGE_OPTIONS)
 
 _CERT_FILTER_ARGS = (
     Arg("store_location", "str", default="LocalMachine", choices=("LocalMachine",)),
@@ -169,7 +181,7 @@ register(OpSpec(
     result=_GUARD_RESULT,
     description="Fails with ERROR_INVALID_PARAMETER (0x80070057) when a filter without thumbprints selects more "
                 "than one certificate and allow_multiple is off; runs before anything is changed.",
-))
+), module_util=IMAGE_OPTIONS)
 
 register(OpSpec(
     name="cert.remove",
@@ -211,7 +223,7 @@ register(OpSpec(
     ),
     result={"path": "str", "key_exists": "bool", "values": "dict"},
     description="Delete the named values of one HKLM key (64-bit view); values lists those present, as text.",
-))
+), module_util=IMAGE_OPTIONS)
 
 register(OpSpec(
     name="folder.empty",
@@ -224,7 +236,7 @@ register(OpSpec(
     ),
     result={"path": "str", "exists": "bool", "item_count": "int", "size_bytes": "int"},
     description="Delete the content of a folder, keeping the folder.",
-))
+), module_util=IMAGE_OPTIONS)
 
 register(OpSpec(
     name="firewall.ensure_block_rule",
@@ -239,7 +251,7 @@ register(OpSpec(
     result={"name": "str", "exists": "bool", "remote_addresses": "list"},
     description="An outbound Windows Firewall rule that blocks the given remote addresses (host names are "
                 "resolved on the host; an unresolvable name is an error), or its absence.",
-))
+), module_util=FIREWALL)
 
 register(OpSpec(
     name="firewall.read_rule",
@@ -249,7 +261,7 @@ register(OpSpec(
     result={"name": "str", "exists": "bool", "enabled": "bool?", "remote_addresses": "list"},
     description="Whether a Windows Firewall rule exists (by name), whether it is enabled and the remote addresses "
                 "it applies to; the read-only twin of firewall.ensure_block_rule (verify-only image prep).",
-))
+), module_util=FIREWALL)
 
 register(OpSpec(
     name="ccmsetup.start",
@@ -263,7 +275,7 @@ register(OpSpec(
     result={"client_installed": "bool", "running": "bool", "process_id": "int?"},
     description="Start ccmsetup.exe without waiting, unless the client is already installed or ccmsetup already "
                 "runs (then unchanged).",
-))
+), module_util=CCMSETUP)
 
 register(OpSpec(
     name="ccmsetup.read_status",
@@ -285,7 +297,7 @@ register(OpSpec(
     },
     description="Whether ccmsetup (process or service) still runs, after waiting up to wait_seconds; the last "
                 "'CcmSetup is exiting with return code N' of %windir%\\ccmsetup\\Logs\\ccmsetup.log and its tail.",
-))
+), module_util=CCMSETUP)
 
 # The host record of what image prep is about to remove (HKLM\SOFTWARE\mecm.fieldkit\ImagePrep): written
 # before the removal, reported by the run that gets the answer (or by the next run when the answer was lost),
@@ -315,7 +327,7 @@ register(OpSpec(
                 "to remove (SMS Unique Identifier and the previous one, certificates, site, MP, TrustedRootKey "
                 "count), present until a run has reported it. certificates lists store, thumbprint, subject, "
                 "issuer, template.",
-))
+), module_util=IMAGE_COMMON)
 
 register(OpSpec(
     name="image.write_removal_record",
@@ -344,7 +356,7 @@ register(OpSpec(
     result=_REMOVAL_RECORD,
     description="Remove the image-prep host record once it has been reported (and HKLM\\SOFTWARE\\mecm.fieldkit "
                 "when nothing else is left in it); a record with another id is left in place.",
-))
+), module_util=IMAGE_COMMON)
 
 register(OpSpec(
     name="sysprep.start",
@@ -354,4 +366,4 @@ register(OpSpec(
     result={"running": "bool", "process_id": "int?", "command_line": "str"},
     description="Start 'sysprep.exe /generalize /oobe /shutdown /quiet' detached (Win32_Process.Create, outside "
                 "the WinRM job), unless sysprep already runs.",
-))
+), module_util=IMAGE_FINISH)

@@ -22,7 +22,6 @@ import tarfile
 import tempfile
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-RUNNERS = ("sccm_op_runner", "sccm_op_runner_dp", "sccm_op_runner_site", "sccm_op_runner_image")
 
 
 def _collection_root_at(ref: str, workdir: pathlib.Path) -> pathlib.Path:
@@ -77,10 +76,12 @@ def main() -> int:
         _install_collection_finder(root)
         label = options.ref or "working tree"
         print(f"ansible-core {ansible.release.__version__}, {label}: mecm.fieldkit module utils per runner payload")
-        print(f"{'runner':<24}{'util entries':>14}{'distinct':>10}{'base64 bytes':>14}{'of them twice':>15}")
-        for runner in RUNNERS:
+        print(f"{'runner':<30}{'util entries':>14}{'distinct':>10}{'base64 bytes':>14}{'of them twice':>15}")
+        # The runner modules of the measured tree (an older commit has fewer).
+        modules = root / "ansible_collections" / "mecm" / "fieldkit" / "plugins" / "modules"
+        for runner in sorted(path.stem for path in modules.glob("sccm_op_runner*.ps1")):
             row = measure_runner(root, runner)
-            print(f"{runner:<24}{row['entries']:>14}{row['distinct']:>10}{row['base64_bytes']:>14,}"
+            print(f"{runner:<30}{row['entries']:>14}{row['distinct']:>10}{row['base64_bytes']:>14,}"
                   f"{row['duplicated_bytes']:>15,}")
     return 0
 

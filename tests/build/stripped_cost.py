@@ -5,7 +5,11 @@ its tarball, PowerShell as written (``--no-strip``) against PowerShell stripped 
 (``tests/build/dist.py``), next to the minimal Ansible.Basic module (``simlab.baseline.ping``). Each case
 runs once against a fresh simulated host; prints requests and bytes sent / received per execution.
 
-    .venv/bin/python tests/build/stripped_cost.py [--transport ntlm|basic] [--json]
+    .venv/bin/python tests/build/stripped_cost.py [--transport ntlm|basic] [--stripped-only] [--json]
+
+A case with more than one execution (a real generalize run: the batch, then the record clear and sysprep) is
+printed with its total and then one line per execution, runner module and all; "x floor" compares each
+execution with the minimal module's one.
 """
 from __future__ import annotations
 
@@ -36,6 +40,23 @@ CASES: dict[str, tuple[dict[str, str], str, str, tuple[str, ...]]] = {
     "win_sccm_client_facts": ({"bench": "ref_assigned"}, "bench", "mecm.fieldkit.win_sccm_client_facts:", ()),
     "win_sccm_client_generalize --check": ({"bench": "ref_assigned"}, "bench",
                                            "mecm.fieldkit.win_sccm_client_generalize:", ("--check",)),
+    "win_sccm_client_generalize (real: two executions)": ({"bench": "ref_assigned"}, "bench",
+                                                          "mecm.fieldkit.win_sccm_client_generalize:", ()),
+    "win_sccm_client_generalize, sysprep (real)": ({"bench": "ref_assigned"}, "bench",
+                                                   "mecm.fieldkit.win_sccm_client_generalize:\n"
+                                                   "        sysprep: {enabled: true}", ()),
+    "win_sccm_client_generalize --check, sysprep": ({"bench": "ref_assigned"}, "bench",
+                                                    "mecm.fieldkit.win_sccm_client_generalize:\n"
+                                                    "        sysprep: {enabled: true}", ("--check",)),
+    "win_sccm_client_generalize --check, every option": (
+        {"bench": "ref_assigned"}, "bench",
+        "mecm.fieldkit.win_sccm_client_generalize:\n        scenario: new\n        remove_mp_block_rules: true\n"
+        "        steps: {leave_provisioning_mode: true, reset_hardware_inventory: true, clear_gp_site_assignment: true,"
+        " empty_ccmcache: true}", ("--check",)),
+    "win_sccm_client_install (an MP block rule; start, then polls)": (
+        {"bench": "new_capture"}, "bench",
+        "mecm.fieldkit.win_sccm_client_install:\n        source_path: C:\\Install\\Client\n"
+        "        properties: {SMSMP: cm01.contoso.local}\n        block_management_points: [cm01.contoso.local]", ()),
     "win_sccm_dp_facts": ({DP: "dp_healthy"}, DP, "mecm.fieldkit.win_sccm_dp_facts:", ()),
     "win_sccm_site_facts (one DP, as SYSTEM)": (
         {SITE: "site_cm01", DP: "dp_healthy"}, SITE,
@@ -65,18 +86,23 @@ def measure(collections: pathlib.Path, case: tuple[dict[str, str], str, str, tup
         if proc.returncode != 0:
             raise SystemExit(f"measurement run failed:\n{proc.stdout}\n{proc.stderr}")
         stats = lab.stats(measured)
-    return {k: stats[k] for k in ("module_executions", "http_requests", "bytes_in", "bytes_out")}
+    figures = {k: stats[k] for k in ("module_executions", "http_requests", "bytes_in", "bytes_out")}
+    figures["executions"] = [{k: e[k] for k in ("module", "requests", "bytes_in", "bytes_out")}
+                             for e in stats["executions"] if e.get("kind") == "module"]
+    return figures
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--transport", choices=("ntlm", "basic"), default="ntlm")
+    parser.add_argument("--stripped-only", action="store_true", help="measure the tarball as built, not the source too")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     figures: dict[str, dict[str, dict[str, int]]] = {}
     with tempfile.TemporaryDirectory(prefix="fieldkit-cost-") as scratch:
         work = pathlib.Path(scratch)
-        for variant, strip in (("as written", False), ("stripped", True)):
+        variants = (("stripped", True),) if args.stripped_only else (("as written", False), ("stripped", True))
+        for variant, strip in variants:
             tarball, _stats = build_tarball(work / f"dist-{variant.replace(' ', '-')}", strip=strip)
             collections = work / f"collections-{variant.replace(' ', '-')}"
             _install(tarball, collections)
@@ -92,10 +118,16 @@ def main() -> int:
     print(f"{'case':<52} {'requests':>17} {'bytes sent':>23} {'saved':>7} {'x floor':>8}")
     print(f"{'':<52} {'written/stripped':>17} {'written / stripped':>23}")
     for label, row in figures.items():
-        before, after = row["as written"], row["stripped"]
+        after = row["stripped"]
+        before = row.get("as written", after)
         saved = 100 * (before["bytes_in"] - after["bytes_in"]) / before["bytes_in"]
         print(f"{label:<52} {before['http_requests']:>8}/{after['http_requests']:<8} "
               f"{before['bytes_in']:>11,} / {after['bytes_in']:<9,} {saved:>6.1f}% {after['bytes_in'] / floor:>7.2f}x")
+        if after["module_executions"] > 1:
+            for number, execution in enumerate(after["executions"], 1):
+                name = f"  execution {number}: {execution['module'].rsplit('.', 1)[-1]}"
+                print(f"{name:<52} {'':>8}/{execution['requests']:<8} {'':>11}   {execution['bytes_in']:<9,} "
+                      f"{'':>7} {execution['bytes_in'] / floor:>7.2f}x")
     return 0
 
 

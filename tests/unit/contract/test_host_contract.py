@@ -82,11 +82,19 @@ def test_every_psm1_is_covered_by_the_contract() -> None:
             assert path.name in _host_contract.PS_SCRIPT_CONSTANTS, f"{path.name} has undeclared constants {constants}"
 
 
+def _defining_util(function: str) -> tuple[str, dict[str, object]]:
+    """The source of the .psm1 that defines ``function``, and the script constants declared for it."""
+    for path in sorted(MODULE_UTILS.glob("*.psm1")):
+        source = path.read_text(encoding="utf-8-sig")
+        if re.search(rf"(?m)^Function {re.escape(function)} \{{", source):
+            return source, _host_contract.PS_SCRIPT_CONSTANTS[path.name]
+    raise AssertionError(f"no module util defines {function}")
+
+
 @pytest.mark.parametrize("guard", sorted(_host_contract.GUARDS))
 def test_guard_raises_its_declared_code(guard: str) -> None:
     code, function = _host_contract.GUARDS[guard]
-    source = (MODULE_UTILS / "_FieldkitImageOps.psm1").read_text(encoding="utf-8-sig")
-    constants = _host_contract.PS_SCRIPT_CONSTANTS["_FieldkitImageOps.psm1"]
+    source, constants = _defining_util(function)
     names = [name for name, value in constants.items() if name.startswith("Error") and value == code]
     body = _function_text(source, function)
     assert any(f"-Code $script:{name}" in body for name in names), f"{function} does not raise {code}"
@@ -99,9 +107,8 @@ def test_simulated_guards_fail_with_the_declared_codes() -> None:
 
 
 def test_process_create_return_values_map_as_declared() -> None:
-    source = (MODULE_UTILS / "_FieldkitImageOps.psm1").read_text(encoding="utf-8-sig")
+    source, constants = _defining_util("ConvertFrom-FieldkitProcessCreateResult")
     body = _function_text(source, "ConvertFrom-FieldkitProcessCreateResult")
-    constants = _host_contract.PS_SCRIPT_CONSTANTS["_FieldkitImageOps.psm1"]
     mapped = {int(value): constants[name]
               for value, name in re.findall(r"(\d+) \{\s*return \[int64\]\$script:(\w+)", body)}
     assert mapped == _host_contract.PROCESS_CREATE_ERRORS
@@ -111,7 +118,7 @@ def test_process_create_return_values_map_as_declared() -> None:
 
 
 def test_host_checks_ccmsetup_arguments_against_the_declared_class() -> None:
-    source = (MODULE_UTILS / "_FieldkitImageOps.psm1").read_text(encoding="utf-8-sig")
+    source, _constants = _defining_util("Start-FieldkitCcmSetup")
     body = _function_text(source, "Start-FieldkitCcmSetup")
     assert "-cnotmatch ('\\A[{0}]+\\z' -f $script:CcmSetupArgumentCharacters)" in body
 

@@ -89,6 +89,38 @@ def test_dp_and_site_runners_ship_only_their_side() -> None:
     assert {OP_MODULE_UTIL["dp.read_role"], OP_MODULE_UTIL["group.read_members"]} <= dp - site
 
 
+def _generalize_runners(params: dict, check_mode: bool) -> list[str]:
+    """The runner of each batch a generalize run plans (the second one as after a clean first execution)."""
+    from ansible_collections.mecm.fieldkit.plugins.plugin_utils import _generalize
+    from ansible_collections.mecm.fieldkit.plugins.plugin_utils._ops import PlannedOp, runner_for
+
+    options = _generalize.build_options(params)
+    runners = [runner_for(_generalize.plan_generalize(options, check_mode))]
+    if not check_mode:
+        followup = [PlannedOp("clear_removal_record", "image.clear_removal_record", {"record_id": "x"})]
+        if options.sysprep:
+            followup += _generalize._sysprep_ops(options)  # pylint: disable=protected-access
+        runners.append(runner_for(followup))
+    return runners
+
+
+def test_generalize_with_its_default_options_ships_no_optional_code() -> None:
+    """Issue 12: each image-prep execution ships what its batch runs (docs/development.md has the table)."""
+    assert _generalize_runners({}, check_mode=True) == ["mecm.fieldkit.sccm_op_runner_image"]
+    assert _generalize_runners({"sysprep": {"enabled": True}}, check_mode=False) == [
+        "mecm.fieldkit.sccm_op_runner_image", "mecm.fieldkit.sccm_op_runner_image_finish"]
+    assert _generalize_runners({"remove_mp_block_rules": True}, check_mode=True) == [
+        "mecm.fieldkit.sccm_op_runner_image_options"]
+    generalize = set(shipped_utils(_runner_requires("mecm.fieldkit.sccm_op_runner_image"), MODULE_UTILS))
+    finish = set(shipped_utils(_runner_requires("mecm.fieldkit.sccm_op_runner_image_finish"), MODULE_UTILS))
+    install = set(shipped_utils(_runner_requires("mecm.fieldkit.sccm_op_runner_install"), MODULE_UTILS))
+    optional = {OP_MODULE_UTIL[op] for op in ("sysprep.start", "folder.empty", "firewall.ensure_block_rule",
+                                               "ccmsetup.start", "client.read_imaging_platform")}
+    assert not generalize & optional
+    assert OP_MODULE_UTIL["cert.remove"] not in finish | install  # the identity removal: generalize only
+    assert OP_MODULE_UTIL["sysprep.start"] not in install and OP_MODULE_UTIL["ccmsetup.start"] not in finish
+
+
 # The checker itself, on synthetic module utils: each case must be reported, or the tests above prove nothing.
 
 _COMMON = """

@@ -23,7 +23,7 @@ def _plugin(args: dict[str, t.Any] | None = None, check_mode: bool = False, diff
 
 def _replay(model: HostModel, check_mode: bool = False) -> MagicMock:
     def execute(module_name: str, module_args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
-        assert module_name == "mecm.fieldkit.sccm_op_runner_image"
+        assert module_name.startswith("mecm.fieldkit.sccm_op_runner_image"), module_name
         body, _rc = run_batch(model, dict(module_args, _ansible_check_mode=check_mode), OpContext(),
                               Faults(model.state["faults"]))
         return body
@@ -40,6 +40,9 @@ def test_whole_procedure_is_one_runner_call_and_the_record_removal_a_second() ->
     assert plugin._execute_module.call_count == 2 and result["module_executions"] == 2
     second = plugin._execute_module.call_args_list[1].kwargs["module_args"]["ops"]
     assert [op["name"] for op in second] == ["image.clear_removal_record"]
+    # Each execution goes to the smallest runner that has its ops (issue 12: bytes per execution).
+    assert [call.kwargs["module_name"] for call in plugin._execute_module.call_args_list] == [
+        "mecm.fieldkit.sccm_op_runner_image", "mecm.fieldkit.sccm_op_runner_image_finish"]
     assert result["host_record"]["written"] is True and result["host_record"]["present"] is False
     assert result["changed"] is True and not result.get("failed")
     assert result["invocation"]["module_args"]["scenario"] == "recapture"

@@ -448,14 +448,16 @@ def test_runner_failure_is_reported() -> None:
 def test_guard_codes_agree_in_registry_powershell_and_simulator() -> None:
     import re
 
+    from ansible_collections.mecm.fieldkit.plugins.plugin_utils._ops import OP_MODULE_UTIL
     from ansible_collections.mecm.fieldkit.plugins.plugin_utils._ops_image import GUARD_ERROR_CODES
     from tests.simhost.ops import image as sim_image
     from tests.simhost.paths import REPO_ROOT
 
-    psm1 = (REPO_ROOT / "plugins" / "module_utils" / "_FieldkitImageOps.psm1").read_text(encoding="utf-8")
-    win32 = {int(n) for n in re.findall(r"^\$script:Error\w+ = (\d+)$", psm1, re.M)}
     assert set(GUARD_ERROR_CODES) == set(gen.GUARDS) | {"guard.assert_capture_ready"}
     for op, code in GUARD_ERROR_CODES.items():
+        # The codes the guard's own module util assigns (each .psm1 has its own script scope).
+        psm1 = (REPO_ROOT / "plugins" / "module_utils" / f"{OP_MODULE_UTIL[op]}.psm1").read_text(encoding="utf-8")
+        win32 = {int(n) for n in re.findall(r"^\$script:Error\w+ = (\d+)$", psm1, re.M)}
         assert code >> 16 == 0x8007 and code & 0xFFFF in win32, op
         assert sim_image.GUARD_CODES[op.split("assert_", 1)[1]] == code, op
 
